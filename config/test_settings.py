@@ -1,0 +1,32 @@
+"""Test settings: the base settings, changed only for speed and safety.
+
+PostgreSQL always: DATABASE_URL when given, else an embedded server under .data/pg-test
+(separate from `make run`'s data). The broker likewise: CELERY_BROKER_URL, else an embedded
+redis-server under .data/redis-test.
+"""
+
+import os
+
+os.environ.setdefault("DEBUG", "0")
+os.environ.setdefault("SECRET_KEY", "tests-only-not-a-secret")
+
+from pathlib import Path
+
+from config import embedded
+
+_data = embedded.data_root(Path(__file__).resolve().parent.parent)
+if not os.environ.get("DATABASE_URL"):
+    os.environ["DATABASE_URL"] = embedded.postgres_start(_data / "pg-test")
+if not os.environ.get("CELERY_BROKER_URL"):
+    _redis = embedded.EmbeddedRedis(_data / "redis-test", persistent=False)
+    os.environ["CELERY_BROKER_URL"] = _redis.start()
+
+from config.settings import *  # noqa: E402, F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]

@@ -1,0 +1,59 @@
+"""Who may see what. Every view, admin page and export asks these helpers."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Q, QuerySet
+
+from diary.models import (
+    UNBLINDED_ROLES,
+    Participant,
+    ParticipantStatus,
+    StaffMembership,
+    Study,
+)
+
+AnyUser = AbstractBaseUser | AnonymousUser
+
+
+def memberships_of(user: AnyUser) -> QuerySet[StaffMembership]:
+    if not user.is_authenticated or not user.is_active:
+        return StaffMembership.objects.none()
+    return StaffMembership.objects.filter(user=user)
+
+
+def studies_of(user: AnyUser) -> QuerySet[Study]:
+    return Study.objects.filter(memberships__in=memberships_of(user)).distinct()
+
+
+def participants_visible_to(user: AnyUser) -> QuerySet[Participant]:
+    """Participants at the sites the staff user is a member of (all sites when site is empty)."""
+    scope = Q()
+    found = False
+    for study_id, site_id in memberships_of(user).values_list("study_id", "site_id"):
+        found = True
+        scope |= Q(study_id=study_id) if site_id is None else Q(study_id=study_id, site_id=site_id)
+    if not found:
+        return Participant.objects.none()
+    return Participant.objects.filter(scope)
+
+
+def is_unblinded(user: AnyUser, study: Study | None = None) -> bool:
+    """True when the user holds an unblinded role (in `study`, or in any study when None)."""
+    qs = memberships_of(user).filter(role__in=UNBLINDED_ROLES)
+    if study is not None:
+        qs = qs.filter(study=study)
+    return qs.exists()
+
+
+def participant_of(user: AnyUser) -> Participant | None:
+    """The participant record of a logged-in participant, if she may use the diary."""
+    if not user.is_authenticated or not user.is_active:
+        return None
+    try:
+        participant = user.participant  # type: ignore[union-attr]
+    except Participant.DoesNotExist:
+        return None
+    if participant.status == ParticipantStatus.WITHDRAWN:
+        return None
+    return participant

@@ -1,0 +1,53 @@
+from diary.models.audit import AuditAction, AuditEvent
+from diary.models.clinical import (
+    Assessment,
+    AssessmentStatus,
+    MenstrualPeriod,
+    Response,
+    ResponseSource,
+)
+from diary.models.invitation import Invitation, InvitationPurpose
+from diary.models.participant import (
+    Allocation,
+    AllocationSource,
+    Participant,
+    ParticipantContact,
+    ParticipantStatus,
+)
+from diary.models.study import (
+    UNBLINDED_ROLES,
+    MissingItemRule,
+    Sequence,
+    SequenceBlock,
+    Site,
+    StaffMembership,
+    StaffRole,
+    Study,
+    Treatment,
+)
+
+__all__ = [
+    "UNBLINDED_ROLES",
+    "Allocation",
+    "AllocationSource",
+    "Assessment",
+    "AssessmentStatus",
+    "AuditAction",
+    "AuditEvent",
+    "Invitation",
+    "InvitationPurpose",
+    "MenstrualPeriod",
+    "MissingItemRule",
+    "Participant",
+    "ParticipantContact",
+    "ParticipantStatus",
+    "Response",
+    "ResponseSource",
+    "Sequence",
+    "SequenceBlock",
+    "Site",
+    "StaffMembership",
+    "StaffRole",
+    "Study",
+    "Treatment",
+]

@@ -1,0 +1,224 @@
+"""A study's configuration: sites, staff, treatments and the crossover sequences."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Mod
+from django.db.models.lookups import Exact
+
+from diary.models.history import tracked
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a known IANA time zone.")
+
+
+class MissingItemRule(models.TextChoices):
+    HALF = "half", "At least half of the scale's items answered"
+    MORE_THAN_HALF = "more_than_half", "More than half of the scale's items answered"
+    COMPLETE = "complete", "Every item of the scale answered"
+
+
+DEFAULT_VAS_QUESTION = "How bad was your period pain during your last period?"
+
+
+@tracked()
+class Study(models.Model):
+    code = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=200)
+    number_of_periods = models.PositiveSmallIntegerField(default=6)
+    periods_per_block = models.PositiveSmallIntegerField(default=3)
+    time_zone = models.CharField(
+        max_length=64, default="Europe/Copenhagen", validators=[validate_time_zone]
+    )
+    default_language = models.CharField(max_length=8, default="en")
+    # Instruments collected after each period.
+    instruments = ArrayField(
+        models.CharField(max_length=40),
+        default=list,
+        blank=True,
+        help_text="Instrument keys collected after each period, in order.",
+    )
+    ehp30_modules = ArrayField(
+        models.CharField(max_length=40),
+        default=list,
+        blank=True,
+        help_text="Optional EHP-30 modules collected (e.g. ehp30_work).",
+    )
+    missing_item_rule = models.CharField(
+        max_length=20, choices=MissingItemRule.choices, default=MissingItemRule.HALF
+    )
+    vas_question = models.CharField(max_length=300, default=DEFAULT_VAS_QUESTION)
+    # Window rule, in the participant's local time zone.
+    window_fallback_open_days = models.PositiveSmallIntegerField(
+        default=8,
+        help_text="Days after a period's start at which its questionnaire opens when no end "
+        "has been reported.",
+    )
+    window_length_days = models.PositiveSmallIntegerField(
+        default=7, help_text="Days the questionnaire stays open."
+    )
+    window_close_time = models.TimeField(
+        default="21:00", help_text="Local time of day at which a window closes."
+    )
+    backdating_limit_days = models.PositiveSmallIntegerField(
+        default=7, help_text="How many days back a period start or end may be reported."
+    )
+    period_correction_grace_hours = models.PositiveSmallIntegerField(
+        default=48, help_text="How long after reporting a date the participant may correct it."
+    )
+    expected_cycle_days = models.PositiveSmallIntegerField(default=28)
+    is_demo = models.BooleanField(
+        default=False, help_text="Demo labels are shown; never use for a production study."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "studies"
+        permissions = [
+            ("view_unblinded", "Can see allocation, treatments and per-arm results"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                name="study_periods_positive",
+                condition=Q(number_of_periods__gte=1) & Q(periods_per_block__gte=1),
+            ),
+            models.CheckConstraint(
+                name="study_blocks_divide_periods",
+                condition=Exact(Mod(F("number_of_periods"), F("periods_per_block")), 0),
+            ),
+            models.CheckConstraint(
+                name="study_window_length_positive", condition=Q(window_length_days__gte=1)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def number_of_blocks(self) -> int:
+        return self.number_of_periods // self.periods_per_block
+
+    def block_of_period(self, period_number: int) -> int:
+        """1-based treatment block that a 1-based period number belongs to."""
+        return (period_number - 1) // self.periods_per_block + 1
+
+
+@tracked()
+class Site(models.Model):
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="sites")
+    code = models.CharField(max_length=16)
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["study", "code"], name="site_code_unique_in_study"),
+        ]
+        ordering = ["study", "code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class StaffRole(models.TextChoices):
+    COORDINATOR = "coordinator", "Coordinator (blinded)"
+    MONITOR = "monitor", "Monitor (blinded, read-only)"
+    STATISTICIAN = "statistician", "Unblinded statistician / data manager"
+    ADMIN = "admin", "Study administrator (blinded)"
+
+
+UNBLINDED_ROLES = frozenset({StaffRole.STATISTICIAN})
+
+
+@tracked()
+class StaffMembership(models.Model):
+    """Scopes a staff user to a study and one site, or to all sites when site is empty."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="memberships"
+    )
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="memberships")
+    site = models.ForeignKey(
+        Site,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="memberships",
+        help_text="Empty means every site of the study.",
+    )
+    role = models.CharField(max_length=20, choices=StaffRole.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "study", "site"],
+                name="membership_unique",
+                nulls_distinct=False,
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.role} {self.study} {self.site or 'all sites'}"
+
+    @property
+    def is_unblinded(self) -> bool:
+        return self.role in UNBLINDED_ROLES
+
+
+@tracked()
+class Treatment(models.Model):
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="treatments")
+    code = models.CharField(max_length=8)
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "code"], name="treatment_code_unique_in_study"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+@tracked()
+class Sequence(models.Model):
+    """A crossover sequence such as AP: the treatment given in each block, in order."""
+
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="sequences")
+    code = models.CharField(max_length=16)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["study", "code"], name="sequence_code_unique_in_study"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+@tracked()
+class SequenceBlock(models.Model):
+    sequence = models.ForeignKey(Sequence, on_delete=models.PROTECT, related_name="blocks")
+    block = models.PositiveSmallIntegerField()
+    treatment = models.ForeignKey(Treatment, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["sequence", "block"]
+        constraints = [
+            # A sequence names exactly one treatment per block.
+            models.UniqueConstraint(fields=["sequence", "block"], name="sequence_block_unique"),
+            models.CheckConstraint(name="sequence_block_positive", condition=Q(block__gte=1)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sequence} block {self.block}: {self.treatment.code}"

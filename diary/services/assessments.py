@@ -1,0 +1,147 @@
+"""Submitting an assessment's questionnaires, and moving windows through their states."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from diary.models import (
+    Assessment,
+    AssessmentStatus,
+    AuditAction,
+    AuditEvent,
+    Response,
+    ResponseSource,
+)
+from diary.services.audit import audit_record
+from diary.windows import WindowState, window_state
+from scoring.definitions import AnswersInvalid, answers_validate, instrument_get
+
+
+class SubmissionRefused(ValidationError):
+    """The assessment cannot take a submission now; the message says why."""
+
+
+def modules_for(instrument_key: str, study_modules: list[str]) -> tuple[str, ...]:
+    return tuple(study_modules) if instrument_key == "ehp30" else ()
+
+
+@transaction.atomic
+def assessment_submit(
+    *,
+    assessment: Assessment,
+    answers: Mapping[str, Mapping[str, Any]],
+    actor: AbstractBaseUser,
+    metadata: Mapping[str, Mapping[str, Any]] | None = None,
+    now: datetime | None = None,
+) -> list[Response]:
+    """Store the participant's answers to every instrument of the study, exactly once.
+
+    `answers` maps instrument key -> {item variable -> code or None}. The assessment row is
+    locked, so a double click, a second tab or a replayed POST cannot submit twice: the second
+    attempt raises SubmissionRefused. Refused outside the window. Invalid codes raise
+    ValidationError listing each bad variable; nothing is stored then.
+    """
+    now = now or timezone.now()
+    metadata = metadata or {}
+    locked = (
+        Assessment.objects.select_for_update()
+        .select_related("participant__study")
+        .get(pk=assessment.pk)
+    )
+    study = locked.participant.study
+    if locked.status == AssessmentStatus.SUBMITTED:
+        raise SubmissionRefused("This questionnaire has already been submitted.")
+    if locked.status in {AssessmentStatus.MISSED, AssessmentStatus.EXCUSED}:
+        raise SubmissionRefused("The window for this questionnaire has closed.")
+    state = window_state(now=now, opens_at=locked.opens_at, closes_at=locked.closes_at)
+    if state == WindowState.NOT_YET_DEFINED:
+        raise SubmissionRefused("This questionnaire opens after you report your period.")
+    if state == WindowState.BEFORE:
+        raise SubmissionRefused("This questionnaire is not open yet.")
+    if state == WindowState.CLOSED:
+        raise SubmissionRefused("The window for this questionnaire has closed.")
+    unknown = set(answers) - set(study.instruments)
+    if unknown:
+        raise ValidationError(f"Not collected in this study: {', '.join(sorted(unknown))}.")
+
+    errors: list[str] = []
+    validated: dict[str, dict[str, int | None]] = {}
+    instruments = {}
+    for key in study.instruments:
+        instrument = instrument_get(key)
+        instruments[key] = instrument
+        try:
+            validated[key] = answers_validate(
+                instrument, answers.get(key, {}), modules=modules_for(key, study.ehp30_modules)
+            )
+        except AnswersInvalid as exc:
+            errors.extend(exc.errors)
+    if errors:
+        raise ValidationError(errors)
+
+    responses = [
+        Response.objects.create(
+            assessment=locked,
+            instrument_key=key,
+            instrument_version=instruments[key].version,
+            instrument_hash=instruments[key].content_hash,
+            answers=validated[key],
+            metadata=dict(metadata.get(key, {})),
+            submitted_at=now,
+            submitted_by=actor,
+            source=ResponseSource.PARTICIPANT_WEB,
+        )
+        for key in study.instruments
+    ]
+    locked.status = AssessmentStatus.SUBMITTED
+    locked.submitted_at = now
+    locked.save(update_fields=["status", "submitted_at"])
+    audit_record(
+        action=AuditAction.SUBMITTED,
+        actor=actor,
+        participant=locked.participant,
+        obj=locked,
+        occurred_at=now,
+        details={"responses": [r.pk for r in responses], "period": locked.period_number},
+    )
+    return responses
+
+
+@transaction.atomic
+def assessments_refresh_status(*, now: datetime | None = None) -> dict[str, int]:
+    """Open windows whose time has come and mark closed, unsubmitted ones as missed.
+
+    Conditional UPDATEs, so two beat processes running at once cannot double-count.
+    """
+    now = now or timezone.now()
+    opened = Assessment.objects.filter(
+        status=AssessmentStatus.SCHEDULED, opens_at__lte=now, closes_at__gt=now
+    ).update(status=AssessmentStatus.OPEN)
+    missed_ids = list(
+        Assessment.objects.select_for_update(skip_locked=True)
+        .filter(status__in=[AssessmentStatus.SCHEDULED, AssessmentStatus.OPEN], closes_at__lte=now)
+        .values_list("pk", "participant_id", "participant__study_id", "period_number")
+    )
+    Assessment.objects.filter(pk__in=[row[0] for row in missed_ids]).update(
+        status=AssessmentStatus.MISSED
+    )
+    AuditEvent.objects.bulk_create(
+        AuditEvent(
+            occurred_at=now,
+            action=AuditAction.MISSED,
+            study_id=study_id,
+            participant_id=participant_id,
+            object_type=Assessment._meta.label,
+            object_id=str(pk),
+            details={"period": period_number},
+        )
+        for pk, participant_id, study_id, period_number in missed_ids
+    )
+    return {"opened": opened, "missed": len(missed_ids)}

@@ -1,0 +1,43 @@
+"""Writing business events to the audit trail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import models
+from django.utils import timezone
+
+from diary.middleware import current_request_id
+from diary.models import AuditAction, AuditEvent, Participant, Study
+
+
+def audit_record(
+    *,
+    action: AuditAction,
+    actor: AbstractBaseUser | AnonymousUser | None = None,
+    study: Study | None = None,
+    participant: Participant | None = None,
+    obj: models.Model | None = None,
+    reason: str = "",
+    details: dict[str, Any] | None = None,
+    occurred_at: datetime | None = None,
+) -> AuditEvent:
+    """Append one business event. Call inside the transaction of the action it records."""
+    user = actor if actor is not None and actor.is_authenticated else None
+    if participant is not None and study is None:
+        study = participant.study
+    return AuditEvent.objects.create(
+        occurred_at=occurred_at or timezone.now(),
+        actor=user,
+        actor_label=user.get_username() if user is not None else "",
+        action=action,
+        study=study,
+        participant=participant,
+        object_type=obj._meta.label if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        reason=reason,
+        details=details or {},
+        request_id=current_request_id.get(),
+    )

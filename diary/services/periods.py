@@ -1,0 +1,162 @@
+"""Reporting menstrual periods, which anchors each assessment's window."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from diary.models import (
+    Assessment,
+    AssessmentStatus,
+    AuditAction,
+    MenstrualPeriod,
+    Participant,
+    ParticipantStatus,
+    Study,
+)
+from diary.services.audit import audit_record
+from diary.windows import WindowRule, WindowState, window_compute, window_state
+
+
+def window_rule_of(study: Study) -> WindowRule:
+    return WindowRule(
+        fallback_open_days=study.window_fallback_open_days,
+        length_days=study.window_length_days,
+        close_time=study.window_close_time,
+    )
+
+
+def local_today(participant: Participant, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(participant.time_zone)).date()
+
+
+def _check_reportable_date(participant: Participant, day: date, now: datetime) -> None:
+    today = local_today(participant, now)
+    if day > today:
+        raise ValidationError("The date cannot be in the future.")
+    limit = participant.study.backdating_limit_days
+    if day < today - timedelta(days=limit):
+        raise ValidationError(
+            f"The date can be at most {limit} days ago. Please contact your study team."
+        )
+
+
+def _assessment_window_set(period: MenstrualPeriod, now: datetime) -> None:
+    """Recompute the window of the period's assessment from its reported dates."""
+    participant = period.participant
+    assessment = Assessment.objects.select_for_update().get(
+        participant=participant, period_number=period.number
+    )
+    if assessment.status in {
+        AssessmentStatus.SUBMITTED,
+        AssessmentStatus.MISSED,
+        AssessmentStatus.EXCUSED,
+    }:
+        return  # A settled assessment keeps the window it was judged by.
+    opens_at, closes_at = window_compute(
+        started_on=period.started_on,
+        ended_on=period.ended_on,
+        rule=window_rule_of(participant.study),
+        tz=ZoneInfo(participant.time_zone),
+    )
+    state = window_state(now=now, opens_at=opens_at, closes_at=closes_at)
+    assessment.period = period
+    assessment.opens_at = opens_at
+    assessment.closes_at = closes_at
+    assessment.status = {
+        WindowState.OPEN: AssessmentStatus.OPEN,
+        WindowState.CLOSED: AssessmentStatus.MISSED,
+    }.get(state, AssessmentStatus.SCHEDULED)
+    assessment.save(update_fields=["period", "opens_at", "closes_at", "status"])
+
+
+@transaction.atomic
+def period_start_report(
+    *,
+    participant: Participant,
+    started_on: date,
+    actor: AbstractBaseUser | None,
+    now: datetime | None = None,
+) -> MenstrualPeriod:
+    """Record that the participant's next period started on `started_on` (her local date).
+
+    Raises ValidationError when the date is in the future, beyond the backdating limit, not
+    after the previous period, or when every period of the study is already reported.
+    """
+    now = now or timezone.now()
+    participant = (
+        Participant.objects.select_for_update().select_related("study").get(pk=participant.pk)
+    )
+    if participant.status != ParticipantStatus.ACTIVE:
+        raise ValidationError("Only an active participant can report periods.")
+    _check_reportable_date(participant, started_on, now)
+    previous = participant.periods.order_by("-number").first()
+    number = previous.number + 1 if previous else 1
+    if number > participant.study.number_of_periods:
+        raise ValidationError("All periods of the study have already been reported.")
+    if previous is not None:
+        last_day = previous.ended_on or previous.started_on
+        if started_on <= last_day:
+            raise ValidationError(
+                f"A new period must start after the previous one "
+                f"({'ended' if previous.ended_on else 'started'} {last_day:%d %B %Y})."
+            )
+    period = MenstrualPeriod.objects.create(
+        participant=participant, number=number, started_on=started_on, start_reported_at=now
+    )
+    _assessment_window_set(period, now)
+    audit_record(
+        action=AuditAction.PERIOD_REPORTED,
+        actor=actor,
+        participant=participant,
+        obj=period,
+        occurred_at=now,
+        details={"number": number, "started_on": started_on.isoformat()},
+    )
+    return period
+
+
+@transaction.atomic
+def period_end_report(
+    *,
+    period: MenstrualPeriod,
+    ended_on: date,
+    actor: AbstractBaseUser | None,
+    now: datetime | None = None,
+) -> MenstrualPeriod:
+    """Record the last day of a period; its questionnaire window opens from that day."""
+    now = now or timezone.now()
+    period = (
+        MenstrualPeriod.objects.select_for_update()
+        .select_related("participant__study")
+        .get(pk=period.pk)
+    )
+    participant = period.participant
+    if period.ended_on is not None:
+        raise ValidationError("The end of this period has already been reported.")
+    _check_reportable_date(participant, ended_on, now)
+    if ended_on < period.started_on:
+        raise ValidationError(
+            f"The period cannot end before it started ({period.started_on:%d %B %Y})."
+        )
+    later = participant.periods.filter(number__gt=period.number).order_by("number").first()
+    if later is not None and ended_on >= later.started_on:
+        raise ValidationError("The period must end before the next one started.")
+    period.ended_on = ended_on
+    period.end_reported_at = now
+    period.save(update_fields=["ended_on", "end_reported_at"])
+    _assessment_window_set(period, now)
+    audit_record(
+        action=AuditAction.PERIOD_REPORTED,
+        actor=actor,
+        participant=participant,
+        obj=period,
+        occurred_at=now,
+        details={"number": period.number, "ended_on": ended_on.isoformat()},
+    )
+    return period

@@ -1,0 +1,147 @@
+"""`make run` (python -m config.run): starts everything, stops everything, explains failures."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def runner_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {
+            "DATABASE_URL",
+            "CELERY_BROKER_URL",
+            "DJANGO_SETTINGS_MODULE",
+            "DEBUG",
+            "SECRET_KEY",
+        }
+    }
+    env.update(DATA_DIR=str(tmp_path / "data"), PYTHONUNBUFFERED="1", **extra)
+    return env
+
+
+def run_runner(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "config.run"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_busy_port_is_reported_with_how_to_choose_another(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_runner(runner_env(tmp_path, PORT=str(port)))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"make run: port {port} on 127.0.0.1 is already in use. Stop whatever uses it, or "
+        f"choose another port: PORT={port + 1} make run"
+    ]
+
+
+def test_unreachable_database_is_one_line_naming_the_variable(tmp_path):
+    env = runner_env(
+        tmp_path, PORT=str(free_port()), DATABASE_URL="postgres://postgres@127.0.0.1:1/nowhere"
+    )
+    result = run_runner(env)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("make run: DATABASE_URL: cannot connect to 127.0.0.1")
+
+
+def test_unreachable_broker_is_one_line_naming_the_variable(tmp_path):
+    env = runner_env(
+        tmp_path,
+        PORT=str(free_port()),
+        DATABASE_URL=os.environ["DATABASE_URL"],
+        CELERY_BROKER_URL="redis://127.0.0.1:1/0",
+    )
+    result = run_runner(env)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("make run: CELERY_BROKER_URL: cannot reach the broker")
+
+
+def _get(url: str) -> int:
+    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback only
+        return response.status
+
+
+def test_make_run_serves_the_demo_and_ctrl_c_stops_everything(tmp_path):
+    port = free_port()
+    env = runner_env(tmp_path, PORT=str(port))
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "config.run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output: list[str] = []
+    try:
+        deadline = time.monotonic() + 180
+        status = None
+        while time.monotonic() < deadline and runner.poll() is None:
+            line = runner.stdout.readline()
+            output.append(line)
+            if "Ctrl-C stops" in line:
+                break
+        while time.monotonic() < deadline and status is None:
+            try:
+                status = _get(f"http://127.0.0.1:{port}/diary/login/")
+            except OSError:
+                time.sleep(0.5)
+        assert status == 200, "".join(output)
+        assert _get(f"http://127.0.0.1:{port}/admin/login/") == 200
+        assert any("S01-001" in line for line in output)
+    finally:
+        runner.send_signal(signal.SIGINT)
+        rest, _ = runner.communicate(timeout=60)
+        output.append(rest)
+    text = "".join(output)
+    assert runner.returncode == 0, text
+    assert "Stopped. Data is kept in .data/" in text
+    with pytest.raises(OSError):
+        _get(f"http://127.0.0.1:{port}/diary/login/")
+    # The embedded PostgreSQL stopped too, and its data stays for the next run.
+    data = tmp_path / "data"
+    assert (data / "pg" / "PG_VERSION").exists()
+    assert not (data / "pg" / "postmaster.pid").exists()
+    assert not (data / "redis" / "redis.sock").exists() or not _socket_answers(
+        data / "redis" / "redis.sock"
+    )
+
+
+def _socket_answers(path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX) as s:
+        try:
+            s.connect(str(path))
+        except OSError:
+            return False
+        return True

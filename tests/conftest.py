@@ -1,0 +1,160 @@
+"""Shared fixtures: a small study 'world' with every role, so each page is tested for refusal
+as well as success."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import psycopg
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from diary.models import (
+    AllocationSource,
+    Participant,
+    Sequence,
+    SequenceBlock,
+    Site,
+    StaffMembership,
+    StaffRole,
+    Study,
+    Treatment,
+)
+from diary.services.participants import allocation_assign, participant_activate, participant_enrol
+
+PASSWORD = "correct-horse-battery-9"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Say in one line which variable is wrong when the database does not answer."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    try:
+        # The maintenance database: the test database is created from there.
+        psycopg.connect(
+            dbname="postgres",
+            user=db.get("USER") or None,
+            password=db.get("PASSWORD") or None,
+            host=db.get("HOST") or None,
+            port=db.get("PORT") or None,
+            connect_timeout=5,
+        ).close()
+    except psycopg.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        pytest.exit(f"DATABASE_URL: cannot connect to {db.get('HOST')}: {first}", returncode=2)
+
+
+@dataclass
+class World:
+    study: Study
+    site1: Site
+    site2: Site
+    active: Treatment
+    placebo: Treatment
+    ap: Sequence
+    pa: Sequence
+    admin: object
+    coordinator1: object
+    coordinator2: object
+    monitor: object
+    statistician: object
+    outsider: object
+    participant_a: Participant
+    participant_b: Participant
+
+
+def make_staff(username: str, *, superuser: bool = False):
+    User = get_user_model()
+    user = User.objects.create_user(username=username, password=PASSWORD, is_staff=True)
+    if superuser:
+        user.is_superuser = True
+        user.save(update_fields=["is_superuser"])
+    return user
+
+
+def make_participant(
+    study: Study,
+    site: Site,
+    subject_id: str,
+    *,
+    sequence: Sequence | None = None,
+    time_zone: str = "Europe/Copenhagen",
+    now: datetime | None = None,
+) -> Participant:
+    now = now or timezone.now() - timedelta(days=60)
+    participant = participant_enrol(
+        study=study,
+        site=site,
+        subject_id=subject_id,
+        email=f"{subject_id.lower()}@example.org",
+        actor=None,
+        time_zone=time_zone,
+        now=now,
+    )
+    participant.user.set_password(PASSWORD)
+    participant.user.save(update_fields=["password"])
+    participant_activate(participant=participant, actor=None, now=now)
+    if sequence is not None:
+        allocation_assign(
+            participant=participant,
+            sequence=sequence,
+            source=AllocationSource.RANDOMIZER,
+            actor=None,
+            now=now,
+        )
+    participant.refresh_from_db()
+    return participant
+
+
+def make_study(code: str = "TEST-1", **fields) -> Study:
+    fields.setdefault("instruments", ["ehp30", "vas_dysmenorrhea"])
+    return Study.objects.create(code=code, name=f"Study {code}", **fields)
+
+
+@pytest.fixture
+def world(db) -> World:
+    study = make_study()
+    site1 = Site.objects.create(study=study, code="S01", name="North")
+    site2 = Site.objects.create(study=study, code="S02", name="South")
+    active = Treatment.objects.create(study=study, code="A", name="Anakinra 100 mg")
+    placebo = Treatment.objects.create(study=study, code="P", name="Placebo")
+    ap = Sequence.objects.create(study=study, code="AP")
+    pa = Sequence.objects.create(study=study, code="PA")
+    for sequence, order in ((ap, (active, placebo)), (pa, (placebo, active))):
+        for block, treatment in enumerate(order, start=1):
+            SequenceBlock.objects.create(sequence=sequence, block=block, treatment=treatment)
+    admin = make_staff("admin", superuser=True)
+    coordinator1 = make_staff("coordinator1")
+    coordinator2 = make_staff("coordinator2")
+    monitor = make_staff("monitor")
+    statistician = make_staff("statistician")
+    outsider = make_staff("outsider")
+    StaffMembership.objects.create(user=admin, study=study, role=StaffRole.ADMIN)
+    StaffMembership.objects.create(
+        user=coordinator1, study=study, site=site1, role=StaffRole.COORDINATOR
+    )
+    StaffMembership.objects.create(
+        user=coordinator2, study=study, site=site2, role=StaffRole.COORDINATOR
+    )
+    StaffMembership.objects.create(user=monitor, study=study, role=StaffRole.MONITOR)
+    StaffMembership.objects.create(user=statistician, study=study, role=StaffRole.STATISTICIAN)
+    return World(
+        study=study,
+        site1=site1,
+        site2=site2,
+        active=active,
+        placebo=placebo,
+        ap=ap,
+        pa=pa,
+        admin=admin,
+        coordinator1=coordinator1,
+        coordinator2=coordinator2,
+        monitor=monitor,
+        statistician=statistician,
+        outsider=outsider,
+        participant_a=make_participant(study, site1, "S01-001", sequence=ap),
+        participant_b=make_participant(study, site2, "S02-001", sequence=pa),
+    )
