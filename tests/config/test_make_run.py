@@ -8,6 +8,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -73,11 +74,18 @@ def test_unreachable_database_is_one_line_naming_the_variable(tmp_path):
     assert lines[0].startswith("make run: DATABASE_URL: cannot connect to 127.0.0.1")
 
 
-def test_unreachable_broker_is_one_line_naming_the_variable(tmp_path):
+def test_unreachable_broker_is_one_line_naming_the_variable(tmp_path, db):
+    from django.db import connection
+
+    # A database that answers (the test database), so only the broker is wrong.
+    settings = connection.settings_dict
+    host = quote(settings["HOST"] or "localhost", safe="")
+    port = f":{settings['PORT']}" if settings["PORT"] else ""
+    database_url = f"postgres://{settings['USER']}@{host}{port}/{settings['NAME']}"
     env = runner_env(
         tmp_path,
         PORT=str(free_port()),
-        DATABASE_URL=os.environ["DATABASE_URL"],
+        DATABASE_URL=database_url,
         CELERY_BROKER_URL="redis://127.0.0.1:1/0",
     )
     result = run_runner(env)
