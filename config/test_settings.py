@@ -30,3 +30,5 @@ SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+# Tests log staff in with force_login; the second factor has its own tests, which turn this on.
+OTP_REQUIRED_FOR_UNBLINDED = False

@@ -26,9 +26,6 @@ from diary.models import (
     Treatment,
 )
 
-admin.site.site_header = "ePRO diary administration"
-admin.site.site_title = "ePRO diary"
-
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Clinical data is append-only: nobody adds, changes or deletes it here."""

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 
 import pghistory
+from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse
 
@@ -51,3 +52,17 @@ class HealthCheckMiddleware:
         except DatabaseError:
             return HttpResponse("database unavailable", status=503, content_type="text/plain")
         return HttpResponse("ok", content_type="text/plain")
+
+
+class ContentSecurityPolicyMiddleware:
+    """Sends the CONTENT_SECURITY_POLICY header on every response that has none."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        policy = settings.CONTENT_SECURITY_POLICY
+        if policy and "Content-Security-Policy" not in response:
+            response["Content-Security-Policy"] = policy
+        return response

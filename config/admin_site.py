@@ -1,0 +1,127 @@
+"""The staff admin site: password plus TOTP second factor (django-otp).
+
+Staff without a device log in with their password; once a device is confirmed, a token is
+required at every login. Unblinded roles must have a verified second factor before any admin
+page opens (OTP_REQUIRED_FOR_UNBLINDED, on by default in production).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django_otp import login as otp_login
+from django_otp import user_has_device
+from django_otp.admin import OTPAdminAuthenticationForm
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.qr import write_qrcode_image
+
+from diary import access
+
+
+def otp_required_for(user) -> bool:
+    return settings.OTP_REQUIRED_FOR_UNBLINDED and access.is_unblinded(user)
+
+
+class StaffLoginForm(OTPAdminAuthenticationForm):
+    """Asks for a token only from staff who have a confirmed device."""
+
+    def clean(self):
+        self.cleaned_data = AdminAuthenticationForm.clean(self)
+        user = self.get_user()
+        if user is not None and user_has_device(user):
+            self.clean_otp(user)
+        return self.cleaned_data
+
+
+class EproAdminSite(admin.AdminSite):
+    site_header = "ePRO diary administration"
+    site_title = "ePRO diary"
+    index_title = "Study administration"
+    login_form = StaffLoginForm
+    login_template = "otp/admin111/login.html"
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        if not super().has_permission(request):
+            return False
+        return not otp_required_for(request.user) or request.user.is_verified()
+
+    def _needs_setup(self, request: HttpRequest) -> bool:
+        user = request.user
+        return (
+            user.is_authenticated
+            and user.is_active
+            and user.is_staff
+            and otp_required_for(user)
+            and not user.is_verified()
+            and not user_has_device(user)
+        )
+
+    def admin_view(self, view, cacheable=False):
+        inner = super().admin_view(view, cacheable)
+
+        def wrapper(request: HttpRequest, *args, **kwargs):
+            if self._needs_setup(request):
+                return redirect("admin:two_factor_setup")
+            return inner(request, *args, **kwargs)
+
+        wrapper.__wrapped__ = inner  # type: ignore[attr-defined]
+        wrapper.admin_site = self  # type: ignore[attr-defined]
+        return wrapper
+
+    def login(self, request: HttpRequest, extra_context=None):
+        if self._needs_setup(request):
+            return redirect("admin:two_factor_setup")
+        return super().login(request, extra_context)
+
+    def get_urls(self):
+        return [
+            path(
+                "security/two-factor/",
+                self.two_factor_setup,
+                name="two_factor_setup",
+            ),
+            *super().get_urls(),
+        ]
+
+    def two_factor_setup(self, request: HttpRequest) -> HttpResponse:
+        """Enrol an authenticator app: show the QR code, confirm with a first token."""
+        user = request.user
+        if not (user.is_authenticated and user.is_active and user.is_staff):
+            return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+        if user_has_device(user):
+            messages.info(request, "Two-factor authentication is already set up.")
+            return redirect("admin:index")
+        device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+        error = ""
+        if request.method == "POST":
+            token = request.POST.get("token", "").strip().replace(" ", "")
+            if token.isdigit() and device.verify_token(token):
+                device.confirmed = True
+                device.save(update_fields=["confirmed"])
+                otp_login(request, device)
+                messages.success(request, "Two-factor authentication is set up.")
+                return redirect("admin:index")
+            error = "That code did not match. Enter the 6-digit code your app shows now."
+        image = io.BytesIO()
+        write_qrcode_image(device.config_url, image)
+        context = {
+            **self.each_context(request),
+            "title": "Set up two-factor authentication",
+            "qr_data_uri": "data:image/svg+xml;base64,"
+            + base64.b64encode(image.getvalue()).decode(),
+            "secret": base64.b32encode(device.bin_key).decode(),
+            "error": error,
+            "required": otp_required_for(user),
+        }
+        return TemplateResponse(request, "admin/two_factor_setup.html", context)

@@ -1,0 +1,96 @@
+"""Staff second factor: optional for blinded staff, required before unblinded data."""
+
+import pytest
+from django.test import override_settings
+from django.urls import reverse
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from tests.conftest import PASSWORD
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("world")]
+
+
+def current_token(device: TOTPDevice) -> str:
+    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+
+
+def admin_login(client, username: str, **extra):
+    return client.post(
+        reverse("admin:login"), {"username": username, "password": PASSWORD, **extra}
+    )
+
+
+def test_blinded_coordinator_without_a_device_logs_in_with_a_password(client):
+    response = admin_login(client, "coordinator1")
+    assert response.status_code == 302
+    assert client.get(reverse("admin:index")).status_code == 200
+
+
+@override_settings(OTP_REQUIRED_FOR_UNBLINDED=True)
+def test_unblinded_statistician_must_set_up_a_second_factor_first(client, world):
+    admin_login(client, "statistician")
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == 302
+    assert response.url == reverse("admin:two_factor_setup")
+    # No unblinded page opens meanwhile.
+    allocations = client.get(reverse("admin:diary_allocation_changelist"))
+    assert allocations.status_code == 302
+
+    page = client.get(reverse("admin:two_factor_setup"))
+    assert page.status_code == 200
+    assert b"data:image/svg+xml;base64," in page.content
+    device = TOTPDevice.objects.get(user=world.statistician, confirmed=False)
+
+    wrong_token = f"{(int(current_token(device)) + 500000) % 1000000:06d}"
+    wrong = client.post(reverse("admin:two_factor_setup"), {"token": wrong_token})
+    assert b"did not match" in wrong.content
+    assert not TOTPDevice.objects.get(pk=device.pk).confirmed
+    # django-otp slows down guessing after a failure; a person retrying waits that out.
+    device.refresh_from_db()
+    device.throttle_reset()
+    client.post(reverse("admin:two_factor_setup"), {"token": current_token(device)})
+    device.refresh_from_db()
+    assert device.confirmed
+    assert client.get(reverse("admin:diary_allocation_changelist")).status_code == 200
+
+
+@override_settings(OTP_REQUIRED_FOR_UNBLINDED=True)
+def test_a_confirmed_device_makes_the_token_part_of_every_login(client, world):
+    device = TOTPDevice.objects.create(user=world.statistician, name="app", confirmed=True)
+    response = admin_login(client, "statistician")
+    assert response.status_code == 200  # the form again, asking for the token
+    assert client.get(reverse("admin:index")).status_code == 302
+    response = admin_login(
+        client, "statistician", otp_device=device.persistent_id, otp_token=current_token(device)
+    )
+    assert response.status_code == 302
+    assert client.get(reverse("admin:diary_allocation_changelist")).status_code == 200
+
+
+def test_blinded_staff_may_enrol_a_device_too(client, world):
+    client.force_login(world.coordinator1)
+    page = client.get(reverse("admin:two_factor_setup"))
+    assert page.status_code == 200
+    device = TOTPDevice.objects.get(user=world.coordinator1)
+    client.post(reverse("admin:two_factor_setup"), {"token": current_token(device)})
+    device.refresh_from_db()
+    assert device.confirmed
+
+
+def test_setup_page_refuses_anonymous_and_participants(client, world):
+    response = client.get(reverse("admin:two_factor_setup"))
+    assert response.status_code == 302
+    assert reverse("admin:login") in response.url
+    client.force_login(world.participant_a.user)
+    response = client.get(reverse("admin:two_factor_setup"))
+    assert response.status_code == 302
+    assert not TOTPDevice.objects.filter(user=world.participant_a.user).exists()
+
+
+@pytest.mark.parametrize("url", ["/diary/login/", "/admin/login/"])
+def test_every_page_carries_a_content_security_policy_without_inline_scripts(client, url):
+    policy = client.get(url)["Content-Security-Policy"]
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy.split("script-src", 1)[1].split(";", 1)[0]
+    assert "frame-ancestors 'none'" in policy
