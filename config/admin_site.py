@@ -83,12 +83,15 @@ class EproAdminSite(admin.AdminSite):
         return super().login(request, extra_context)
 
     def get_urls(self):
+        from diary.admin_exports import export_view
+
         return [
             path(
                 "security/two-factor/",
                 self.two_factor_setup,
                 name="two_factor_setup",
             ),
+            path("exports/", self.admin_view(export_view), name="exports"),
             *super().get_urls(),
         ]
 

@@ -1,0 +1,87 @@
+"""The admin's export page: the same code path as `manage.py export`."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.template.response import TemplateResponse
+
+from diary import access
+from diary.models import AssessmentStatus, Study
+from diary.services.exports import EXPORT_ROLES, ExportRequest, export_start
+
+KIND_CHOICES = [
+    ("wide", "Wide: one row per participant and period"),
+    ("long", "Long: one row per item answer"),
+    ("dictionary", "Data dictionary"),
+]
+UNBLINDED_KIND_CHOICES = [
+    ("treatment_means", "Treatment means: one row per participant and treatment")
+]
+
+
+class ExportForm(forms.Form):
+    study = forms.ModelChoiceField(queryset=Study.objects.none())
+    kinds = forms.MultipleChoiceField(
+        choices=KIND_CHOICES,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="One kind downloads a CSV; several download a zip with a manifest.",
+    )
+    sites = forms.MultipleChoiceField(
+        required=False, widget=forms.CheckboxSelectMultiple, help_text="None ticked: all yours."
+    )
+    periods = forms.TypedMultipleChoiceField(
+        required=False, coerce=int, widget=forms.CheckboxSelectMultiple
+    )
+    statuses = forms.MultipleChoiceField(
+        required=False, choices=AssessmentStatus.choices, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args, user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        memberships = access.memberships_of(user).filter(role__in=EXPORT_ROLES)
+        studies = Study.objects.filter(memberships__in=memberships).distinct()
+        self.fields["study"].queryset = studies
+        if studies.count() == 1:
+            self.fields["study"].initial = studies.first()
+        sites = access.participants_visible_to(user).values_list("site__code", flat=True)
+        self.fields["sites"].choices = [(c, c) for c in sorted(set(sites))]
+        most = max((s.number_of_periods for s in studies), default=0)
+        self.fields["periods"].choices = [(n, n) for n in range(1, most + 1)]
+        if access.is_unblinded(user):
+            self.fields["kinds"].choices = KIND_CHOICES + UNBLINDED_KIND_CHOICES
+            self.fields["unblinded"] = forms.BooleanField(
+                required=False,
+                label="Unblinded",
+                help_text="Adds sequence, block and treatment columns. The download is audited.",
+            )
+
+
+def export_view(request: HttpRequest) -> HttpResponse:
+    if not access.memberships_of(request.user).filter(role__in=EXPORT_ROLES).exists():
+        raise Http404
+    form = ExportForm(request.POST or None, user=request.user)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        export_request = ExportRequest(
+            study=data["study"],
+            kinds=tuple(data["kinds"]),
+            blinded=not data.get("unblinded", False),
+            site_codes=tuple(data["sites"]),
+            periods=tuple(data["periods"]),
+            statuses=tuple(data["statuses"]),
+        )
+        try:
+            export = export_start(user=request.user, request=export_request)
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
+            status = 403
+        else:
+            response = StreamingHttpResponse(export.chunks, content_type=export.content_type)
+            response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+            return response
+    context = {**admin.site.each_context(request), "title": "Export study data", "form": form}
+    return TemplateResponse(request, "admin/exports.html", context, status=status)

@@ -1,0 +1,204 @@
+"""Exports: who may export what, and one code path for the admin page and the command.
+
+Every export writes one audit event when its stream ends, with user, kinds, filters, row
+counts and SHA-256 of each file; an export interrupted half-way is audited as incomplete.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from diary.exports.columns import (
+    KINDS,
+    UNBLINDED_ONLY_KINDS,
+    dictionary_rows,
+    instruments_of,
+)
+from diary.exports.queries import Scope, long_query, treatment_means_query, wide_query
+from diary.exports.writer import ExportFile, copy_csv, rows_csv, zip_stream
+from diary.models import UNBLINDED_ROLES, AuditAction, StaffRole, Study
+from diary.services.audit import audit_record
+from scoring.engine import ALGORITHM_VERSION
+
+# Roles that may export at all; blinded roles get blinded exports only.
+EXPORT_ROLES = frozenset(
+    {StaffRole.COORDINATOR, StaffRole.MONITOR, StaffRole.STATISTICIAN, StaffRole.ADMIN}
+)
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    study: Study
+    kinds: tuple[str, ...]
+    blinded: bool = True
+    site_codes: tuple[str, ...] = ()
+    periods: tuple[int, ...] = ()
+    statuses: tuple[str, ...] = ()
+
+    def filters(self) -> dict:
+        return {
+            "sites": list(self.site_codes),
+            "periods": list(self.periods),
+            "statuses": list(self.statuses),
+        }
+
+
+@dataclass
+class Export:
+    filename: str
+    content_type: str
+    chunks: Iterator[bytes]
+    files: list[ExportFile] = field(default_factory=list)
+
+
+def export_scope(*, user: AbstractBaseUser, request: ExportRequest) -> Scope:
+    """The rows this user may export for this request; PermissionDenied says why not.
+
+    The refusal never mentions treatments or allocation beyond the kind that was asked for.
+    """
+    if not user.is_authenticated or not user.is_active or not user.is_staff:
+        raise PermissionDenied("Only study staff can export data.")
+    unknown = set(request.kinds) - set(KINDS)
+    if not request.kinds or unknown:
+        raise PermissionDenied(f"Unknown export kind: {', '.join(sorted(unknown)) or 'none'}.")
+    memberships = list(
+        user.memberships.filter(study=request.study, role__in=EXPORT_ROLES).select_related("site")
+    )
+    if not memberships:
+        raise PermissionDenied("You have no role in this study that allows exports.")
+    unblinded = any(m.role in UNBLINDED_ROLES for m in memberships)
+    if not request.blinded and not unblinded:
+        raise PermissionDenied("Unblinded exports need an unblinded role.")
+    if UNBLINDED_ONLY_KINDS & set(request.kinds) and (request.blinded or not unblinded):
+        raise PermissionDenied("That export kind is available only as an unblinded export.")
+    all_sites = any(m.site_id is None for m in memberships)
+    allowed = (
+        {site.code: site.pk for site in request.study.sites.all()}
+        if all_sites
+        else {m.site.code: m.site.pk for m in memberships}
+    )
+    if set(request.site_codes) - set(allowed):
+        raise PermissionDenied("You can export only the sites you are assigned to.")
+    codes = request.site_codes or tuple(allowed)
+    site_ids = None if all_sites and not request.site_codes else tuple(allowed[c] for c in codes)
+    return Scope(
+        study_id=request.study.pk,
+        site_ids=site_ids,
+        periods=request.periods or None,
+        statuses=request.statuses or None,
+    )
+
+
+def _dictionary_rows(study: Study, *, blinded: bool) -> list[list[str]]:
+    return [
+        [
+            v.name,
+            v.label,
+            v.type,
+            "; ".join(f"{value}={label}" for value, label in v.codes),
+            v.unit,
+            v.instrument,
+            v.version,
+        ]
+        for v in dictionary_rows(study, blinded=blinded)
+    ]
+
+
+def _parts(study: Study, request: ExportRequest, scope: Scope) -> list[tuple[ExportFile, Iterator]]:
+    suffix = "blinded" if request.blinded else "unblinded"
+    parts = []
+    for kind in request.kinds:
+        out = ExportFile(f"{study.code}_{kind}_{suffix}.csv")
+        if kind == "dictionary":
+            header = ["variable", "label", "type", "codes", "unit", "instrument", "version"]
+            chunks = rows_csv(header, _dictionary_rows(study, blinded=request.blinded), out)
+        elif kind == "long":
+            chunks = copy_csv(*long_query(study, scope, blinded=request.blinded), out)
+        elif kind == "wide":
+            chunks = copy_csv(*wide_query(study, scope, blinded=request.blinded), out)
+        else:
+            chunks = copy_csv(*treatment_means_query(study, scope), out)
+        parts.append((out, chunks))
+    return parts
+
+
+def manifest_build(
+    *, user: AbstractBaseUser, request: ExportRequest, files: list[ExportFile], now: datetime
+) -> dict:
+    study = request.study
+    return {
+        "generated_by": user.get_username(),
+        "generated_at": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "study": study.code,
+        "blinded": request.blinded,
+        "kinds": list(request.kinds),
+        "filters": request.filters(),
+        "files": [f.as_dict() for f in files],
+        "instruments": [
+            {"key": i.key, "version": i.version, "content_hash": i.content_hash, "modules": list(m)}
+            for i, m in instruments_of(study)
+        ],
+        "scoring_algorithm_version": ALGORITHM_VERSION,
+        "missing_item_rule": study.missing_item_rule,
+    }
+
+
+def export_start(
+    *, user: AbstractBaseUser, request: ExportRequest, now: datetime | None = None
+) -> Export:
+    """Check permission now, then return a lazy stream; it audits itself when it ends.
+
+    One kind gives a CSV; several give a zip with a manifest.json.
+    """
+    now = now or timezone.now()
+    scope = export_scope(user=user, request=request)
+    parts = _parts(request.study, request, scope)
+    files = [out for out, _ in parts]
+
+    def manifest() -> str:
+        return json.dumps(
+            manifest_build(user=user, request=request, files=files, now=now), indent=2
+        )
+
+    def audited(chunks: Iterator[bytes]) -> Iterator[bytes]:
+        complete = False
+        try:
+            yield from chunks
+            complete = True
+        finally:
+            with transaction.atomic():
+                audit_record(
+                    action=AuditAction.EXPORTED,
+                    actor=user,
+                    study=request.study,
+                    details={
+                        **asdict_request(request),
+                        "complete": complete,
+                        "files": [f.as_dict() for f in files],
+                    },
+                )
+
+    if len(parts) == 1:
+        out, chunks = parts[0]
+        return Export(out.name, "text/csv; charset=utf-8", audited(chunks), files)
+    suffix = "blinded" if request.blinded else "unblinded"
+    name = f"{request.study.code}_export_{suffix}_{now:%Y%m%dT%H%M%SZ}.zip"
+    return Export(name, "application/zip", audited(zip_stream(parts, manifest)), files)
+
+
+def asdict_request(request: ExportRequest) -> dict:
+    data = asdict(request)
+    data["study"] = request.study.code
+    data["kinds"] = list(request.kinds)
+    data["filters"] = request.filters()
+    for key in ("site_codes", "periods", "statuses"):
+        data.pop(key)
+    return data

@@ -1,0 +1,52 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from diary.services.assessments import assessment_submit
+from diary.services.periods import period_end_report, period_start_report
+from scoring.definitions import instrument_get
+
+
+def submit_period(participant, *, number: int, answers: dict, vas: int | None, days_ago: int):
+    """Report a period that ended `days_ago` days ago and submit its questionnaires now."""
+    now = timezone.now()
+    today = now.date()
+    period = period_start_report(
+        participant=participant,
+        started_on=today - timedelta(days=days_ago + 4),
+        actor=participant.user,
+        now=now,
+    )
+    assert period.number == number
+    period_end_report(
+        period=period, ended_on=today - timedelta(days=days_ago), actor=participant.user, now=now
+    )
+    period.assessment.refresh_from_db()
+    return assessment_submit(
+        assessment=period.assessment,
+        answers={"ehp30": answers, "vas_dysmenorrhea": {"vas_dysmenorrhea": vas}},
+        actor=participant.user,
+        now=now,
+    )
+
+
+def ehp30_answers(code: int, *, missing: tuple[str, ...] = ()) -> dict:
+    keys = instrument_get("ehp30").item_keys()
+    return {key: (None if key in missing else code) for key in keys}
+
+
+@pytest.fixture
+def submitted(world):
+    """participant_a (site S01, AP) and participant_b (site S02, PA) each submitted period 1."""
+    world.study.backdating_limit_days = 14
+    world.study.save()
+    submit_period(
+        world.participant_a,
+        number=1,
+        answers=ehp30_answers(2, missing=("ehp30_q03", "ehp30_q17")),
+        vas=63,
+        days_ago=1,
+    )
+    submit_period(world.participant_b, number=1, answers=ehp30_answers(1), vas=None, days_ago=1)
+    return world
