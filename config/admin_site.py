@@ -83,9 +83,16 @@ class EproAdminSite(admin.AdminSite):
         return super().login(request, extra_context)
 
     def get_urls(self):
+        from diary.admin_audit import audit_export_view, participant_timeline_view
         from diary.admin_exports import export_view
 
         return [
+            path("audit/export/", self.admin_view(audit_export_view), name="audit_export"),
+            path(
+                "audit/participant/<int:participant_id>/",
+                self.admin_view(participant_timeline_view),
+                name="audit_timeline",
+            ),
             path(
                 "security/two-factor/",
                 self.two_factor_setup,
