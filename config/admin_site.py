@@ -85,8 +85,10 @@ class EproAdminSite(admin.AdminSite):
     def get_urls(self):
         from diary.admin_audit import audit_export_view, participant_timeline_view
         from diary.admin_exports import export_view
+        from diary.admin_unblinding import unblinding_view
 
         return [
+            path("unblinding/", self.admin_view(unblinding_view), name="unblinding"),
             path("audit/export/", self.admin_view(audit_export_view), name="audit_export"),
             path(
                 "audit/participant/<int:participant_id>/",

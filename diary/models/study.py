@@ -84,6 +84,9 @@ class Study(models.Model):
         verbose_name_plural = "studies"
         permissions = [
             ("view_unblinded", "Can see allocation, treatments and per-arm results"),
+            # Granted deliberately to named users (e.g. the site investigator); every use is
+            # audited and reported to the study's unblinded contacts.
+            ("emergency_unblind", "Can unblind one participant in an emergency"),
         ]
         constraints = [
             models.CheckConstraint(
