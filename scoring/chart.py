@@ -165,17 +165,19 @@ def period_treatment_chart_svg(
     y_range: tuple[Number, Number] = (0, 100),
     interval_label: str = "95% CI of the mean",
     element_id: str | None = None,
+    periods: int | None = None,
 ) -> str:
-    """An accessible SVG line chart: mean (marker) with interval (error bar) per period (x, 1..N
-    where N is the highest period given) and treatment (one series each, sorted by label).
+    """An accessible SVG line chart: mean (marker) with interval (error bar) per period (x axis
+    1..`periods`, default the highest period given; pass the study's number of periods to show
+    periods not reached yet) and treatment (one series each, sorted by label).
 
     `points` are (period, treatment_label, n, mean, ci_low, ci_high); a cell whose mean is None
     is skipped. Higher values are drawn higher. The <svg> has role="img" and aria-labelledby
     pointing at its <title> and <desc>; each point carries its own <title> (tooltip).
     `element_id` prefixes those ids (default: derived from the content, so the string is
     deterministic; pass one when a page could show two identical charts). All text is escaped.
-    ValueError for bad points (see period_treatment_table), a bad y_range or element_id, or more
-    than len(SERIES_STYLES) treatments.
+    ValueError for bad points (see period_treatment_table), a bad y_range, element_id or
+    periods, or more than len(SERIES_STYLES) treatments.
     """
     cells = _points_parse(points)
     labels = sorted({c.treatment for c in cells})
@@ -189,7 +191,11 @@ def period_treatment_chart_svg(
     plotted = [c for c in cells if c.mean is not None]
     data = [v for c in plotted for v in (c.mean, c.ci_low, c.ci_high) if v is not None]
     low, high, ticks = _axis(y_range, data)
-    periods = max((c.period for c in cells), default=0)
+    highest = max((c.period for c in cells), default=0)
+    if periods is None:
+        periods = highest
+    elif isinstance(periods, bool) or not isinstance(periods, int) or periods < highest:
+        raise ValueError(f"periods must be an integer >= the highest period given ({highest})")
     band = (RIGHT - LEFT) / max(periods, 1)
     dodge = min(10.0, band / (len(labels) + 1))
 
@@ -250,14 +256,16 @@ def period_treatment_chart_svg(
         )
     for series, label in enumerate(labels):
         colour, shape, filled, dash = SERIES_STYLES[series]
-        mine = {c.period: c for c in plotted if c.treatment == label}
+        mine = {
+            c.period: (c, c.mean) for c in plotted if c.treatment == label and c.mean is not None
+        }
         dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
         out.append(f'<g class="series" data-series="{series}" data-treatment="{_attr(label)}">')
         # One line per run of consecutive periods with data: a gap stays a gap.
         run: list[str] = []
         for period in [*range(1, periods + 1), periods + 1]:
             if period in mine:
-                run.append(f"{_fmt(x_of(period, series))},{_fmt(y_of(mine[period].mean))}")
+                run.append(f"{_fmt(x_of(period, series))},{_fmt(y_of(mine[period][1]))}")
                 continue
             if len(run) > 1:
                 out.append(
@@ -265,9 +273,9 @@ def period_treatment_chart_svg(
                     f'stroke-width="2"{dash_attr} class="series-line"/>'
                 )
             run = []
-        for period, cell in sorted(mine.items()):
-            x, y = x_of(period, series), y_of(cell.mean)
-            tip = f"{label}, period {period}: mean {_label(cell.mean)}, n = {cell.n}"
+        for period, (cell, mean) in sorted(mine.items()):
+            x, y = x_of(period, series), y_of(mean)
+            tip = f"{label}, period {period}: mean {_label(mean)}, n = {cell.n}"
             bar = ""
             if cell.ci_low is not None and cell.ci_high is not None:
                 tip += f", {interval_label} {_label(cell.ci_low)} to {_label(cell.ci_high)}"

@@ -197,3 +197,11 @@ def test_table_gives_the_same_numbers_including_empty_cells() -> None:
     empty = next(r for r in rows if r["period"] == 3 and r["treatment"] == "Anakinra")
     assert (empty["n"], empty["mean"], empty["ci_low"]) == (0, None, None)
     assert next(r for r in rows if r["period"] == 3 and r["treatment"] == "Placebo")["mean"] == 63.0
+
+
+def test_axis_can_show_the_studys_periods_not_reached_yet() -> None:
+    root = render(periods=6)
+    assert [e.text for e in by_class(root, "x-tick")] == ["1", "2", "3", "4", "5", "6"]
+    assert len(by_class(render(), "x-tick")) == 4
+    with pytest.raises(ValueError, match="periods"):
+        render(periods=3)
