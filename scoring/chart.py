@@ -179,12 +179,15 @@ def period_treatment_chart_svg(
     ValueError for bad points (see period_treatment_table), a bad y_range, element_id or
     periods, or more than len(SERIES_STYLES) treatments.
     """
+    # str() first: a lazy translation proxy would otherwise put its memory address in the id.
+    title, y_label, interval_label = str(title), str(y_label), str(interval_label)
     cells = _points_parse(points)
     labels = sorted({c.treatment for c in cells})
     if len(labels) > len(SERIES_STYLES):
         raise ValueError(f"at most {len(SERIES_STYLES)} treatments can be told apart")
     if element_id is None:
-        digest = hashlib.sha256(repr((cells, title, y_label, y_range, interval_label)).encode())
+        content = (cells, title, y_label, y_range, interval_label, periods)
+        digest = hashlib.sha256(repr(content).encode())
         element_id = f"chart-{digest.hexdigest()[:12]}"
     if not _ID.match(element_id):
         raise ValueError(f"element_id must be a simple identifier, got {element_id!r}")
