@@ -57,3 +57,19 @@ def participant_of(user: AnyUser) -> Participant | None:
     if participant.status == ParticipantStatus.WITHDRAWN:
         return None
     return participant
+
+
+def has_granted_permission(user: AnyUser, codename: str, app_label: str = "diary") -> bool:
+    """A permission given to this user or her groups by name; superuser status does not count.
+
+    For rights that must be granted deliberately, such as emergency unblinding.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return False
+    from django.contrib.auth.models import Permission
+
+    return (
+        Permission.objects.filter(codename=codename, content_type__app_label=app_label)
+        .filter(Q(user=user) | Q(group__user=user))
+        .exists()
+    )

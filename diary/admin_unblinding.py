@@ -25,7 +25,7 @@ class UnblindForm(forms.Form):
 
 
 def unblinding_view(request: HttpRequest) -> HttpResponse:
-    if not request.user.has_perm("diary.emergency_unblind"):
+    if not access.has_granted_permission(request.user, "emergency_unblind"):
         raise Http404
     form = UnblindForm(request.POST or None)
     result = None

@@ -4,14 +4,19 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('diary', '0002_invitation'),
+        ("diary", "0002_invitation"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='study',
-            options={'permissions': [('view_unblinded', 'Can see allocation, treatments and per-arm results'), ('emergency_unblind', 'Can unblind one participant in an emergency')], 'verbose_name_plural': 'studies'},
+            name="study",
+            options={
+                "permissions": [
+                    ("view_unblinded", "Can see allocation, treatments and per-arm results"),
+                    ("emergency_unblind", "Can unblind one participant in an emergency"),
+                ],
+                "verbose_name_plural": "studies",
+            },
         ),
     ]

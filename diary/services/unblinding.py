@@ -53,7 +53,7 @@ def participant_unblind(
     sites, ValidationError for a missing or too short reason or no allocation.
     """
     now = now or timezone.now()
-    if not actor.has_perm("diary.emergency_unblind"):
+    if not access.has_granted_permission(actor, "emergency_unblind"):
         raise PermissionDenied("You are not authorised to unblind.")
     if not access.participants_visible_to(actor).filter(pk=participant.pk).exists():
         raise PermissionDenied("This participant is not at one of your sites.")
