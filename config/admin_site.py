@@ -85,9 +85,16 @@ class EproAdminSite(admin.AdminSite):
     def get_urls(self):
         from diary.admin_audit import audit_export_view, participant_timeline_view
         from diary.admin_exports import export_view
+        from diary.admin_summary import arm_summary_view
         from diary.admin_unblinding import unblinding_view
 
         return [
+            path("summary/", self.admin_view(arm_summary_view), name="arm_summary"),
+            path(
+                "summary/<slug:study_code>/",
+                self.admin_view(arm_summary_view),
+                name="arm_summary_study",
+            ),
             path("unblinding/", self.admin_view(unblinding_view), name="unblinding"),
             path("audit/export/", self.admin_view(audit_export_view), name="audit_export"),
             path(

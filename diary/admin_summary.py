@@ -1,0 +1,48 @@
+"""The unblinded per-arm summary page: only unblinded staff, every view audited."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+
+from diary import access
+from diary.models import AuditAction, Study
+from diary.services.audit import audit_record
+from scoring.summaries import arm_summary
+
+
+def unblinded_studies(user):
+    return Study.objects.filter(
+        memberships__in=access.memberships_of(user).filter(role__in=access.UNBLINDED_ROLES)
+    ).distinct()
+
+
+def arm_summary_view(request: HttpRequest, study_code: str | None = None) -> HttpResponse:
+    studies = unblinded_studies(request.user)
+    if not studies.exists():
+        raise Http404
+    if study_code is None and studies.count() == 1:
+        study_code = studies.get().code
+    if study_code is None:
+        context = {
+            **admin.site.each_context(request),
+            "title": "Per-arm summary",
+            "studies": studies,
+        }
+        return TemplateResponse(request, "admin/arm_summary_choose.html", context)
+    study = get_object_or_404(studies, code=study_code)
+    summary = arm_summary(study=study)
+    with transaction.atomic():
+        audit_record(action=AuditAction.SUMMARY_VIEWED, actor=request.user, study=study)
+    context = {
+        **admin.site.each_context(request),
+        "title": f"Per-arm summary: {study.code}",
+        "study": study,
+        "summary": summary,
+    }
+    response = TemplateResponse(request, "admin/arm_summary.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
