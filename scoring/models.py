@@ -61,7 +61,7 @@ class Score(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"response {self.response_id} {self.scale} = {self.value} (alg {self.algorithm_version})"
+        return f"{self.response_id} {self.scale}={self.value} alg {self.algorithm_version}"
 
 
 class InstrumentVersion(models.Model):

@@ -149,7 +149,7 @@ def scoring_sweep(*, limit: int = SWEEP_LIMIT, now: datetime | None = None) -> S
     ids = list(responses_needing_score().values_list("pk", flat=True)[:limit])
     tally = responses_score(response_ids=ids, now=now)
     if ids:
-        logger.info("scoring sweep: %s responses scored, %s failed", tally.responses, len(tally.failed))
+        logger.info("scoring sweep: %s scored, %s failed", tally.responses, len(tally.failed))
     return tally
 
 

@@ -9,75 +9,139 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('diary', '0002_invitation'),
+        ("diary", "0002_invitation"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Score',
+            name="Score",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scale', models.CharField(max_length=40)),
-                ('algorithm_version', models.CharField(max_length=16)),
-                ('value', models.DecimalField(blank=True, decimal_places=4, max_digits=9, null=True)),
-                ('items_answered', models.PositiveSmallIntegerField()),
-                ('items_in_scale', models.PositiveSmallIntegerField()),
-                ('applicable', models.BooleanField(default=True)),
-                ('missing_rule', models.CharField(max_length=20)),
-                ('instrument_key', models.CharField(max_length=40)),
-                ('instrument_version', models.CharField(max_length=20)),
-                ('instrument_hash', models.CharField(max_length=64)),
-                ('scored_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('response', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='scores', to='diary.response')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("scale", models.CharField(max_length=40)),
+                ("algorithm_version", models.CharField(max_length=16)),
+                (
+                    "value",
+                    models.DecimalField(blank=True, decimal_places=4, max_digits=9, null=True),
+                ),
+                ("items_answered", models.PositiveSmallIntegerField()),
+                ("items_in_scale", models.PositiveSmallIntegerField()),
+                ("applicable", models.BooleanField(default=True)),
+                ("missing_rule", models.CharField(max_length=20)),
+                ("instrument_key", models.CharField(max_length=40)),
+                ("instrument_version", models.CharField(max_length=20)),
+                ("instrument_hash", models.CharField(max_length=64)),
+                ("scored_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "response",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="scores",
+                        to="diary.response",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['response', 'scale'],
+                "ordering": ["response", "scale"],
             },
         ),
         migrations.CreateModel(
-            name='InstrumentVersion',
+            name="InstrumentVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=40)),
-                ('version', models.CharField(max_length=20)),
-                ('language', models.CharField(max_length=16)),
-                ('structure_version', models.CharField(max_length=20)),
-                ('structure_hash', models.CharField(max_length=64)),
-                ('wording', models.JSONField(help_text='The wording file as loaded (TOML as JSON).')),
-                ('content_hash', models.CharField(max_length=64)),
-                ('source_name', models.CharField(help_text='File name it was loaded from.', max_length=255)),
-                ('loaded_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('loaded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=40)),
+                ("version", models.CharField(max_length=20)),
+                ("language", models.CharField(max_length=16)),
+                ("structure_version", models.CharField(max_length=20)),
+                ("structure_hash", models.CharField(max_length=64)),
+                (
+                    "wording",
+                    models.JSONField(help_text="The wording file as loaded (TOML as JSON)."),
+                ),
+                ("content_hash", models.CharField(max_length=64)),
+                (
+                    "source_name",
+                    models.CharField(help_text="File name it was loaded from.", max_length=255),
+                ),
+                ("loaded_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "loaded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['key', 'language', '-loaded_at'],
-                'indexes': [models.Index(fields=['key', 'language', 'loaded_at'], name='instrument_version_lookup')],
-                'constraints': [models.UniqueConstraint(fields=('key', 'version', 'language'), name='instrument_version_unique')],
+                "ordering": ["key", "language", "-loaded_at"],
+                "indexes": [
+                    models.Index(
+                        fields=["key", "language", "loaded_at"], name="instrument_version_lookup"
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("key", "version", "language"), name="instrument_version_unique"
+                    )
+                ],
             },
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='instrumentversion',
-            trigger=pgtrigger.compiler.Trigger(name='instrument_version_frozen', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='aaa5489638785c6f25e2db25cab93c1e016d4621', operation='UPDATE OR DELETE', pgid='pgtrigger_instrument_version_frozen_5da4c', table='scoring_instrumentversion', when='BEFORE')),
+            model_name="instrumentversion",
+            trigger=pgtrigger.compiler.Trigger(
+                name="instrument_version_frozen",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+                    hash="aaa5489638785c6f25e2db25cab93c1e016d4621",
+                    operation="UPDATE OR DELETE",
+                    pgid="pgtrigger_instrument_version_frozen_5da4c",
+                    table="scoring_instrumentversion",
+                    when="BEFORE",
+                ),
+            ),
         ),
         migrations.AddConstraint(
-            model_name='score',
-            constraint=models.UniqueConstraint(fields=('response', 'scale', 'algorithm_version'), name='score_unique_per_response_scale_algorithm'),
+            model_name="score",
+            constraint=models.UniqueConstraint(
+                fields=("response", "scale", "algorithm_version"),
+                name="score_unique_per_response_scale_algorithm",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='score',
-            constraint=models.CheckConstraint(condition=models.Q(('items_answered__lte', models.F('items_in_scale'))), name='score_answered_within_scale'),
+            model_name="score",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("items_answered__lte", models.F("items_in_scale"))),
+                name="score_answered_within_scale",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='score',
-            constraint=models.CheckConstraint(condition=models.Q(('applicable', True), ('value__isnull', True), _connector='OR'), name='score_not_applicable_has_no_value'),
+            model_name="score",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("applicable", True), ("value__isnull", True), _connector="OR"),
+                name="score_not_applicable_has_no_value",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='score',
-            constraint=models.CheckConstraint(condition=models.Q(('missing_rule__in', ('half', 'more_than_half', 'complete'))), name='score_missing_rule_known'),
+            model_name="score",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("missing_rule__in", ("half", "more_than_half", "complete"))),
+                name="score_missing_rule_known",
+            ),
         ),
     ]
