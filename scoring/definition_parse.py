@@ -61,11 +61,7 @@ def instrument_parse(text: str) -> Instrument:
 
 
 _TYPE_NAMES = {
-    str: "a string",
-    int: "an integer",
-    bool: "true or false",
-    list: "an array",
-    dict: "a table",
+    str: "a string", int: "an integer", bool: "true or false", list: "an array", dict: "a table"
 }
 
 
@@ -117,31 +113,12 @@ def codes_parse(
 
 
 _TOP = {
-    "key": str,
-    "version": str,
-    "title": str,
-    "language": str,
-    "demo": bool,
-    "licence": str,
-    "stem": str,
-    "codes": list,
-    "gate_codes": list,
-    "items": list,
-    "scales": list,
-    "modules": list,
+    "key": str, "version": str, "title": str, "language": str, "demo": bool, "licence": str,
+    "stem": str, "codes": list, "gate_codes": list, "items": list, "scales": list, "modules": list,
 }
 _ITEM = {
-    "key": str,
-    "label": str,
-    "order": int,
-    "kind": str,
-    "scale": str,
-    "module": str,
-    "min": int,
-    "max": int,
-    "anchors": list,
-    "unit": str,
-    "mcid": int,
+    "key": str, "label": str, "order": int, "kind": str, "scale": str, "module": str, "min": int,
+    "max": int, "anchors": list, "unit": str, "mcid": int,
 }
 _INTEGER_ONLY = ("min", "max", "anchors", "unit", "mcid")
 _SCALE = {"key": str, "label": str, "order": int, "items": list, "module": str, "method": str}
@@ -208,17 +185,9 @@ def _item_build(
     if "label" not in raw or "order" not in raw:
         return None
     return Item(
-        key=raw["key"],
-        label=raw["label"],
-        order=raw["order"],
-        kind=kind,
-        codes=item_codes,
-        min_value=low,
-        max_value=high,
-        scale=raw.get("scale"),
-        module=raw.get("module"),
-        unit=raw.get("unit"),
-        mcid=raw.get("mcid"),
+        key=raw["key"], label=raw["label"], order=raw["order"], kind=kind, codes=item_codes,
+        min_value=low, max_value=high, scale=raw.get("scale"), module=raw.get("module"),
+        unit=raw.get("unit"), mcid=raw.get("mcid"),
     )
 
 
@@ -226,21 +195,15 @@ def instrument_from_data(data: Mapping[str, Any]) -> Instrument:
     """Validate a parsed definition table; raises DefinitionError listing every problem."""
     errors: list[str] = []
     top = fields_take(
-        data,
-        "definition",
-        _TOP,
-        ("key", "version", "title", "language", "demo", "items", "scales"),
-        errors,
+        data, "definition", _TOP, ("key", "version", "title", "language", "demo", "items",
+                                   "scales"), errors
     )
     if "key" in top and not KEY_RE.match(top["key"]):
         errors.append(f"definition: key must match {KEY_RE.pattern}")
     if "version" in top and not VERSION_RE.match(top["version"]):
         errors.append("definition: version must be dotted integers like 1.0")
-    errors += [
-        f"definition: {name} must not be empty"
-        for name in ("items", "scales")
-        if top.get(name) == []
-    ]
+    errors += [f"definition: {name} must not be empty" for name in ("items", "scales")
+               if top.get(name) == []]
     raw_items = _entries(top.get("items"), "items", _ITEM, errors)
     raw_scales = _entries(top.get("scales"), "scales", _SCALE, errors)
     raw_modules = _entries(top.get("modules", []), "modules", _MODULE, errors)
@@ -257,15 +220,9 @@ def instrument_from_data(data: Mapping[str, Any]) -> Instrument:
     if errors:
         raise DefinitionError(errors)
     return Instrument(
-        key=top["key"],
-        version=top["version"],
-        title=top["title"],
-        language=top["language"],
-        demo=top["demo"],
-        licence=top.get("licence", ""),
-        stem=top.get("stem", ""),
-        codes=codes["choice"],
-        gate_codes=codes["gate"],
+        key=top["key"], version=top["version"], title=top["title"], language=top["language"],
+        demo=top["demo"], licence=top.get("licence", ""), stem=top.get("stem", ""),
+        codes=codes["choice"], gate_codes=codes["gate"],
         items=tuple(sorted(items.values(), key=lambda item: item.order)),
         scales=tuple(sorted(scales, key=lambda scale: scale.order)),
         modules=tuple(sorted(modules, key=lambda module: module.order)),
@@ -283,9 +240,8 @@ def _scale_build(raw: dict[str, Any], items: Mapping[str, Item], errors: list[st
     errors += [f"{where}: unknown item '{key}'" for key in keys if key not in items]
     members = [items[key] for key in keys if key in items]
     ranges = {(item.min_value, item.max_value) for item in members}
-    errors += [
-        f"{where}: gate '{item.key}' cannot be scored" for item in members if item.kind == "gate"
-    ]
+    errors += [f"{where}: gate '{item.key}' cannot be scored" for item in members
+               if item.kind == "gate"]
     if method not in METHODS:
         errors.append(f"{where}: method must be one of {', '.join(METHODS)}")
     elif method == "value" and len(keys) != 1:
@@ -294,12 +250,8 @@ def _scale_build(raw: dict[str, Any], items: Mapping[str, Item], errors: list[st
         # One denominator per scale: 100 * sum / (max * answered) needs a common 0..max range.
         errors.append(f"{where}: items must share one range of codes starting at 0")
     return Scale(
-        key=raw["key"],
-        label=raw.get("label", ""),
-        order=raw.get("order", 0),
-        items=tuple(keys),
-        module=raw.get("module"),
-        method=method,
+        key=raw["key"], label=raw.get("label", ""), order=raw.get("order", 0),
+        items=tuple(keys), module=raw.get("module"), method=method,
     )
 
 
@@ -319,12 +271,8 @@ def _module_build(
         (i for i in items.values() if i.module == key and i.kind != "gate"), key=lambda i: i.order
     )
     return Module(
-        key=key,
-        label=raw.get("label", ""),
-        order=raw.get("order", 0),
-        gate=raw.get("gate", ""),
-        scale=own_scales[0] if own_scales else "",
-        items=tuple(item.key for item in members),
+        key=key, label=raw.get("label", ""), order=raw.get("order", 0), gate=raw.get("gate", ""),
+        scale=own_scales[0] if own_scales else "", items=tuple(item.key for item in members),
     )
 
 
@@ -350,11 +298,8 @@ def _membership_check(
             names = ", ".join(scale.key for scale in holders)
             errors.append(f"item {item.key}: is in more than one scale ({names})")
         elif holders[0].key != item.scale:
-            errors.append(
-                f"item {item.key}: names scale '{item.scale}' but is listed in '{holders[0].key}'"
-            )
+            errors.append(f"item {item.key}: names scale '{item.scale}' but is listed in "
+                          f"'{holders[0].key}'")
         elif holders[0].module != item.module:
-            errors.append(
-                f"item {item.key}: belongs to module '{item.module}' but its scale "
-                f"'{holders[0].key}' to '{holders[0].module}'"
-            )
+            errors.append(f"item {item.key}: belongs to module '{item.module}' but its scale "
+                          f"'{holders[0].key}' to '{holders[0].module}'")

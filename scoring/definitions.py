@@ -108,7 +108,9 @@ def _registry() -> dict[tuple[str, str], Instrument]:
 
 def instruments_available() -> list[Instrument]:
     """Every shipped instrument version, by key then version."""
-    return sorted(_registry().values(), key=lambda i: (i.key, _version_sort_key(i.version)))
+    return sorted(
+        _registry().values(), key=lambda i: (i.key, _version_sort_key(i.version))
+    )
 
 
 def instrument_get(key: str, version: str | None = None) -> Instrument:

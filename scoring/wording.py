@@ -50,16 +50,8 @@ from scoring.definition_schema import Code, DefinitionError, Instrument, Item
 WORDING_VERSION_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,19}$")
 
 _WORDING = {
-    "instrument": str,
-    "language": str,
-    "title": str,
-    "licence": str,
-    "stem": str,
-    "codes": dict,
-    "gate_codes": dict,
-    "items": dict,
-    "scales": dict,
-    "modules": dict,
+    "instrument": str, "language": str, "title": str, "licence": str, "stem": str, "codes": dict,
+    "gate_codes": dict, "items": dict, "scales": dict, "modules": dict,
 }
 
 
@@ -93,7 +85,9 @@ def _item_check(item: Item, raw: object, problems: list[str]) -> None:
         _labels_check(taken["anchors"], item.codes, f"{where}.anchors", problems)
 
 
-def _labels_table_check(raw: object, known: Sequence[str], where: str, problems: list[str]) -> None:
+def _labels_table_check(
+    raw: object, known: Sequence[str], where: str, problems: list[str]
+) -> None:
     if not isinstance(raw, dict):
         return
     for key, entry in raw.items():
