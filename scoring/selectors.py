@@ -42,15 +42,16 @@ def responses_filtered(
 
 
 # Stored versions are frozen (a trigger rejects UPDATE and DELETE), so a rebuilt Instrument can
-# be kept for the life of the process.
-_rebuilt: dict[int, Instrument] = {}
+# be kept for the life of the process; keyed by the hash too, in case ids are ever reused.
+_rebuilt: dict[tuple[int, str], Instrument] = {}
 
 
 def instrument_of_stored(stored: InstrumentVersion) -> Instrument:
     """The Instrument a stored licensed version describes, rebuilt from its structure file and
     wording. Raises DefinitionError when it no longer hashes to what was loaded (the structure
     file was edited after release: a frozen version must never change)."""
-    if stored.pk not in _rebuilt:
+    cache_key = (stored.pk, stored.content_hash)
+    if cache_key not in _rebuilt:
         structure = instrument_get(stored.key, stored.structure_version)
         instrument = instrument_with_wording(
             structure, stored.wording, version=stored.version, language=stored.language
@@ -59,8 +60,8 @@ def instrument_of_stored(stored: InstrumentVersion) -> Instrument:
             raise DefinitionError(
                 [f"{stored}: rebuilt content hash differs from the one stored at load time"]
             )
-        _rebuilt[stored.pk] = instrument
-    return _rebuilt[stored.pk]
+        _rebuilt[cache_key] = instrument
+    return _rebuilt[cache_key]
 
 
 def instrument_for(*, key: str, language: str) -> Instrument:

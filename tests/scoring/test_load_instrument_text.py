@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.db import ProgrammingError
 
 from diary.models import AuditAction, AuditEvent, Response, ResponseSource
-from scoring.definitions import instrument_get
+from scoring.definitions import DefinitionError, instrument_get
 from scoring.models import InstrumentVersion, Score
 from scoring.selectors import instrument_for
 from scoring.services import response_score
@@ -151,3 +151,23 @@ def test_the_shipped_structure_version_cannot_be_reused(world, tmp_path):
     with pytest.raises(CommandError, match="structure's own version"):
         load(path, "--version", "1.0")
     assert not InstrumentVersion.objects.exists()
+
+
+def test_a_stored_version_that_no_longer_rebuilds_to_its_hash_is_refused(world, tmp_path):
+    path = tmp_path / "wording.toml"
+    path.write_text(wording_toml())
+    load(path, "--version", "1.0-oui")
+    stored = InstrumentVersion.objects.get()
+    # As if the structure file had been edited after release: the rebuilt hash differs.
+    InstrumentVersion.objects.create(
+        key=stored.key,
+        version="1.0-tampered",
+        language="en-GB",
+        structure_version=stored.structure_version,
+        structure_hash=stored.structure_hash,
+        wording=stored.wording,
+        content_hash=stored.content_hash,
+        source_name="wording.toml",
+    )
+    with pytest.raises(DefinitionError, match="rebuilt content hash differs"):
+        instrument_for(key="ehp30", language="en-GB")
