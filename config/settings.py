@@ -215,6 +215,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "diary.tasks.assessments_refresh_task",
         "schedule": crontab(minute="*/15"),
     },
+    # Scores whatever a lost or never-published response_score_task left unscored.
+    "scoring-sweep": {
+        "task": "scoring.tasks.scoring_sweep_task",
+        "schedule": crontab(minute="*/5"),
+    },
 }
 
 # Second factor (TOTP) for staff: required for unblinded roles in production.

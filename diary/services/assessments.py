@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -22,6 +23,7 @@ from diary.models import (
 from diary.services.audit import audit_record
 from diary.windows import WindowState, window_state
 from scoring.definitions import AnswersInvalid, answers_validate, instrument_get
+from scoring.services import response_score_queue
 
 
 class SubmissionRefused(ValidationError):
@@ -46,7 +48,8 @@ def assessment_submit(
     `answers` maps instrument key -> {item variable -> code or None}. The assessment row is
     locked, so a double click, a second tab or a replayed POST cannot submit twice: the second
     attempt raises SubmissionRefused. Refused outside the window. Invalid codes raise
-    ValidationError listing each bad variable; nothing is stored then.
+    ValidationError listing each bad variable; nothing is stored then. Scoring is queued after
+    commit (scoring.services.response_score_queue).
     """
     now = now or timezone.now()
     metadata = metadata or {}
@@ -110,6 +113,10 @@ def assessment_submit(
         obj=locked,
         occurred_at=now,
         details={"responses": [r.pk for r in responses], "period": locked.period_number},
+    )
+    # Scored by a worker once committed; robust: a broker failure never fails a stored submission.
+    transaction.on_commit(
+        partial(response_score_queue, response_ids=[r.pk for r in responses]), robust=True
     )
     return responses
 

@@ -1,0 +1,97 @@
+"""Reads for scoring: which responses need a score, and which instrument wording to show."""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, QuerySet
+
+from diary.models import Response, Study
+from scoring.definitions import (
+    DefinitionError,
+    Instrument,
+    InstrumentNotFound,
+    instrument_get,
+    instrument_with_wording,
+)
+from scoring.engine import ALGORITHM_VERSION
+from scoring.models import InstrumentVersion, Score
+
+
+def responses_needing_score(
+    *, study: Study | None = None, instrument_key: str | None = None
+) -> QuerySet[Response]:
+    """Responses with no Score under the current ALGORITHM_VERSION and the study's current
+    missing-item rule: never scored (broker down, worker died), scored by an older algorithm,
+    or scored before the study changed its rule. Ordered by id."""
+    current = Score.objects.filter(
+        response=OuterRef("pk"),
+        algorithm_version=ALGORITHM_VERSION,
+        missing_rule=OuterRef("assessment__participant__study__missing_item_rule"),
+    )
+    return responses_filtered(study=study, instrument_key=instrument_key).filter(~Exists(current))
+
+
+def responses_filtered(
+    *, study: Study | None = None, instrument_key: str | None = None
+) -> QuerySet[Response]:
+    responses = Response.objects.order_by("pk")
+    if study is not None:
+        responses = responses.filter(assessment__participant__study=study)
+    if instrument_key is not None:
+        responses = responses.filter(instrument_key=instrument_key)
+    return responses
+
+
+# Stored versions are frozen (a trigger rejects UPDATE and DELETE), so a rebuilt Instrument can
+# be kept for the life of the process; keyed by the hash too, in case ids are ever reused.
+_rebuilt: dict[tuple[int, str], Instrument] = {}
+
+
+def instrument_of_stored(stored: InstrumentVersion) -> Instrument:
+    """The Instrument a stored licensed version describes, rebuilt from its structure file and
+    wording. Raises DefinitionError when it no longer hashes to what was loaded (the structure
+    file was edited after release: a frozen version must never change)."""
+    cache_key = (stored.pk, stored.content_hash)
+    if cache_key not in _rebuilt:
+        structure = instrument_get(stored.key, stored.structure_version)
+        instrument = instrument_with_wording(
+            structure, stored.wording, version=stored.version, language=stored.language
+        )
+        if instrument.content_hash != stored.content_hash:
+            raise DefinitionError(
+                [f"{stored}: rebuilt content hash differs from the one stored at load time"]
+            )
+        _rebuilt[cache_key] = instrument
+    return _rebuilt[cache_key]
+
+
+def instrument_for(*, key: str, language: str) -> Instrument:
+    """The instrument to show a participant who reads `language`.
+
+    Preference: the newest licensed version loaded for exactly that language (e.g. "da-DK"),
+    then for the same primary language ("da" matches "da-DK" and the reverse), then the
+    repository's structure with its demo labels (Instrument.demo is True: never show it in a
+    production study). Raises InstrumentNotFound for an unknown key.
+    """
+    stored = InstrumentVersion.objects.filter(key=key).order_by("-loaded_at", "-pk")
+    primary = language.split("-")[0].lower()
+    chosen = stored.filter(language__iexact=language).first()
+    if chosen is None:
+        chosen = next(
+            (row for row in stored if row.language.split("-")[0].lower() == primary), None
+        )
+    if chosen is None:
+        return instrument_get(key)
+    return instrument_of_stored(chosen)
+
+
+def structure_for(*, key: str, version: str) -> Instrument:
+    """The structure that scores responses stored under instrument `key` and `version`: a shipped
+    version itself, or the structure a stored licensed version was built on (scoring depends on
+    the structure only). Raises InstrumentNotFound."""
+    try:
+        return instrument_get(key, version)
+    except InstrumentNotFound:
+        stored = InstrumentVersion.objects.filter(key=key, version=version).first()
+        if stored is None:
+            raise
+        return instrument_get(key, stored.structure_version)
