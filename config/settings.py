@@ -183,6 +183,9 @@ EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="ePRO diary <diary@localhost>")
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# Reminder e-mails: minutes to wait before each retry of a failed send; after the last one the
+# reminder is marked failed (visible to coordinators).
+REMINDER_RETRY_MINUTES = env.list("REMINDER_RETRY_MINUTES", cast=int, default=[5, 15, 45])
 
 # --- Celery ----------------------------------------------------------------------------------
 _broker_url = env.str("CELERY_BROKER_URL", default="")
@@ -210,6 +213,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "assessments-refresh": {
         "task": "diary.tasks.assessments_refresh_task",
         "schedule": crontab(minute="*/15"),
+    },
+    "reminders-dispatch": {
+        "task": "diary.tasks.reminders_dispatch_task",
+        "schedule": crontab(minute="*/5"),
     },
 }
 
