@@ -278,7 +278,9 @@ def reminder_render(log: ReminderLog) -> tuple[str, str]:
 
 def _retry_or_fail(log: ReminderLog, error: Exception, now: datetime) -> str:
     log.attempts += 1
-    log.last_error = f"{type(error).__name__}: {error}"[:1000]
+    # SMTP errors may quote the recipient; contact details stay out of the log staff read.
+    text = str(error).replace(log.participant.contact.email, "<recipient>")
+    log.last_error = f"{type(error).__name__}: {text}"[:1000]
     delay = reminder_rules.retry_delay(log.attempts, delays_minutes=settings.REMINDER_RETRY_MINUTES)
     if delay is None:
         log.status = ReminderStatus.FAILED
