@@ -336,3 +336,23 @@ def test_first_period_nudge_counts_from_activation(study, site):
     beat(at_local(new, date(2026, 4, 1), time(8)))  # 1 March + 28 + 3
     log = ReminderLog.objects.get(participant=new, kind=ReminderKind.PERIOD_NUDGE)
     assert (log.status, log.period_number) == (ReminderStatus.SENT, 1)
+
+
+def test_closing_reminder_that_would_fall_in_the_night_comes_the_evening_before(study, site):
+    """Window closing at 07:00 with a 2-hour reminder: 05:00 is quiet and 08:00 is too late,
+    so she is reminded at 20:00 the evening before."""
+    type(study).objects.filter(pk=study.pk).update(
+        window_close_time=time(7, 0), reminder_before_close_hours=2
+    )
+    study.refresh_from_db()
+    early = enrol(study, site, "R01-030", "Europe/Copenhagen")
+    window_open(early, started_on=date(2026, 3, 20), ended_on=WINDOW_DAY)
+    eve = at_local(early, CLOSING_DAY - timedelta(days=1), time(20, 0))
+    beat(eve - timedelta(minutes=5))
+    assert [m.subject for m in mails_to(early)] == [
+        "Your study diary: a questionnaire is waiting for you"
+    ]
+    beat(eve)
+    assert [m.subject for m in mails_to(early)][1:] == ["Reminder: your questionnaire closes soon"]
+    beat(at_local(early, CLOSING_DAY, time(6, 55)))
+    assert len(mails_to(early)) == 2
