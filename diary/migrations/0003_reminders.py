@@ -7,134 +7,258 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('diary', '0002_invitation'),
+        ("diary", "0002_invitation"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ReminderLog',
+            name="ReminderLog",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('window_opened', 'Questionnaire open'), ('window_closing', 'Questionnaire closing soon'), ('period_nudge', 'Has your period started?')], max_length=20)),
-                ('period_number', models.PositiveSmallIntegerField(help_text='The period whose questionnaire is due, or whose start is awaited (nudge).')),
-                ('key', models.CharField(max_length=120)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('sent', 'Sent'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], default='pending', max_length=12)),
-                ('due_at', models.DateTimeField(help_text='When it is due (UTC), after the quiet-hours shift.')),
-                ('next_attempt_at', models.DateTimeField(help_text='When the sender tries next (UTC): the due time, later after a failure.')),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('last_error', models.TextField(blank=True)),
-                ('cancel_reason', models.CharField(blank=True, max_length=200)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("window_opened", "Questionnaire open"),
+                            ("window_closing", "Questionnaire closing soon"),
+                            ("period_nudge", "Has your period started?"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "period_number",
+                    models.PositiveSmallIntegerField(
+                        help_text="The period whose questionnaire is due, or whose start is awaited (nudge)."
+                    ),
+                ),
+                ("key", models.CharField(max_length=120)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("sent", "Sent"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="pending",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "due_at",
+                    models.DateTimeField(
+                        help_text="When it is due (UTC), after the quiet-hours shift."
+                    ),
+                ),
+                (
+                    "next_attempt_at",
+                    models.DateTimeField(
+                        help_text="When the sender tries next (UTC): the due time, later after a failure."
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("last_error", models.TextField(blank=True)),
+                ("cancel_reason", models.CharField(blank=True, max_length=200)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField()),
             ],
             options={
-                'ordering': ['-due_at', '-id'],
+                "ordering": ["-due_at", "-id"],
             },
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='study',
-            name='insert_insert',
+            model_name="study",
+            name="insert_insert",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='study',
-            name='update_update',
+            model_name="study",
+            name="update_update",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='study',
-            name='delete_delete',
+            model_name="study",
+            name="delete_delete",
         ),
         migrations.AddField(
-            model_name='study',
-            name='period_nudge_days',
-            field=models.PositiveSmallIntegerField(default=3, help_text='Days after her expected next period start (her mean cycle length so far, else the expected cycle length) at which a participant who has not reported it is asked whether it has started.'),
+            model_name="study",
+            name="period_nudge_days",
+            field=models.PositiveSmallIntegerField(
+                default=3,
+                help_text="Days after her expected next period start (her mean cycle length so far, else the expected cycle length) at which a participant who has not reported it is asked whether it has started.",
+            ),
         ),
         migrations.AddField(
-            model_name='study',
-            name='quiet_hours_end',
-            field=models.TimeField(default='08:00', help_text='Local time until which no reminder is sent; one due earlier waits until then.'),
+            model_name="study",
+            name="quiet_hours_end",
+            field=models.TimeField(
+                default="08:00",
+                help_text="Local time until which no reminder is sent; one due earlier waits until then.",
+            ),
         ),
         migrations.AddField(
-            model_name='study',
-            name='quiet_hours_start',
-            field=models.TimeField(default='21:00', help_text='Local time from which no reminder is sent.'),
+            model_name="study",
+            name="quiet_hours_start",
+            field=models.TimeField(
+                default="21:00", help_text="Local time from which no reminder is sent."
+            ),
         ),
         migrations.AddField(
-            model_name='study',
-            name='reminder_before_close_hours',
-            field=models.PositiveSmallIntegerField(default=24, help_text='Hours before a questionnaire window closes at which a second reminder is sent to those who have not submitted (0: no closing reminder).'),
+            model_name="study",
+            name="reminder_before_close_hours",
+            field=models.PositiveSmallIntegerField(
+                default=24,
+                help_text="Hours before a questionnaire window closes at which a second reminder is sent to those who have not submitted (0: no closing reminder).",
+            ),
         ),
         migrations.AddField(
-            model_name='study',
-            name='reminders_enabled',
-            field=models.BooleanField(default=True, help_text="Send e-mail reminders to this study's participants."),
+            model_name="study",
+            name="reminders_enabled",
+            field=models.BooleanField(
+                default=True, help_text="Send e-mail reminders to this study's participants."
+            ),
         ),
         migrations.AddField(
-            model_name='studyevent',
-            name='period_nudge_days',
-            field=models.PositiveSmallIntegerField(default=3, help_text='Days after her expected next period start (her mean cycle length so far, else the expected cycle length) at which a participant who has not reported it is asked whether it has started.'),
+            model_name="studyevent",
+            name="period_nudge_days",
+            field=models.PositiveSmallIntegerField(
+                default=3,
+                help_text="Days after her expected next period start (her mean cycle length so far, else the expected cycle length) at which a participant who has not reported it is asked whether it has started.",
+            ),
         ),
         migrations.AddField(
-            model_name='studyevent',
-            name='quiet_hours_end',
-            field=models.TimeField(default='08:00', help_text='Local time until which no reminder is sent; one due earlier waits until then.'),
+            model_name="studyevent",
+            name="quiet_hours_end",
+            field=models.TimeField(
+                default="08:00",
+                help_text="Local time until which no reminder is sent; one due earlier waits until then.",
+            ),
         ),
         migrations.AddField(
-            model_name='studyevent',
-            name='quiet_hours_start',
-            field=models.TimeField(default='21:00', help_text='Local time from which no reminder is sent.'),
+            model_name="studyevent",
+            name="quiet_hours_start",
+            field=models.TimeField(
+                default="21:00", help_text="Local time from which no reminder is sent."
+            ),
         ),
         migrations.AddField(
-            model_name='studyevent',
-            name='reminder_before_close_hours',
-            field=models.PositiveSmallIntegerField(default=24, help_text='Hours before a questionnaire window closes at which a second reminder is sent to those who have not submitted (0: no closing reminder).'),
+            model_name="studyevent",
+            name="reminder_before_close_hours",
+            field=models.PositiveSmallIntegerField(
+                default=24,
+                help_text="Hours before a questionnaire window closes at which a second reminder is sent to those who have not submitted (0: no closing reminder).",
+            ),
         ),
         migrations.AddField(
-            model_name='studyevent',
-            name='reminders_enabled',
-            field=models.BooleanField(default=True, help_text="Send e-mail reminders to this study's participants."),
+            model_name="studyevent",
+            name="reminders_enabled",
+            field=models.BooleanField(
+                default=True, help_text="Send e-mail reminders to this study's participants."
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='study',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "diary_studyevent" ("backdating_limit_days", "code", "created_at", "default_language", "ehp30_modules", "expected_cycle_days", "id", "instruments", "is_demo", "missing_item_rule", "name", "number_of_periods", "period_correction_grace_hours", "period_nudge_days", "periods_per_block", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "quiet_hours_end", "quiet_hours_start", "reminder_before_close_hours", "reminders_enabled", "time_zone", "vas_question", "window_close_time", "window_fallback_open_days", "window_length_days") VALUES (NEW."backdating_limit_days", NEW."code", NEW."created_at", NEW."default_language", NEW."ehp30_modules", NEW."expected_cycle_days", NEW."id", NEW."instruments", NEW."is_demo", NEW."missing_item_rule", NEW."name", NEW."number_of_periods", NEW."period_correction_grace_hours", NEW."period_nudge_days", NEW."periods_per_block", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."quiet_hours_end", NEW."quiet_hours_start", NEW."reminder_before_close_hours", NEW."reminders_enabled", NEW."time_zone", NEW."vas_question", NEW."window_close_time", NEW."window_fallback_open_days", NEW."window_length_days"); RETURN NULL;', hash='6bb8bec3f60601aa33c92860ddfaf2f162b53c84', operation='INSERT', pgid='pgtrigger_insert_insert_7538b', table='diary_study', when='AFTER')),
+            model_name="study",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "diary_studyevent" ("backdating_limit_days", "code", "created_at", "default_language", "ehp30_modules", "expected_cycle_days", "id", "instruments", "is_demo", "missing_item_rule", "name", "number_of_periods", "period_correction_grace_hours", "period_nudge_days", "periods_per_block", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "quiet_hours_end", "quiet_hours_start", "reminder_before_close_hours", "reminders_enabled", "time_zone", "vas_question", "window_close_time", "window_fallback_open_days", "window_length_days") VALUES (NEW."backdating_limit_days", NEW."code", NEW."created_at", NEW."default_language", NEW."ehp30_modules", NEW."expected_cycle_days", NEW."id", NEW."instruments", NEW."is_demo", NEW."missing_item_rule", NEW."name", NEW."number_of_periods", NEW."period_correction_grace_hours", NEW."period_nudge_days", NEW."periods_per_block", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."quiet_hours_end", NEW."quiet_hours_start", NEW."reminder_before_close_hours", NEW."reminders_enabled", NEW."time_zone", NEW."vas_question", NEW."window_close_time", NEW."window_fallback_open_days", NEW."window_length_days"); RETURN NULL;',
+                    hash="6bb8bec3f60601aa33c92860ddfaf2f162b53c84",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_7538b",
+                    table="diary_study",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='study',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "diary_studyevent" ("backdating_limit_days", "code", "created_at", "default_language", "ehp30_modules", "expected_cycle_days", "id", "instruments", "is_demo", "missing_item_rule", "name", "number_of_periods", "period_correction_grace_hours", "period_nudge_days", "periods_per_block", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "quiet_hours_end", "quiet_hours_start", "reminder_before_close_hours", "reminders_enabled", "time_zone", "vas_question", "window_close_time", "window_fallback_open_days", "window_length_days") VALUES (NEW."backdating_limit_days", NEW."code", NEW."created_at", NEW."default_language", NEW."ehp30_modules", NEW."expected_cycle_days", NEW."id", NEW."instruments", NEW."is_demo", NEW."missing_item_rule", NEW."name", NEW."number_of_periods", NEW."period_correction_grace_hours", NEW."period_nudge_days", NEW."periods_per_block", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."quiet_hours_end", NEW."quiet_hours_start", NEW."reminder_before_close_hours", NEW."reminders_enabled", NEW."time_zone", NEW."vas_question", NEW."window_close_time", NEW."window_fallback_open_days", NEW."window_length_days"); RETURN NULL;', hash='bd0759fad6e382385b6040d5316d9c9c35b319ff', operation='UPDATE', pgid='pgtrigger_update_update_a2d5e', table='diary_study', when='AFTER')),
+            model_name="study",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "diary_studyevent" ("backdating_limit_days", "code", "created_at", "default_language", "ehp30_modules", "expected_cycle_days", "id", "instruments", "is_demo", "missing_item_rule", "name", "number_of_periods", "period_correction_grace_hours", "period_nudge_days", "periods_per_block", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "quiet_hours_end", "quiet_hours_start", "reminder_before_close_hours", "reminders_enabled", "time_zone", "vas_question", "window_close_time", "window_fallback_open_days", "window_length_days") VALUES (NEW."backdating_limit_days", NEW."code", NEW."created_at", NEW."default_language", NEW."ehp30_modules", NEW."expected_cycle_days", NEW."id", NEW."instruments", NEW."is_demo", NEW."missing_item_rule", NEW."name", NEW."number_of_periods", NEW."period_correction_grace_hours", NEW."period_nudge_days", NEW."periods_per_block", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."quiet_hours_end", NEW."quiet_hours_start", NEW."reminder_before_close_hours", NEW."reminders_enabled", NEW."time_zone", NEW."vas_question", NEW."window_close_time", NEW."window_fallback_open_days", NEW."window_length_days"); RETURN NULL;',
+                    hash="bd0759fad6e382385b6040d5316d9c9c35b319ff",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_a2d5e",
+                    table="diary_study",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='study',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "diary_studyevent" ("backdating_limit_days", "code", "created_at", "default_language", "ehp30_modules", "expected_cycle_days", "id", "instruments", "is_demo", "missing_item_rule", "name", "number_of_periods", "period_correction_grace_hours", "period_nudge_days", "periods_per_block", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "quiet_hours_end", "quiet_hours_start", "reminder_before_close_hours", "reminders_enabled", "time_zone", "vas_question", "window_close_time", "window_fallback_open_days", "window_length_days") VALUES (OLD."backdating_limit_days", OLD."code", OLD."created_at", OLD."default_language", OLD."ehp30_modules", OLD."expected_cycle_days", OLD."id", OLD."instruments", OLD."is_demo", OLD."missing_item_rule", OLD."name", OLD."number_of_periods", OLD."period_correction_grace_hours", OLD."period_nudge_days", OLD."periods_per_block", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."quiet_hours_end", OLD."quiet_hours_start", OLD."reminder_before_close_hours", OLD."reminders_enabled", OLD."time_zone", OLD."vas_question", OLD."window_close_time", OLD."window_fallback_open_days", OLD."window_length_days"); RETURN NULL;', hash='61ae5aef305c68d83d66016f17295c0dc9ffa603', operation='DELETE', pgid='pgtrigger_delete_delete_6c655', table='diary_study', when='AFTER')),
+            model_name="study",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "diary_studyevent" ("backdating_limit_days", "code", "created_at", "default_language", "ehp30_modules", "expected_cycle_days", "id", "instruments", "is_demo", "missing_item_rule", "name", "number_of_periods", "period_correction_grace_hours", "period_nudge_days", "periods_per_block", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "quiet_hours_end", "quiet_hours_start", "reminder_before_close_hours", "reminders_enabled", "time_zone", "vas_question", "window_close_time", "window_fallback_open_days", "window_length_days") VALUES (OLD."backdating_limit_days", OLD."code", OLD."created_at", OLD."default_language", OLD."ehp30_modules", OLD."expected_cycle_days", OLD."id", OLD."instruments", OLD."is_demo", OLD."missing_item_rule", OLD."name", OLD."number_of_periods", OLD."period_correction_grace_hours", OLD."period_nudge_days", OLD."periods_per_block", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."quiet_hours_end", OLD."quiet_hours_start", OLD."reminder_before_close_hours", OLD."reminders_enabled", OLD."time_zone", OLD."vas_question", OLD."window_close_time", OLD."window_fallback_open_days", OLD."window_length_days"); RETURN NULL;',
+                    hash="61ae5aef305c68d83d66016f17295c0dc9ffa603",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_6c655",
+                    table="diary_study",
+                    when="AFTER",
+                ),
+            ),
         ),
         migrations.AddField(
-            model_name='reminderlog',
-            name='assessment',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='reminders', to='diary.assessment'),
+            model_name="reminderlog",
+            name="assessment",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="reminders",
+                to="diary.assessment",
+            ),
         ),
         migrations.AddField(
-            model_name='reminderlog',
-            name='participant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='reminders', to='diary.participant'),
+            model_name="reminderlog",
+            name="participant",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="reminders",
+                to="diary.participant",
+            ),
         ),
         migrations.AddIndex(
-            model_name='reminderlog',
-            index=models.Index(condition=models.Q(('status', 'pending')), fields=['next_attempt_at'], name='reminder_pending_next'),
+            model_name="reminderlog",
+            index=models.Index(
+                condition=models.Q(("status", "pending")),
+                fields=["next_attempt_at"],
+                name="reminder_pending_next",
+            ),
         ),
         migrations.AddIndex(
-            model_name='reminderlog',
-            index=models.Index(fields=['participant', 'due_at'], name='reminder_participant_due'),
+            model_name="reminderlog",
+            index=models.Index(fields=["participant", "due_at"], name="reminder_participant_due"),
         ),
         migrations.AddConstraint(
-            model_name='reminderlog',
-            constraint=models.UniqueConstraint(fields=('key',), name='reminder_key_unique'),
+            model_name="reminderlog",
+            constraint=models.UniqueConstraint(fields=("key",), name="reminder_key_unique"),
         ),
         migrations.AddConstraint(
-            model_name='reminderlog',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'sent'), _negated=True), ('sent_at__isnull', False), _connector='OR'), name='reminder_sent_has_time'),
+            model_name="reminderlog",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "sent"), _negated=True),
+                    ("sent_at__isnull", False),
+                    _connector="OR",
+                ),
+                name="reminder_sent_has_time",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='reminderlog',
-            constraint=models.CheckConstraint(condition=models.Q(('kind', 'period_nudge'), ('assessment__isnull', False), _connector='OR'), name='reminder_assessment_kinds_have_assessment'),
+            model_name="reminderlog",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("kind", "period_nudge"), ("assessment__isnull", False), _connector="OR"
+                ),
+                name="reminder_assessment_kinds_have_assessment",
+            ),
         ),
     ]
