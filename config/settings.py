@@ -181,6 +181,8 @@ EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+# Seconds before an SMTP call gives up: a hung server must not hold a reminder's row lock.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="ePRO diary <diary@localhost>")
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 # Reminder e-mails: minutes to wait before each retry of a failed send; after the last one the

@@ -356,3 +356,18 @@ def test_closing_reminder_that_would_fall_in_the_night_comes_the_evening_before(
     assert [m.subject for m in mails_to(early)][1:] == ["Reminder: your questionnaire closes soon"]
     beat(at_local(early, CLOSING_DAY, time(6, 55)))
     assert len(mails_to(early)) == 2
+
+
+def test_language_without_templates_falls_back_to_english(study, site):
+    sofie = enrol(study, site, "R01-040", "Europe/Copenhagen", language="de")
+    window_open(sofie, started_on=date(2026, 3, 20), ended_on=WINDOW_DAY)
+    beat(at_local(sofie, WINDOW_DAY, time(8)))
+    (message,) = mails_to(sofie)
+    assert message.subject == "Your study diary: a questionnaire is waiting for you"
+
+
+def test_participant_without_email_address_is_not_planned(trio):
+    trio["cph"].contact.delete()
+    beat(at_local(trio["cph"], WINDOW_DAY, time(9)))
+    assert not ReminderLog.objects.filter(participant=trio["cph"]).exists()
+    assert ReminderLog.objects.count() == 2
