@@ -185,8 +185,13 @@ EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+# Seconds before an SMTP call gives up: a hung server must not hold a reminder's row lock.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="ePRO diary <diary@localhost>")
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# Reminder e-mails: minutes to wait before each retry of a failed send; after the last one the
+# reminder is marked failed (visible to coordinators).
+REMINDER_RETRY_MINUTES = env.list("REMINDER_RETRY_MINUTES", cast=int, default=[5, 15, 45])
 
 # --- Celery ----------------------------------------------------------------------------------
 _broker_url = env.str("CELERY_BROKER_URL", default="")
@@ -218,6 +223,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Scores whatever a lost or never-published response_score_task left unscored.
     "scoring-sweep": {
         "task": "scoring.tasks.scoring_sweep_task",
+        "schedule": crontab(minute="*/5"),
+    },
+    "reminders-dispatch": {
+        "task": "diary.tasks.reminders_dispatch_task",
         "schedule": crontab(minute="*/5"),
     },
 }

@@ -223,3 +223,7 @@ class AuditEventAdmin(StudyMemberAdmin):
         return qs.filter(participant__in=visible) | qs.filter(
             participant__isnull=True, study__in=studies
         )
+
+
+# Registered in its own module (reminders, issue 8); imported here so autodiscovery finds it.
+from diary import admin_reminders  # noqa: E402, F401

@@ -14,6 +14,7 @@ from diary.models.participant import (
     ParticipantContact,
     ParticipantStatus,
 )
+from diary.models.reminder import ReminderKind, ReminderLog, ReminderStatus
 from diary.models.study import (
     UNBLINDED_ROLES,
     MissingItemRule,
@@ -41,6 +42,9 @@ __all__ = [
     "Participant",
     "ParticipantContact",
     "ParticipantStatus",
+    "ReminderKind",
+    "ReminderLog",
+    "ReminderStatus",
     "Response",
     "ResponseSource",
     "Sequence",

@@ -75,6 +75,28 @@ class Study(models.Model):
         default=48, help_text="How long after reporting a date the participant may correct it."
     )
     expected_cycle_days = models.PositiveSmallIntegerField(default=28)
+    # E-mail reminders, timed in the participant's local time zone.
+    reminders_enabled = models.BooleanField(
+        default=True, help_text="Send e-mail reminders to this study's participants."
+    )
+    reminder_before_close_hours = models.PositiveSmallIntegerField(
+        default=24,
+        help_text="Hours before a questionnaire window closes at which a second reminder is "
+        "sent to those who have not submitted (0: no closing reminder).",
+    )
+    period_nudge_days = models.PositiveSmallIntegerField(
+        default=3,
+        help_text="Days after her expected next period start (her mean cycle length so far, "
+        "else the expected cycle length) at which a participant who has not reported it is "
+        "asked whether it has started.",
+    )
+    quiet_hours_start = models.TimeField(
+        default="21:00", help_text="Local time from which no reminder is sent."
+    )
+    quiet_hours_end = models.TimeField(
+        default="08:00",
+        help_text="Local time until which no reminder is sent; one due earlier waits until then.",
+    )
     is_demo = models.BooleanField(
         default=False, help_text="Demo labels are shown; never use for a production study."
     )
