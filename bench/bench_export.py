@@ -1,0 +1,233 @@
+"""Exports against PostgreSQL's own COPY of the same rows, in the same run; peak memory.
+
+    python -m bench export [--participants 10000]
+
+10,000 participants x 6 periods = 60,000 submitted assessments, 1.8 million EHP-30 item
+answers (plus one VAS answer each). For `wide` and `long`: seconds through the export service
+(permission check, CSV streamed from a server-side COPY, SHA-256 and row count on the fly,
+audit event) against a bare `COPY (SELECT ...) TO STDOUT WITH CSV` of the same SELECT read in
+blocks and thrown away; the ratio of their speeds; and the growth of this process's resident
+memory while exporting. Targets (issue #6): at least half of COPY's speed, RSS growth under
+100 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+
+from bench.django_setup import django_setup
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * PAGE
+
+
+class PeakRss:
+    """Samples this process's RSS every 5 ms while active."""
+
+    def __enter__(self) -> PeakRss:
+        self.baseline = self.peak = rss_bytes()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.005):
+            self.peak = max(self.peak, rss_bytes())
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss_bytes())
+
+    @property
+    def growth_mb(self) -> float:
+        return (self.peak - self.baseline) / 2**20
+
+
+def data_create(participants: int) -> tuple[object, object]:
+    """The study, in set-based SQL (the triggers production has stay on)."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from diary.models import (
+        Sequence,
+        SequenceBlock,
+        Site,
+        StaffMembership,
+        StaffRole,
+        Study,
+        Treatment,
+    )
+    from scoring.definitions import instrument_get
+    from scoring.engine import ALGORITHM_VERSION
+
+    study = Study.objects.create(
+        code="BENCH-EXPORT", name="Export benchmark", instruments=["ehp30", "vas_dysmenorrhea"]
+    )
+    s1 = Site.objects.create(study=study, code="S01", name="One")
+    Site.objects.create(study=study, code="S02", name="Two")
+    a = Treatment.objects.create(study=study, code="A", name="Active")
+    p = Treatment.objects.create(study=study, code="P", name="Placebo")
+    for code, order in (("AP", (a, p)), ("PA", (p, a))):
+        sequence = Sequence.objects.create(study=study, code=code)
+        for block, treatment in enumerate(order, start=1):
+            SequenceBlock.objects.create(sequence=sequence, block=block, treatment=treatment)
+    user = get_user_model().objects.create_user(username="bench-statistician", is_staff=True)
+    StaffMembership.objects.create(user=user, study=study, role=StaffRole.STATISTICIAN)
+    items = list(instrument_get("ehp30").item_keys())
+    scales = [s.key for s in instrument_get("ehp30").scales_for(())]
+    with connection.cursor() as c:
+        c.execute(
+            """INSERT INTO diary_participant (study_id, site_id, subject_id, time_zone, language,
+                   status, enrolled_at, activated_at, withdrawal_reason)
+               SELECT %s, (SELECT id FROM diary_site WHERE study_id = %s
+                           ORDER BY code OFFSET (g %% 2) LIMIT 1),
+                      'S' || lpad((g %% 2 + 1)::text, 2, '0') || '-' || lpad(g::text, 5, '0'),
+                      'Europe/Copenhagen', 'en', 'active', now() - interval '300 days',
+                      now() - interval '300 days', ''
+               FROM generate_series(1, %s) g""",
+            [study.pk, study.pk, participants],
+        )
+        c.execute(
+            """INSERT INTO diary_allocation (participant_id, sequence_id, source, allocated_at)
+               SELECT p.id, (SELECT id FROM diary_sequence WHERE study_id = %s ORDER BY code
+                             OFFSET (p.id %% 2) LIMIT 1), 'randomizer', now()
+               FROM diary_participant p WHERE p.study_id = %s""",
+            [study.pk, study.pk],
+        )
+        c.execute(
+            """INSERT INTO diary_menstrualperiod (participant_id, number, started_on, ended_on,
+                   start_reported_at, end_reported_at)
+               SELECT p.id, k, date '2026-01-01' + ((k - 1) * 28 + p.id %% 5)::int,
+                      date '2026-01-01' + ((k - 1) * 28 + p.id %% 5 + 4)::int, now(), now()
+               FROM diary_participant p, generate_series(1, 6) k WHERE p.study_id = %s""",
+            [study.pk],
+        )
+        c.execute(
+            """INSERT INTO diary_assessment (participant_id, period_number, period_id, status,
+                   opens_at, closes_at, submitted_at, excused_reason)
+               SELECT mp.participant_id, mp.number, mp.id, 'submitted',
+                      mp.ended_on::timestamptz, mp.ended_on::timestamptz + interval '7 days',
+                      mp.ended_on::timestamptz + interval '2 days', ''
+               FROM diary_menstrualperiod mp JOIN diary_participant p ON p.id = mp.participant_id
+               WHERE p.study_id = %s""",
+            [study.pk],
+        )
+        c.execute(
+            """INSERT INTO diary_response (assessment_id, instrument_key, instrument_version,
+                   instrument_hash, answers, metadata, submitted_at, submitted_by_id, source,
+                   reason)
+               SELECT a.id, 'ehp30', '1.0', %s,
+                      (SELECT jsonb_object_agg(k, CASE WHEN random() < 0.02 THEN NULL
+                                                       ELSE floor(random() * 5)::int END)
+                       FROM unnest(%s::text[]) k),
+                      '{}', a.submitted_at, %s, 'participant_web', ''
+               FROM diary_assessment a JOIN diary_participant p ON p.id = a.participant_id
+               WHERE p.study_id = %s""",
+            [instrument_get("ehp30").content_hash, items, user.pk, study.pk],
+        )
+        c.execute(
+            """INSERT INTO diary_response (assessment_id, instrument_key, instrument_version,
+                   instrument_hash, answers, metadata, submitted_at, submitted_by_id, source,
+                   reason)
+               SELECT a.id, 'vas_dysmenorrhea', '1.0', %s,
+                      jsonb_build_object('vas_dysmenorrhea', floor(random() * 101)::int),
+                      '{}', a.submitted_at, %s, 'participant_web', ''
+               FROM diary_assessment a JOIN diary_participant p ON p.id = a.participant_id
+               WHERE p.study_id = %s""",
+            [instrument_get("vas_dysmenorrhea").content_hash, user.pk, study.pk],
+        )
+        c.execute(
+            """INSERT INTO scoring_score (response_id, scale, algorithm_version, value,
+                   items_answered, items_in_scale, applicable, missing_rule, instrument_key,
+                   instrument_version, instrument_hash, scored_at)
+               SELECT r.id, s.scale, %s, round((random() * 100)::numeric, 4), 3, 3, true,
+                      'half', r.instrument_key, r.instrument_version, r.instrument_hash, now()
+               FROM diary_response r
+               JOIN diary_assessment a ON a.id = r.assessment_id
+               JOIN diary_participant p ON p.id = a.participant_id
+               CROSS JOIN unnest(%s::text[]) AS s(scale)
+               WHERE p.study_id = %s AND r.instrument_key = 'ehp30'""",
+            [ALGORITHM_VERSION, scales, study.pk],
+        )
+        c.execute("ANALYZE")
+    del s1
+    return study, user
+
+
+def bare_copy(sql: str, params: list) -> tuple[float, int]:
+    from django.db import connection
+
+    start = time.perf_counter()
+    size = 0
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(
+            f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER true, ENCODING 'UTF8')", params
+        ) as copy,
+    ):
+        for block in copy:
+            size += len(block)
+    return time.perf_counter() - start, size
+
+
+def through_service(user, study, kind: str) -> tuple[float, int, int, float]:
+    from diary.services.exports import ExportRequest, export_start
+
+    with PeakRss() as memory:
+        start = time.perf_counter()
+        export = export_start(
+            user=user, request=ExportRequest(study=study, kinds=(kind,), blinded=True)
+        )
+        size = sum(len(chunk) for chunk in export.chunks)
+        seconds = time.perf_counter() - start
+    return seconds, size, export.files[0].rows, memory.growth_mb
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench export", description=__doc__)
+    parser.add_argument("--participants", type=int, default=10_000)
+    args = parser.parse_args(argv)
+    teardown = django_setup()
+    try:
+        from diary.exports.queries import Scope, long_query, wide_query
+
+        start = time.perf_counter()
+        study, user = data_create(args.participants)
+        print(
+            f"data: {args.participants} participants x 6 periods in "
+            f"{time.perf_counter() - start:.1f} s"
+        )
+        scope = Scope(study_id=study.pk)
+        ok = True
+        for kind, builder in (("wide", wide_query), ("long", long_query)):
+            sql, params = builder(study, scope, blinded=True)
+            bare_copy(sql, params)  # warm the cache for both contenders alike
+            copy_s, copy_bytes = bare_copy(sql, params)
+            export_s, export_bytes, rows, growth = through_service(user, study, kind)
+            ratio = copy_s / export_s
+            print(
+                f"{kind:5s}: {rows:>9,} rows, {export_bytes / 2**20:7.1f} MiB | "
+                f"export {export_s:6.2f} s ({rows / export_s:>9,.0f} rows/s) | "
+                f"bare COPY {copy_s:6.2f} s | speed ratio export/COPY {ratio:.2f} "
+                f"(target >= 0.5) | RSS growth {growth:.1f} MB (target < 100)"
+            )
+            assert export_bytes == copy_bytes, "export and COPY must produce the same bytes"
+            ok = ok and ratio >= 0.5 and growth < 100
+        print("targets met" if ok else "TARGETS MISSED")
+        return 0 if ok else 1
+    finally:
+        teardown()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
