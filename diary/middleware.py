@@ -51,3 +51,35 @@ class HealthCheckMiddleware:
         except DatabaseError:
             return HttpResponse("database unavailable", status=503, content_type="text/plain")
         return HttpResponse("ok", content_type="text/plain")
+
+
+class ParticipantLocaleMiddleware:
+    """A logged-in participant sees the diary in her language and her time zone.
+
+    The language is stored on her record rather than only in a cookie, so it follows her to a
+    new phone and into e-mails; dates and times show in Participant.time_zone, the zone her
+    windows are computed in. Place after AuthenticationMiddleware (and LocaleMiddleware).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from zoneinfo import ZoneInfo
+
+        from django.conf import settings
+        from django.utils import timezone, translation
+
+        from diary.access import participant_of
+
+        participant = participant_of(request.user)
+        if participant is None:
+            return self.get_response(request)
+        if participant.language in {code for code, _ in settings.LANGUAGES}:
+            translation.activate(participant.language)
+            request.LANGUAGE_CODE = participant.language
+        timezone.activate(ZoneInfo(participant.time_zone))
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

@@ -6,6 +6,7 @@ from diary.models.clinical import (
     Response,
     ResponseSource,
 )
+from diary.models.draft import ResponseDraft
 from diary.models.invitation import Invitation, InvitationPurpose
 from diary.models.participant import (
     Allocation,
@@ -42,6 +43,7 @@ __all__ = [
     "ParticipantContact",
     "ParticipantStatus",
     "Response",
+    "ResponseDraft",
     "ResponseSource",
     "Sequence",
     "SequenceBlock",

@@ -160,3 +160,82 @@ def period_end_report(
         details={"number": period.number, "ended_on": ended_on.isoformat()},
     )
     return period
+
+
+def period_correctable(period: MenstrualPeriod, now: datetime) -> dict[str, bool]:
+    """Which of the period's dates the participant may still correct (study grace time)."""
+    grace = timedelta(hours=period.participant.study.period_correction_grace_hours)
+    return {
+        "started_on": now - period.start_reported_at <= grace,
+        "ended_on": period.end_reported_at is not None and now - period.end_reported_at <= grace,
+    }
+
+
+@transaction.atomic
+def period_correct(
+    *,
+    period: MenstrualPeriod,
+    actor: AbstractBaseUser | None,
+    started_on: date | None = None,
+    ended_on: date | None = None,
+    now: datetime | None = None,
+) -> MenstrualPeriod:
+    """Correct a reported start and/or end date within the study's grace time.
+
+    The new dates are checked like a new report (not in the future, within the backdating
+    limit, after the previous period, before the next one, end not before start). The window
+    of the period's questionnaire is recomputed unless it is settled (submitted, missed,
+    excused). Audited as PERIOD_CORRECTED with the old and the new values. Raises
+    ValidationError when a date is past its grace time or breaks a rule; nothing changes then.
+    """
+    now = now or timezone.now()
+    period = (
+        MenstrualPeriod.objects.select_for_update()
+        .select_related("participant__study")
+        .get(pk=period.pk)
+    )
+    participant = period.participant
+    correctable = period_correctable(period, now)
+    changes = {
+        name: value
+        for name, value in (("started_on", started_on), ("ended_on", ended_on))
+        if value is not None and value != getattr(period, name)
+    }
+    if not changes:
+        raise ValidationError("Nothing to correct: the dates are the same as before.")
+    hours = participant.study.period_correction_grace_hours
+    for name in changes:
+        if not correctable[name]:
+            raise ValidationError(
+                f"This date can only be corrected within {hours} hours of reporting it. "
+                "Please contact your study team."
+            )
+        _check_reportable_date(participant, changes[name], now)
+    new_start = changes.get("started_on", period.started_on)
+    new_end = changes.get("ended_on", period.ended_on)
+    if new_end is not None and new_end < new_start:
+        raise ValidationError("The period cannot end before it started.")
+    previous = participant.periods.filter(number__lt=period.number).order_by("-number").first()
+    if previous is not None and new_start <= (previous.ended_on or previous.started_on):
+        raise ValidationError("A period must start after the previous one.")
+    later = participant.periods.filter(number__gt=period.number).order_by("number").first()
+    if later is not None and (new_end or new_start) >= later.started_on:
+        raise ValidationError("A period must end before the next one started.")
+    old = {name: getattr(period, name).isoformat() for name in changes}
+    for name, value in changes.items():
+        setattr(period, name, value)
+    period.save(update_fields=list(changes))
+    _assessment_window_set(period, now)
+    audit_record(
+        action=AuditAction.PERIOD_CORRECTED,
+        actor=actor,
+        participant=participant,
+        obj=period,
+        occurred_at=now,
+        details={
+            "number": period.number,
+            "old": old,
+            "new": {name: value.isoformat() for name, value in changes.items()},
+        },
+    )
+    return period
