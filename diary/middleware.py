@@ -75,11 +75,15 @@ class ParticipantLocaleMiddleware:
         participant = participant_of(request.user)
         if participant is None:
             return self.get_response(request)
+        previous = translation.get_language()
         if participant.language in {code for code, _ in settings.LANGUAGES}:
             translation.activate(participant.language)
             request.LANGUAGE_CODE = participant.language
         timezone.activate(ZoneInfo(participant.time_zone))
         try:
-            return self.get_response(request)
+            response = self.get_response(request)
+            response.headers.setdefault("Content-Language", translation.get_language())
+            return response
         finally:
             timezone.deactivate()
+            translation.activate(previous)

@@ -11,6 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from diary.models import Assessment, AssessmentStatus, AuditAction, Response, ResponseDraft
 from diary.services.assessments import SubmissionRefused, assessment_submit, modules_for
@@ -33,14 +34,14 @@ class DraftSaveResult:
 def _refusal(assessment: Assessment, now: datetime) -> str:
     """Why the answers of this assessment cannot change now, or "" when they can."""
     if assessment.status == AssessmentStatus.SUBMITTED:
-        return "This questionnaire has already been submitted."
+        return _("This questionnaire has already been submitted.")
     if assessment.status in {AssessmentStatus.MISSED, AssessmentStatus.EXCUSED}:
-        return "The window for this questionnaire has closed."
+        return _("The window for this questionnaire has closed.")
     state = window_state(now=now, opens_at=assessment.opens_at, closes_at=assessment.closes_at)
     return {
-        WindowState.NOT_YET_DEFINED: "This questionnaire opens after you report your period.",
-        WindowState.BEFORE: "This questionnaire is not open yet.",
-        WindowState.CLOSED: "The window for this questionnaire has closed.",
+        WindowState.NOT_YET_DEFINED: _("This questionnaire opens after you report your period."),
+        WindowState.BEFORE: _("This questionnaire is not open yet."),
+        WindowState.CLOSED: _("The window for this questionnaire has closed."),
     }.get(state, "")
 
 
@@ -89,9 +90,12 @@ def draft_save(
     errors: list[str] = []
     for key, value in answers.items():
         if key not in allowed:
-            errors.append(f"{key}: not a question of this questionnaire")
+            errors.append(_("%(key)s: not a question of this questionnaire") % {"key": key})
         elif value is not None and not instrument.item(key).accepts(value):
-            errors.append(f"{key}: {value!r:.40} is not a valid answer; it was not saved")
+            errors.append(
+                _("%(key)s: %(value)s is not a valid answer; it was not saved")
+                % {"key": key, "value": repr(value)[:40]}
+            )
         else:
             saved[key] = value
     for module in instrument.modules_chosen(modules_for(instrument_key, study.ehp30_modules)):
@@ -99,7 +103,8 @@ def draft_save(
             for key in module.items:
                 if saved.get(key) is not None:
                     errors.append(
-                        f"{key}: not kept, because you answered that this part does not apply"
+                        _("%(key)s: not kept, because you answered that this part does not apply")
+                        % {"key": key}
                     )
                     saved[key] = None
     changed = saved != draft.answers_for(instrument_key) or bool(metadata)

@@ -9,6 +9,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from diary.models import (
     Assessment,
@@ -38,11 +40,12 @@ def local_today(participant: Participant, now: datetime) -> date:
 def _check_reportable_date(participant: Participant, day: date, now: datetime) -> None:
     today = local_today(participant, now)
     if day > today:
-        raise ValidationError("The date cannot be in the future.")
+        raise ValidationError(_("The date cannot be in the future."))
     limit = participant.study.backdating_limit_days
     if day < today - timedelta(days=limit):
         raise ValidationError(
-            f"The date can be at most {limit} days ago. Please contact your study team."
+            _("The date can be at most %(limit)s days ago. Please contact your study team.")
+            % {"limit": limit}
         )
 
 
@@ -93,19 +96,21 @@ def period_start_report(
         Participant.objects.select_for_update().select_related("study").get(pk=participant.pk)
     )
     if participant.status != ParticipantStatus.ACTIVE:
-        raise ValidationError("Only an active participant can report periods.")
+        raise ValidationError(_("Only an active participant can report periods."))
     _check_reportable_date(participant, started_on, now)
     previous = participant.periods.order_by("-number").first()
     number = previous.number + 1 if previous else 1
     if number > participant.study.number_of_periods:
-        raise ValidationError("All periods of the study have already been reported.")
+        raise ValidationError(_("All periods of the study have already been reported."))
     if previous is not None:
         last_day = previous.ended_on or previous.started_on
         if started_on <= last_day:
-            raise ValidationError(
-                f"A new period must start after the previous one "
-                f"({'ended' if previous.ended_on else 'started'} {last_day:%d %B %Y})."
+            message = (
+                _("A new period must start after the previous one (ended %(day)s).")
+                if previous.ended_on
+                else _("A new period must start after the previous one (started %(day)s).")
             )
+            raise ValidationError(message % {"day": date_format(last_day, "j F Y")})
     period = MenstrualPeriod.objects.create(
         participant=participant, number=number, started_on=started_on, start_reported_at=now
     )
@@ -138,15 +143,16 @@ def period_end_report(
     )
     participant = period.participant
     if period.ended_on is not None:
-        raise ValidationError("The end of this period has already been reported.")
+        raise ValidationError(_("The end of this period has already been reported."))
     _check_reportable_date(participant, ended_on, now)
     if ended_on < period.started_on:
         raise ValidationError(
-            f"The period cannot end before it started ({period.started_on:%d %B %Y})."
+            _("The period cannot end before it started (%(day)s).")
+            % {"day": date_format(period.started_on, "j F Y")}
         )
     later = participant.periods.filter(number__gt=period.number).order_by("number").first()
     if later is not None and ended_on >= later.started_on:
-        raise ValidationError("The period must end before the next one started.")
+        raise ValidationError(_("The period must end before the next one started."))
     period.ended_on = ended_on
     period.end_reported_at = now
     period.save(update_fields=["ended_on", "end_reported_at"])
@@ -202,25 +208,28 @@ def period_correct(
         if value is not None and value != getattr(period, name)
     }
     if not changes:
-        raise ValidationError("Nothing to correct: the dates are the same as before.")
+        raise ValidationError(_("Nothing to correct: the dates are the same as before."))
     hours = participant.study.period_correction_grace_hours
     for name in changes:
         if not correctable[name]:
             raise ValidationError(
-                f"This date can only be corrected within {hours} hours of reporting it. "
-                "Please contact your study team."
+                _(
+                    "This date can only be corrected within %(hours)s hours of reporting it. "
+                    "Please contact your study team."
+                )
+                % {"hours": hours}
             )
         _check_reportable_date(participant, changes[name], now)
     new_start = changes.get("started_on", period.started_on)
     new_end = changes.get("ended_on", period.ended_on)
     if new_end is not None and new_end < new_start:
-        raise ValidationError("The period cannot end before it started.")
+        raise ValidationError(_("The period cannot end before it started."))
     previous = participant.periods.filter(number__lt=period.number).order_by("-number").first()
     if previous is not None and new_start <= (previous.ended_on or previous.started_on):
-        raise ValidationError("A period must start after the previous one.")
+        raise ValidationError(_("A period must start after the previous one."))
     later = participant.periods.filter(number__gt=period.number).order_by("number").first()
     if later is not None and (new_end or new_start) >= later.started_on:
-        raise ValidationError("A period must end before the next one started.")
+        raise ValidationError(_("A period must end before the next one started."))
     old = {name: getattr(period, name).isoformat() for name in changes}
     for name, value in changes.items():
         setattr(period, name, value)
