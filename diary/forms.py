@@ -72,23 +72,13 @@ class PeriodCorrectForm(forms.Form):
 
 
 class ReviewForm(forms.Form):
+    """The confirmation box, shown only when questions are unanswered (draft_submit checks it)."""
+
     confirm_unanswered = forms.BooleanField(
         required=False, label=_("I have left these questions unanswered on purpose.")
     )
 
     def __init__(self, *args, unanswered: int, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.unanswered = unanswered
         if not unanswered:
             del self.fields["confirm_unanswered"]
-
-    def clean(self):
-        cleaned = super().clean()
-        if self.unanswered and not cleaned.get("confirm_unanswered"):
-            raise forms.ValidationError(
-                _(
-                    "Please confirm that you want to leave these questions unanswered, "
-                    "or go back and answer them."
-                )
-            )
-        return cleaned

@@ -8,7 +8,7 @@ from typing import Any
 
 from diary.models import Assessment, AssessmentStatus, Participant, ResponseDraft, Study
 from diary.services.assessments import modules_for
-from diary.services.periods import period_correctable
+from diary.services.periods import local_today, period_correctable
 from diary.windows import WindowState, window_state
 from scoring.definitions import Instrument, Item, Page, instrument_get
 
@@ -84,7 +84,16 @@ def diary_todo(*, participant: Participant, now: datetime) -> list[Todo]:
     latest = periods[-1] if periods else None
     if latest is not None and latest.ended_on is None:
         todos.append(Todo("report_end", period=latest))
-    if len(periods) < study.number_of_periods:
+    # The next start is asked for once the current period has ended, or when its end looks
+    # forgotten (past the day its questionnaire opens without an end).
+    end_forgotten = (
+        latest is not None
+        and (local_today(participant, now) - latest.started_on).days
+        >= study.window_fallback_open_days
+    )
+    if len(periods) < study.number_of_periods and (
+        latest is None or latest.ended_on is not None or end_forgotten
+    ):
         todos.append(Todo("report_start"))
     todos += [
         Todo("upcoming", assessment=a)

@@ -24,7 +24,7 @@ from diary.windows import window_state
 def assessment_of(participant: Participant, pk: int) -> Assessment:
     """The participant's own questionnaire once its window is known; anything else is a 404."""
     return get_object_or_404(
-        Assessment.objects.select_related("participant__study"),
+        Assessment.objects.select_related("participant__study", "draft"),
         pk=pk,
         participant=participant,
         opens_at__isnull=False,
@@ -145,30 +145,30 @@ def questionnaire_review(request: HttpRequest, pk: int) -> HttpResponse:
     assessment = assessment_of(participant_required(request), pk)
     if assessment.status == AssessmentStatus.SUBMITTED:
         return _already_submitted(request, assessment)
+    if request.method == "GET":
+        return _review_render(request, assessment)
+    try:
+        draft_submit(
+            assessment=assessment,
+            actor=request.user,
+            confirm_unanswered=request.POST.get("confirm_unanswered") == "on",
+        )
+    except SubmissionRefused as exc:
+        assessment.refresh_from_db()
+        if assessment.status == AssessmentStatus.SUBMITTED:
+            return _already_submitted(request, assessment)
+        return _review_render(request, assessment, exc.messages, 409)
+    except ValidationError as exc:
+        return _review_render(request, assessment, exc.messages, 400)
+    return redirect("diary:questionnaire_done", pk=pk)
+
+
+def _review_render(request, assessment, errors=(), status=200) -> HttpResponse:
     steps = _steps(request, assessment)
     answers = draft_answers(assessment=assessment)
     numbers = entry.item_numbers(steps)
     pages = [(s, entry.review_rows(s, answers[s.instrument.key], numbers)) for s in steps]
     unanswered = [(s, row) for s, rows in pages for row in rows if row.value is None]
-    posted = request.POST if request.method == "POST" else None
-    form = ReviewForm(posted, unanswered=len(unanswered))
-    status = 200
-    if request.method == "POST" and form.is_valid():
-        try:
-            draft_submit(assessment=assessment, actor=request.user)
-        except SubmissionRefused as exc:
-            assessment.refresh_from_db()
-            if assessment.status == AssessmentStatus.SUBMITTED:
-                return _already_submitted(request, assessment)
-            form.add_error(None, exc.message)
-            status = 409
-        except ValidationError as exc:
-            form.add_error(None, exc)
-            status = 400
-        else:
-            return redirect("diary:questionnaire_done", pk=pk)
-    elif request.method == "POST":
-        status = 400
     return render(
         request,
         "diary/questionnaire_review.html",
@@ -176,7 +176,8 @@ def questionnaire_review(request: HttpRequest, pk: int) -> HttpResponse:
             "assessment": assessment,
             "pages": pages,
             "unanswered": unanswered,
-            "form": form,
+            "form": ReviewForm(unanswered=len(unanswered)),
+            "errors": errors,
             **_window_context(assessment),
         },
         status=status,

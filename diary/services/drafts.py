@@ -130,10 +130,12 @@ def draft_save(
     return DraftSaveResult(draft=draft, errors=errors)
 
 
-def draft_answers(*, assessment: Assessment) -> dict[str, dict[str, Any]]:
-    """The saved answers per study instrument, every variable present (None = unanswered)."""
+class UnansweredNotConfirmed(ValidationError):
+    """Some questions are unanswered and the participant has not confirmed leaving them so."""
+
+
+def _complete(assessment: Assessment, draft: ResponseDraft | None) -> dict[str, dict[str, Any]]:
     study = assessment.participant.study
-    draft = ResponseDraft.objects.filter(assessment=assessment).first()
     result = {}
     for key in study.instruments:
         saved = draft.answers_for(key) if draft else {}
@@ -142,27 +144,52 @@ def draft_answers(*, assessment: Assessment) -> dict[str, dict[str, Any]]:
     return result
 
 
-@transaction.atomic
+def draft_answers(*, assessment: Assessment) -> dict[str, dict[str, Any]]:
+    """The saved answers per study instrument, every variable present (None = unanswered)."""
+    return _complete(assessment, ResponseDraft.objects.filter(assessment=assessment).first())
+
+
 def draft_submit(
-    *, assessment: Assessment, actor: AbstractBaseUser, now: datetime | None = None
+    *,
+    assessment: Assessment,
+    actor: AbstractBaseUser,
+    confirm_unanswered: bool = False,
+    now: datetime | None = None,
 ) -> list[Response]:
     """Submit the draft's answers through assessment_submit, exactly once.
 
-    Unanswered items are submitted as not answered (None), as on paper. Raises
-    SubmissionRefused (already submitted, window not open: the draft is left as it was) or
-    ValidationError (invalid answers; nothing stored).
+    Unanswered items are submitted as not answered (None), as on paper, once the participant
+    has confirmed leaving them (`confirm_unanswered`); otherwise UnansweredNotConfirmed is
+    raised. Raises SubmissionRefused (already submitted, window not open: the draft is left as
+    it was) or ValidationError (invalid answers; nothing stored).
+
+    Not a transaction of its own on purpose: assessment_submit is the transaction (it locks the
+    assessment, so a double click, a second tab or a replayed POST cannot submit twice, and
+    re-checks the window under the lock). Stamping the draft afterwards is bookkeeping; the
+    assessment's status is what says the questionnaire was submitted. This keeps a submission
+    to one short transaction, without a savepoint (see bench/bench_submit.py).
     """
     now = now or timezone.now()
-    locked, draft = _locked(assessment)
-    reason = _refusal(locked, now)
+    reason = _refusal(assessment, now)
     if reason:
         raise SubmissionRefused(reason)
-    answers = draft_answers(assessment=locked)
+    try:
+        draft: ResponseDraft | None = assessment.draft  # select_related by the caller, or a query
+    except ResponseDraft.DoesNotExist:
+        draft = None
+    answers = _complete(assessment, draft)
+    unanswered = sum(v is None for values in answers.values() for v in values.values())
+    if unanswered and not confirm_unanswered:
+        raise UnansweredNotConfirmed(
+            _(
+                "Please confirm that you want to leave these questions unanswered, "
+                "or go back and answer them."
+            )
+        )
     metadata = draft.metadata if draft is not None else {}
     responses = assessment_submit(
-        assessment=locked, answers=answers, actor=actor, metadata=metadata, now=now
+        assessment=assessment, answers=answers, actor=actor, metadata=metadata, now=now
     )
     if draft is not None:
-        draft.submitted_at = now
-        draft.save(update_fields=["submitted_at"])
+        ResponseDraft.objects.filter(pk=draft.pk).update(submitted_at=now)
     return responses

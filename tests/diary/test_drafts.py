@@ -6,7 +6,13 @@ import pytest
 
 from diary.models import AuditAction, AuditEvent, Response, ResponseDraft
 from diary.services.assessments import SubmissionRefused
-from diary.services.drafts import DraftRefused, draft_answers, draft_save, draft_submit
+from diary.services.drafts import (
+    DraftRefused,
+    UnansweredNotConfirmed,
+    draft_answers,
+    draft_save,
+    draft_submit,
+)
 from tests.conftest import make_participant
 from tests.diary.journey import open_assessment, window_close
 
@@ -104,12 +110,13 @@ def test_drafts_are_refused_outside_the_window_and_the_saved_draft_survives(worl
     user = world.participant_a.user
     draft_save(assessment=assessment, instrument_key="ehp30", answers={"ehp30_q01": 1}, actor=user)
     window_close(assessment)
+    assessment.refresh_from_db()
     with pytest.raises(DraftRefused, match="has closed"):
         draft_save(
             assessment=assessment, instrument_key="ehp30", answers={"ehp30_q01": 2}, actor=user
         )
     with pytest.raises(SubmissionRefused, match="has closed"):
-        draft_submit(assessment=assessment, actor=user)
+        draft_submit(assessment=assessment, actor=user, confirm_unanswered=True)
     assert ResponseDraft.objects.get(assessment=assessment).answers["ehp30"]["ehp30_q01"] == 1
     assert not Response.objects.exists()
 
@@ -123,10 +130,23 @@ def test_a_questionnaire_whose_period_is_not_reported_takes_no_draft(world):
 def test_submitting_twice_stores_one_response_per_instrument(world):
     assessment = open_assessment(world.participant_a)
     user = world.participant_a.user
-    draft_submit(assessment=assessment, actor=user)
+    draft_submit(assessment=assessment, actor=user, confirm_unanswered=True)
     with pytest.raises(SubmissionRefused, match="already been submitted"):
-        draft_submit(assessment=assessment, actor=user)
+        draft_submit(assessment=assessment, actor=user, confirm_unanswered=True)
     assert Response.objects.filter(assessment=assessment).count() == 2
+
+
+def test_unanswered_questions_need_her_confirmation(world):
+    assessment = open_assessment(world.participant_a)
+    draft_save(
+        assessment=assessment,
+        instrument_key="ehp30",
+        answers={"ehp30_q01": 1},
+        actor=world.participant_a.user,
+    )
+    with pytest.raises(UnansweredNotConfirmed, match="Please confirm"):
+        draft_submit(assessment=assessment, actor=world.participant_a.user)
+    assert not Response.objects.exists()
 
 
 def test_participants_drafts_are_separate(world):

@@ -36,7 +36,7 @@ def test_history_shows_when_a_questionnaire_was_submitted_and_no_scores(client, 
         answers={"ehp30_q01": 4, "ehp30_q02": 4},
         actor=participant.user,
     )
-    draft_submit(assessment=assessment, actor=participant.user)
+    draft_submit(assessment=assessment, actor=participant.user, confirm_unanswered=True)
     client.force_login(participant.user)
     text = client.get(reverse("diary:home")).content.decode()
     assert "After period 1" in text and "submitted" in text
@@ -77,3 +77,19 @@ def test_switching_language_is_kept_on_her_record(client, world):
 def test_the_login_page_can_be_switched_to_danish_before_logging_in(client, world):
     client.post(reverse("diary:language"), {"language": "da", "next": "/diary/login/"})
     assert "Log ind i din forsøgsdagbog" in client.get(reverse("diary:login")).content.decode()
+
+
+def test_while_a_period_is_ongoing_she_is_asked_for_its_end_not_a_new_start(client, world):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from diary.services.periods import local_today, period_start_report
+
+    participant = world.participant_a
+    today = local_today(participant, timezone.now())
+    period_start_report(participant=participant, started_on=today - timedelta(days=2), actor=None)
+    client.force_login(participant.user)
+    text = client.get(reverse("diary:home")).content.decode()
+    assert "Tell us when it ends." in text
+    assert "Tell us when your period starts." not in text
