@@ -122,6 +122,24 @@ def test_whole_journey_on_a_phone(page, live_server, world, shoot):
     assert metadata["client_answered_at"].endswith("Z")
 
 
+def test_correcting_a_date_and_reading_the_diary_in_danish(page, live_server, world, shoot):
+    participant = world.participant_a
+    today = local_today(participant, timezone.now())
+    from diary.services.periods import period_start_report
+
+    period_start_report(participant=participant, started_on=today, actor=None)
+    log_in(page, live_server, "S01-001")
+    page.get_by_role("link", name="Correct the dates").click()
+    page.get_by_label("First day of your period").fill((today - timedelta(days=1)).isoformat())
+    check(page, shoot, "period-correct")
+    page.get_by_role("button", name="Save the correction").click()
+    expect(page.get_by_text("The dates of period 1 are corrected")).to_be_visible()
+    page.get_by_label("Language").select_option("da")
+    page.get_by_role("button", name="Change language").click()
+    expect(page.get_by_role("heading", name="Det skal du gøre nu")).to_be_visible()
+    check(page, shoot, "home-danish")
+
+
 def vas_page(page, live_server, participant) -> None:
     assessment = open_assessment(participant)
     log_in(page, live_server, participant.subject_id)
@@ -175,8 +193,16 @@ def test_a_closed_window_is_refused_and_the_answers_are_kept(page, live_server, 
 
 
 def test_lockout_and_forgotten_password_pages(page, live_server, world, shoot):
+    from django.conf import settings
+
     page.goto(f"{live_server.url}/diary/login/")
     check(page, shoot, "login")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        page.get_by_label("Study ID or e-mail address").fill("S01-002")
+        page.get_by_label("Password").fill("not-her-password")
+        page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Logging in is blocked for now")).to_be_visible()
+    check(page, shoot, "lockout")
     page.get_by_role("link", name="Forgotten your password?").click()
     check(page, shoot, "password-forgotten")
     page.get_by_label("Study ID or e-mail address").fill("S01-001")

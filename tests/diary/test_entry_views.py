@@ -240,3 +240,20 @@ def test_every_form_needs_a_csrf_token(world, assessment):
     review = reverse("diary:questionnaire_review", args=[assessment.pk])
     assert strict.post(review, {}).status_code == 403
     assert strict.post(reverse("diary:period_start"), {}).status_code == 403
+
+
+def test_a_chosen_module_gets_its_own_page_with_the_gate_question_first(client_a, world):
+    world.study.ehp30_modules = ["ehp30_work"]
+    world.study.save(update_fields=["ehp30_modules"])
+    assessment = open_assessment(world.participant_a)
+    text = client_a.get(page_url(assessment, 6)).content.decode()
+    assert "Page 6 of 7" in text
+    assert text.index('name="ehp30_work_applies"') < text.index('name="ehp30_work_q1"')
+    response = client_a.post(
+        page_url(assessment, 6), {"ehp30_work_applies": "0", "ehp30_work_q1": "2", "nav": "next"}
+    )
+    assert response.status_code == 400
+    assert "does not apply" in response.content.decode()
+    answers = ResponseDraft.objects.get(assessment=assessment).answers["ehp30"]
+    assert answers["ehp30_work_applies"] == 0
+    assert answers["ehp30_work_q1"] is None
