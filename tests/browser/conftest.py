@@ -15,10 +15,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 PHONE = {"width": 360, "height": 740}
 
-# Playwright's sync API runs an event loop in the test thread; Django's ORM calls from the test
-# itself are still synchronous and safe here.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
@@ -27,6 +23,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.browser)
             if not CHROMIUM.exists():
                 item.add_marker(pytest.mark.skip(reason="needs /usr/bin/chromium"))
+
+
+@pytest.fixture(autouse=True, scope="package")
+def _orm_beside_playwright():
+    """Playwright's sync API keeps an event loop in the test thread; the tests' own ORM calls
+    (and pytest-django's flush after each test) are still synchronous and safe. Set for this
+    package only, so the variable never reaches other tests or their subprocesses (`check
+    --deploy` rejects it). Tests list their database fixtures before `page`, so the test
+    database is set up before Playwright starts its loop."""
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    yield
+    if previous is None:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture(scope="session")

@@ -36,7 +36,7 @@ def answer_page(page, item_keys, *, code: int = 2, skip=SKIPPED) -> None:
             page.locator(f"label[for='{key}-{code}']").click()
 
 
-def test_whole_journey_on_a_phone(page, live_server, world, shoot):
+def test_whole_journey_on_a_phone(live_server, world, page, shoot):
     participant = participant_enrol(
         study=world.study,
         site=world.site1,
@@ -122,7 +122,7 @@ def test_whole_journey_on_a_phone(page, live_server, world, shoot):
     assert metadata["client_answered_at"].endswith("Z")
 
 
-def test_correcting_a_date_and_reading_the_diary_in_danish(page, live_server, world, shoot):
+def test_correcting_a_date_and_reading_the_diary_in_danish(live_server, world, page, shoot):
     participant = world.participant_a
     today = local_today(participant, timezone.now())
     from diary.services.periods import period_start_report
@@ -147,7 +147,7 @@ def vas_page(page, live_server, participant) -> None:
     return assessment
 
 
-def test_vas_by_keyboard_starts_only_from_an_end_she_chooses(page, live_server, world, shoot):
+def test_vas_by_keyboard_starts_only_from_an_end_she_chooses(live_server, world, page, shoot):
     assessment = vas_page(page, live_server, world.participant_a)
     slider = page.get_by_role("slider")
     slider.focus()
@@ -166,7 +166,7 @@ def test_vas_by_keyboard_starts_only_from_an_end_she_chooses(page, live_server, 
     assert draft.metadata["vas_dysmenorrhea"]["input"] == "keyboard"
 
 
-def test_an_untouched_vas_is_not_saved_as_a_value(page, live_server, world):
+def test_an_untouched_vas_is_not_saved_as_a_value(live_server, world, page):
     assessment = vas_page(page, live_server, world.participant_a)
     page.get_by_role("slider").focus()
     page.keyboard.press("ArrowLeft")
@@ -176,7 +176,7 @@ def test_an_untouched_vas_is_not_saved_as_a_value(page, live_server, world):
     assert draft.answers["vas_dysmenorrhea"] == {"vas_dysmenorrhea": None}
 
 
-def test_a_closed_window_is_refused_and_the_answers_are_kept(page, live_server, world, shoot):
+def test_a_closed_window_is_refused_and_the_answers_are_kept(live_server, world, page, shoot):
     assessment = open_assessment(world.participant_a)
     log_in(page, live_server, "s01-001@example.org")
     page.goto(f"{live_server.url}/diary/questionnaire/{assessment.pk}/page/1/")
@@ -192,7 +192,7 @@ def test_a_closed_window_is_refused_and_the_answers_are_kept(page, live_server, 
     assert ResponseDraft.objects.get(assessment=assessment).answers["ehp30"]["ehp30_q01"] == 2
 
 
-def test_lockout_and_forgotten_password_pages(page, live_server, world, shoot):
+def test_lockout_and_forgotten_password_pages(live_server, world, page, shoot):
     from django.conf import settings
 
     page.goto(f"{live_server.url}/diary/login/")
