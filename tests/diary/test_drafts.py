@@ -160,3 +160,34 @@ def test_participants_drafts_are_separate(world):
         actor=world.participant_a.user,
     )
     assert draft_answers(assessment=theirs)["ehp30"]["ehp30_q01"] is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_tabs_submitting_at_the_same_moment_store_one_response(world):
+    import threading
+
+    from django.db import connection
+
+    assessment = open_assessment(world.participant_a)
+    user = world.participant_a.user
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def submit() -> None:
+        start.wait()
+        try:
+            draft_submit(assessment=assessment, actor=user, confirm_unanswered=True)
+            outcomes.append("stored")
+        except SubmissionRefused:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    tabs = [threading.Thread(target=submit) for _ in range(2)]
+    for tab in tabs:
+        tab.start()
+    for tab in tabs:
+        tab.join()
+    assert sorted(outcomes) == ["refused", "stored"]
+    assert Response.objects.filter(assessment=assessment).count() == 2  # one per instrument
+    assert AuditEvent.objects.filter(action=AuditAction.SUBMITTED).count() == 1
