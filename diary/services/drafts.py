@@ -48,7 +48,7 @@ def _refusal(assessment: Assessment, now: datetime) -> str:
 def _locked(assessment: Assessment) -> tuple[Assessment, ResponseDraft | None]:
     # Lock order everywhere: assessment, then draft (assessment_submit locks the assessment).
     locked = (
-        Assessment.objects.select_for_update()
+        Assessment.objects.select_for_update(of=("self",))
         .select_related("participant__study")
         .get(pk=assessment.pk)
     )

@@ -93,7 +93,9 @@ def period_start_report(
     """
     now = now or timezone.now()
     participant = (
-        Participant.objects.select_for_update().select_related("study").get(pk=participant.pk)
+        Participant.objects.select_for_update(of=("self",))
+        .select_related("study")
+        .get(pk=participant.pk)
     )
     if participant.status != ParticipantStatus.ACTIVE:
         raise ValidationError(_("Only an active participant can report periods."))
@@ -137,7 +139,7 @@ def period_end_report(
     """Record the last day of a period; its questionnaire window opens from that day."""
     now = now or timezone.now()
     period = (
-        MenstrualPeriod.objects.select_for_update()
+        MenstrualPeriod.objects.select_for_update(of=("self",))
         .select_related("participant__study")
         .get(pk=period.pk)
     )
@@ -196,7 +198,7 @@ def period_correct(
     """
     now = now or timezone.now()
     period = (
-        MenstrualPeriod.objects.select_for_update()
+        MenstrualPeriod.objects.select_for_update(of=("self",))
         .select_related("participant__study")
         .get(pk=period.pk)
     )
