@@ -13,7 +13,8 @@ concurrent clients (threads, http.client, keep-alive) through:
    instrument, the assessment locked and marked submitted, an audit event; scoring is queued
    after commit where the scoring pipeline is installed).
 
-Each phase is bounded by a request count and a time limit. Prints requests/s, p50 and p95 for
+The two alternate in `--rounds` rounds so that both see the same background load; each round
+is bounded by a request count and a time limit. Prints requests/s, p50 and p95 for
 both and the ratio. Target: submission throughput at least half the baseline's, p95 < 150 ms.
 """
 
@@ -273,6 +274,12 @@ def phase_run(name: str, clients: list[Client], work, *, time_limit: float) -> P
     return phase
 
 
+def phase_merge(total: Phase, part: Phase) -> None:
+    total.latencies += part.latencies
+    total.failures += part.failures
+    total.elapsed += part.elapsed
+
+
 # --- main -----------------------------------------------------------------------------------
 
 
@@ -292,7 +299,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--time-limit", type=float, default=120.0, help="seconds per phase")
+    parser.add_argument(
+        "--rounds", type=int, default=4, help="alternating baseline/submission rounds"
+    )
+    parser.add_argument("--time-limit", type=float, default=120.0, help="seconds per round")
     args = parser.parse_args(argv)
 
     data = Path(os.environ.get("DATA_DIR", ROOT / ".data"))
@@ -320,20 +330,31 @@ def main(argv: list[str] | None = None) -> int:
         )
         if warm.failures:
             raise SystemExit(f"warm-up: {warm.failures} requests failed")
-        bare = phase_run(
-            "bare view (1 INSERT)",
-            clients,
-            lambda i: [("POST", "/bench/bare/", 204)] * args.per_client,
-            time_limit=args.time_limit,
-        )
-        submit = phase_run(
-            "questionnaire submission",
-            clients,
-            lambda i: [
-                ("POST", f"/diary/questionnaire/{pk}/review/", 302) for pk in participants[i][1]
-            ],
-            time_limit=args.time_limit,
-        )
+        # Alternating rounds, so both measurements see the same background load.
+        bare, submit = Phase("bare view (1 INSERT)"), Phase("questionnaire submission")
+        size = max(1, args.per_client // args.rounds)
+        for start in range(0, args.per_client, size):
+            phase_merge(
+                bare,
+                phase_run(
+                    bare.name,
+                    clients,
+                    lambda i: [("POST", "/bench/bare/", 204)] * size,
+                    time_limit=args.time_limit,
+                ),
+            )
+            phase_merge(
+                submit,
+                phase_run(
+                    submit.name,
+                    clients,
+                    lambda i, start=start: [
+                        ("POST", f"/diary/questionnaire/{pk}/review/", 302)
+                        for pk in participants[i][1][start : start + size]
+                    ],
+                    time_limit=args.time_limit,
+                ),
+            )
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
