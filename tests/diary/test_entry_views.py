@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import pytest
 from django.urls import reverse
 
@@ -38,7 +40,7 @@ def fill_ehp30(client, assessment, *, skip=("ehp30_q03", "ehp30_q20"), code=2) -
 def test_home_says_the_questionnaire_is_open_until_its_local_closing_time(client_a, assessment):
     response = client_a.get(reverse("diary:home"))
     text = response.content.decode()
-    closes = assessment.closes_at.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Copenhagen"))
+    closes = assessment.closes_at.astimezone(ZoneInfo("Europe/Copenhagen"))
     assert f"is open until {closes:%A} {closes.day} {closes:%B}, 21:00" in text
     assert "Fill in the questionnaire" in text
 
