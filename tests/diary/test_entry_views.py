@@ -259,3 +259,26 @@ def test_a_chosen_module_gets_its_own_page_with_the_gate_question_first(client_a
     answers = ResponseDraft.objects.get(assessment=assessment).answers["ehp30"]
     assert answers["ehp30_work_applies"] == 0
     assert answers["ehp30_work_q1"] is None
+
+
+def test_before_the_window_opens_she_is_told_when_and_submission_is_refused(client_a, world):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from diary.services.periods import local_today, period_start_report
+
+    participant = world.participant_a
+    today = local_today(participant, timezone.now())
+    period_start_report(participant=participant, started_on=today, actor=None)
+    assessment = participant.assessments.get(period_number=1)
+    intro = client_a.get(reverse("diary:questionnaire", args=[assessment.pk])).content.decode()
+    opens = assessment.opens_at.astimezone(ZoneInfo("Europe/Copenhagen"))
+    assert "This questionnaire is not open yet." in intro
+    assert f"It opens on {opens:%A} {opens.day} {opens:%B}, 00:00" in intro
+    assert opens.date() == today + timedelta(days=world.study.window_fallback_open_days)
+    review = reverse("diary:questionnaire_review", args=[assessment.pk])
+    response = client_a.post(review, {"confirm_unanswered": "on"})
+    assert response.status_code == 409
+    assert "This questionnaire is not open yet." in response.content.decode()
+    assert not Response.objects.exists()
