@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -112,12 +115,10 @@ def period_correction(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "diary/period_correct.html", {"form": form, "period": period})
 
 
-def _day(day) -> str:
-    from django.utils.formats import date_format
-
+def _day(day: date) -> str:
     return date_format(day, "j F Y")
 
 
-def _posted(request: HttpRequest):
+def _posted(request: HttpRequest) -> QueryDict | None:
     # An empty POST must still be a bound form, so it gets "This field is required".
     return request.POST if request.method == "POST" else None
