@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import SetPasswordForm
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views import i18n
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from diary import access, selectors
+from diary.forms import PasswordForgottenForm
+from diary.models import Participant
+from diary.services.accounts import participant_language_set, password_reset_request
 from diary.services.invitations import InvitationInvalid, invitation_accept, invitation_check
 
+AUTH_BACKEND = "diary.auth.StudyIdOrEmailBackend"
 
-def participant_required(request: HttpRequest):
+
+def participant_required(request: HttpRequest) -> Participant:
     participant = access.participant_of(request.user)
     if participant is None:
         # Staff and strangers get no hint that a diary exists for this account.
@@ -30,7 +38,10 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "diary/home.html",
-        {"participant": participant, **selectors.diary_overview(participant=participant)},
+        {
+            "participant": participant,
+            **selectors.diary_overview(participant=participant, now=timezone.now()),
+        },
     )
 
 
@@ -41,7 +52,7 @@ INVITATION_SESSION_KEY = "invitation_token"
 def invitation(request: HttpRequest, token: str) -> HttpResponse:
     """Step 1: opening the link only shows a button; mail scanners' GETs change nothing."""
     try:
-        invitation_check(token=token)
+        invite = invitation_check(token=token)
     except InvitationInvalid as exc:
         return render(
             request, "diary/invitation_invalid.html", {"message": exc.message}, status=410
@@ -49,7 +60,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         request.session[INVITATION_SESSION_KEY] = token
         return redirect("diary:invitation_password")
-    return render(request, "diary/invitation_confirm.html")
+    return render(request, "diary/invitation_confirm.html", {"purpose": invite.purpose})
 
 
 @require_http_methods(["GET", "POST"])
@@ -73,7 +84,29 @@ def invitation_password(request: HttpRequest) -> HttpResponse:
                 request, "diary/invitation_invalid.html", {"message": exc.message}, status=410
             )
         request.session.pop(INVITATION_SESSION_KEY, None)
-        login(request, participant.user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, participant.user, backend=AUTH_BACKEND)
         messages.success(request, _("Your password is set. Welcome to your study diary."))
         return redirect("diary:home")
-    return render(request, "diary/invitation_password.html", {"form": form})
+    return render(
+        request, "diary/invitation_password.html", {"form": form, "purpose": invite.purpose}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def password_forgotten(request: HttpRequest) -> HttpResponse:
+    """Same answer whether or not the account exists: the page reveals no participant."""
+    form = PasswordForgottenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        password_reset_request(identifier=form.cleaned_data["identifier"])
+        return render(request, "diary/password_forgotten_sent.html")
+    return render(request, "diary/password_forgotten.html", {"form": form})
+
+
+@require_POST
+def language(request: HttpRequest) -> HttpResponse:
+    """Switch the interface language; a participant's choice is kept on her record too."""
+    participant = access.participant_of(request.user)
+    chosen = request.POST.get("language", "")
+    if participant is not None and chosen in {code for code, _name in settings.LANGUAGES}:
+        participant_language_set(participant=participant, language=chosen)
+    return i18n.set_language(request)

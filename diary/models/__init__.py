@@ -6,6 +6,7 @@ from diary.models.clinical import (
     Response,
     ResponseSource,
 )
+from diary.models.draft import ResponseDraft
 from diary.models.invitation import Invitation, InvitationPurpose
 from diary.models.participant import (
     Allocation,
@@ -46,6 +47,7 @@ __all__ = [
     "ReminderLog",
     "ReminderStatus",
     "Response",
+    "ResponseDraft",
     "ResponseSource",
     "Sequence",
     "SequenceBlock",

@@ -54,7 +54,7 @@ def assessment_submit(
     now = now or timezone.now()
     metadata = metadata or {}
     locked = (
-        Assessment.objects.select_for_update()
+        Assessment.objects.select_for_update(of=("self",))
         .select_related("participant__study")
         .get(pk=assessment.pk)
     )

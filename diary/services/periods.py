@@ -9,6 +9,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from diary.models import (
     Assessment,
@@ -38,11 +40,12 @@ def local_today(participant: Participant, now: datetime) -> date:
 def _check_reportable_date(participant: Participant, day: date, now: datetime) -> None:
     today = local_today(participant, now)
     if day > today:
-        raise ValidationError("The date cannot be in the future.")
+        raise ValidationError(_("The date cannot be in the future."))
     limit = participant.study.backdating_limit_days
     if day < today - timedelta(days=limit):
         raise ValidationError(
-            f"The date can be at most {limit} days ago. Please contact your study team."
+            _("The date can be at most %(limit)s days ago. Please contact your study team.")
+            % {"limit": limit}
         )
 
 
@@ -90,22 +93,26 @@ def period_start_report(
     """
     now = now or timezone.now()
     participant = (
-        Participant.objects.select_for_update().select_related("study").get(pk=participant.pk)
+        Participant.objects.select_for_update(of=("self",))
+        .select_related("study")
+        .get(pk=participant.pk)
     )
     if participant.status != ParticipantStatus.ACTIVE:
-        raise ValidationError("Only an active participant can report periods.")
+        raise ValidationError(_("Only an active participant can report periods."))
     _check_reportable_date(participant, started_on, now)
     previous = participant.periods.order_by("-number").first()
     number = previous.number + 1 if previous else 1
     if number > participant.study.number_of_periods:
-        raise ValidationError("All periods of the study have already been reported.")
+        raise ValidationError(_("All periods of the study have already been reported."))
     if previous is not None:
         last_day = previous.ended_on or previous.started_on
         if started_on <= last_day:
-            raise ValidationError(
-                f"A new period must start after the previous one "
-                f"({'ended' if previous.ended_on else 'started'} {last_day:%d %B %Y})."
+            message = (
+                _("A new period must start after the previous one (ended %(day)s).")
+                if previous.ended_on
+                else _("A new period must start after the previous one (started %(day)s).")
             )
+            raise ValidationError(message % {"day": date_format(last_day, "j F Y")})
     period = MenstrualPeriod.objects.create(
         participant=participant, number=number, started_on=started_on, start_reported_at=now
     )
@@ -132,21 +139,22 @@ def period_end_report(
     """Record the last day of a period; its questionnaire window opens from that day."""
     now = now or timezone.now()
     period = (
-        MenstrualPeriod.objects.select_for_update()
+        MenstrualPeriod.objects.select_for_update(of=("self",))
         .select_related("participant__study")
         .get(pk=period.pk)
     )
     participant = period.participant
     if period.ended_on is not None:
-        raise ValidationError("The end of this period has already been reported.")
+        raise ValidationError(_("The end of this period has already been reported."))
     _check_reportable_date(participant, ended_on, now)
     if ended_on < period.started_on:
         raise ValidationError(
-            f"The period cannot end before it started ({period.started_on:%d %B %Y})."
+            _("The period cannot end before it started (%(day)s).")
+            % {"day": date_format(period.started_on, "j F Y")}
         )
     later = participant.periods.filter(number__gt=period.number).order_by("number").first()
     if later is not None and ended_on >= later.started_on:
-        raise ValidationError("The period must end before the next one started.")
+        raise ValidationError(_("The period must end before the next one started."))
     period.ended_on = ended_on
     period.end_reported_at = now
     period.save(update_fields=["ended_on", "end_reported_at"])
@@ -158,5 +166,87 @@ def period_end_report(
         obj=period,
         occurred_at=now,
         details={"number": period.number, "ended_on": ended_on.isoformat()},
+    )
+    return period
+
+
+def period_correctable(period: MenstrualPeriod, now: datetime) -> dict[str, bool]:
+    """Which of the period's dates the participant may still correct (study grace time)."""
+    grace = timedelta(hours=period.participant.study.period_correction_grace_hours)
+    return {
+        "started_on": now - period.start_reported_at <= grace,
+        "ended_on": period.end_reported_at is not None and now - period.end_reported_at <= grace,
+    }
+
+
+@transaction.atomic
+def period_correct(
+    *,
+    period: MenstrualPeriod,
+    actor: AbstractBaseUser | None,
+    started_on: date | None = None,
+    ended_on: date | None = None,
+    now: datetime | None = None,
+) -> MenstrualPeriod:
+    """Correct a reported start and/or end date within the study's grace time.
+
+    The new dates are checked like a new report (not in the future, within the backdating
+    limit, after the previous period, before the next one, end not before start). The window
+    of the period's questionnaire is recomputed unless it is settled (submitted, missed,
+    excused). Audited as PERIOD_CORRECTED with the old and the new values. Raises
+    ValidationError when a date is past its grace time or breaks a rule; nothing changes then.
+    """
+    now = now or timezone.now()
+    period = (
+        MenstrualPeriod.objects.select_for_update(of=("self",))
+        .select_related("participant__study")
+        .get(pk=period.pk)
+    )
+    participant = period.participant
+    correctable = period_correctable(period, now)
+    changes = {
+        name: value
+        for name, value in (("started_on", started_on), ("ended_on", ended_on))
+        if value is not None and value != getattr(period, name)
+    }
+    if not changes:
+        raise ValidationError(_("Nothing to correct: the dates are the same as before."))
+    hours = participant.study.period_correction_grace_hours
+    for name in changes:
+        if not correctable[name]:
+            raise ValidationError(
+                _(
+                    "This date can only be corrected within %(hours)s hours of reporting it. "
+                    "Please contact your study team."
+                )
+                % {"hours": hours}
+            )
+        _check_reportable_date(participant, changes[name], now)
+    new_start = changes.get("started_on", period.started_on)
+    new_end = changes.get("ended_on", period.ended_on)
+    if new_end is not None and new_end < new_start:
+        raise ValidationError(_("The period cannot end before it started."))
+    previous = participant.periods.filter(number__lt=period.number).order_by("-number").first()
+    if previous is not None and new_start <= (previous.ended_on or previous.started_on):
+        raise ValidationError(_("A period must start after the previous one."))
+    later = participant.periods.filter(number__gt=period.number).order_by("number").first()
+    if later is not None and (new_end or new_start) >= later.started_on:
+        raise ValidationError(_("A period must end before the next one started."))
+    old = {name: getattr(period, name).isoformat() for name in changes}
+    for name, value in changes.items():
+        setattr(period, name, value)
+    period.save(update_fields=list(changes))
+    _assessment_window_set(period, now)
+    audit_record(
+        action=AuditAction.PERIOD_CORRECTED,
+        actor=actor,
+        participant=participant,
+        obj=period,
+        occurred_at=now,
+        details={
+            "number": period.number,
+            "old": old,
+            "new": {name: value.isoformat() for name, value in changes.items()},
+        },
     )
     return period

@@ -1,0 +1,84 @@
+"""Forms of the participant's diary."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form, with the identifier a participant actually knows."""
+
+    username = forms.CharField(
+        label=_("Study ID or e-mail address"),
+        max_length=254,
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
+    )
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": _(
+            "The study ID, e-mail address or password is not correct. Please try again."
+        ),
+    }
+
+
+class PasswordForgottenForm(forms.Form):
+    identifier = forms.CharField(label=_("Study ID or e-mail address"), max_length=254)
+
+
+class _DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self) -> None:
+        super().__init__(format="%Y-%m-%d")
+
+
+class PeriodStartForm(forms.Form):
+    started_on = forms.DateField(label=_("First day of your period"), widget=_DateInput())
+
+    def __init__(self, *args, today: date, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["started_on"].initial = today
+        self.fields["started_on"].widget.attrs["max"] = today.isoformat()
+
+
+class PeriodEndForm(forms.Form):
+    ended_on = forms.DateField(label=_("Last day of your period"), widget=_DateInput())
+
+    def __init__(self, *args, today: date, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["ended_on"].initial = today
+        self.fields["ended_on"].widget.attrs["max"] = today.isoformat()
+
+
+class PeriodCorrectForm(forms.Form):
+    """Only the dates still inside the grace time are offered."""
+
+    started_on = forms.DateField(label=_("First day of your period"), widget=_DateInput())
+    ended_on = forms.DateField(label=_("Last day of your period"), widget=_DateInput())
+
+    def __init__(self, *args, period, correctable: dict[str, bool], today: date, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("started_on", "ended_on"):
+            if not correctable[name]:
+                del self.fields[name]
+            else:
+                self.fields[name].initial = getattr(period, name)
+                self.fields[name].widget.attrs["max"] = today.isoformat()
+
+
+class ReviewForm(forms.Form):
+    """The confirmation box, shown only when questions are unanswered (draft_submit checks it)."""
+
+    confirm_unanswered = forms.BooleanField(
+        required=False, label=_("I have left these questions unanswered on purpose.")
+    )
+
+    def __init__(self, *args, unanswered: int, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not unanswered:
+            del self.fields["confirm_unanswered"]

@@ -1,0 +1,195 @@
+"""Saving answers as the participant goes, and submitting them from the draft."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from diary.models import Assessment, AssessmentStatus, AuditAction, Response, ResponseDraft
+from diary.services.assessments import SubmissionRefused, assessment_submit, modules_for
+from diary.services.audit import audit_record
+from diary.windows import WindowState, window_state
+from scoring.definitions import instrument_get
+
+
+class DraftRefused(ValidationError):
+    """The draft cannot be changed now (submitted, or outside the window); the message says why."""
+
+
+@dataclass
+class DraftSaveResult:
+    draft: ResponseDraft
+    # One message per refused answer, starting with the variable; the other answers were kept.
+    errors: list[str] = field(default_factory=list)
+
+
+def _refusal(assessment: Assessment, now: datetime) -> str:
+    """Why the answers of this assessment cannot change now, or "" when they can."""
+    if assessment.status == AssessmentStatus.SUBMITTED:
+        return _("This questionnaire has already been submitted.")
+    if assessment.status in {AssessmentStatus.MISSED, AssessmentStatus.EXCUSED}:
+        return _("The window for this questionnaire has closed.")
+    state = window_state(now=now, opens_at=assessment.opens_at, closes_at=assessment.closes_at)
+    return {
+        WindowState.NOT_YET_DEFINED: _("This questionnaire opens after you report your period."),
+        WindowState.BEFORE: _("This questionnaire is not open yet."),
+        WindowState.CLOSED: _("The window for this questionnaire has closed."),
+    }.get(state, "")
+
+
+def _locked(assessment: Assessment) -> tuple[Assessment, ResponseDraft | None]:
+    # Lock order everywhere: assessment, then draft (assessment_submit locks the assessment).
+    locked = (
+        Assessment.objects.select_for_update(of=("self",))
+        .select_related("participant__study")
+        .get(pk=assessment.pk)
+    )
+    draft = ResponseDraft.objects.select_for_update().filter(assessment=locked).first()
+    return locked, draft
+
+
+@transaction.atomic
+def draft_save(
+    *,
+    assessment: Assessment,
+    instrument_key: str,
+    answers: Mapping[str, Any],
+    actor: AbstractBaseUser,
+    metadata: Mapping[str, Any] | None = None,
+    now: datetime | None = None,
+) -> DraftSaveResult:
+    """Merge one page of answers (variable -> code or None) into the assessment's draft.
+
+    Each answer is checked alone: a bad code, an unknown variable, or a module item answered
+    although its gate says the module does not apply is refused with a message, and every other
+    answer is kept. `metadata` is merged into the instrument's capture details. Raises
+    DraftRefused when the questionnaire is submitted or its window is not open. One DRAFT_SAVED
+    audit event per call that changed something.
+    """
+    now = now or timezone.now()
+    locked, draft = _locked(assessment)
+    study = locked.participant.study
+    reason = _refusal(locked, now)
+    if reason:
+        raise DraftRefused(reason)
+    if instrument_key not in study.instruments:
+        raise DraftRefused(f"{instrument_key} is not collected in this study.")
+    instrument = instrument_get(instrument_key)
+    allowed = set(instrument.item_keys(modules_for(instrument_key, study.ehp30_modules)))
+    if draft is None:
+        draft = ResponseDraft(assessment=locked, created_at=now, updated_at=now)
+    saved = draft.answers_for(instrument_key)
+    errors: list[str] = []
+    for key, value in answers.items():
+        if key not in allowed:
+            errors.append(_("%(key)s: not a question of this questionnaire") % {"key": key})
+        elif value is not None and not instrument.item(key).accepts(value):
+            errors.append(
+                _("%(key)s: %(value)s is not a valid answer; it was not saved")
+                % {"key": key, "value": repr(value)[:40]}
+            )
+        else:
+            saved[key] = value
+    for module in instrument.modules_chosen(modules_for(instrument_key, study.ehp30_modules)):
+        if saved.get(module.gate) == 0:
+            for key in module.items:
+                if saved.get(key) is not None:
+                    errors.append(
+                        _("%(key)s: not kept, because you answered that this part does not apply")
+                        % {"key": key}
+                    )
+                    saved[key] = None
+    changed = saved != draft.answers_for(instrument_key) or bool(metadata)
+    draft.answers = {**draft.answers, instrument_key: saved}
+    if metadata:
+        merged = {**draft.metadata.get(instrument_key, {}), **metadata}
+        draft.metadata = {**draft.metadata, instrument_key: merged}
+    if all(value is None for value in saved.values()) and instrument_key in draft.metadata:
+        # A cleared answer keeps no capture details: they would describe an answer not given.
+        draft.metadata = {k: v for k, v in draft.metadata.items() if k != instrument_key}
+        changed = True
+    if changed or draft.pk is None:
+        draft.updated_at = now
+        draft.save()
+        audit_record(
+            action=AuditAction.DRAFT_SAVED,
+            actor=actor,
+            participant=locked.participant,
+            obj=locked,
+            occurred_at=now,
+            details={"instrument": instrument_key, "variables": sorted(answers)},
+        )
+    return DraftSaveResult(draft=draft, errors=errors)
+
+
+class UnansweredNotConfirmed(ValidationError):
+    """Some questions are unanswered and the participant has not confirmed leaving them so."""
+
+
+def _complete(assessment: Assessment, draft: ResponseDraft | None) -> dict[str, dict[str, Any]]:
+    study = assessment.participant.study
+    result = {}
+    for key in study.instruments:
+        saved = draft.answers_for(key) if draft else {}
+        keys = instrument_get(key).item_keys(modules_for(key, study.ehp30_modules))
+        result[key] = {var: saved.get(var) for var in keys}
+    return result
+
+
+def draft_answers(*, assessment: Assessment) -> dict[str, dict[str, Any]]:
+    """The saved answers per study instrument, every variable present (None = unanswered)."""
+    return _complete(assessment, ResponseDraft.objects.filter(assessment=assessment).first())
+
+
+def draft_submit(
+    *,
+    assessment: Assessment,
+    actor: AbstractBaseUser,
+    confirm_unanswered: bool = False,
+    now: datetime | None = None,
+) -> list[Response]:
+    """Submit the draft's answers through assessment_submit, exactly once.
+
+    Unanswered items are submitted as not answered (None), as on paper, once the participant
+    has confirmed leaving them (`confirm_unanswered`); otherwise UnansweredNotConfirmed is
+    raised. Raises SubmissionRefused (already submitted, window not open: the draft is left as
+    it was) or ValidationError (invalid answers; nothing stored).
+
+    Not a transaction of its own on purpose: assessment_submit is the transaction (it locks the
+    assessment, so a double click, a second tab or a replayed POST cannot submit twice, and
+    re-checks the window under the lock). Stamping the draft afterwards is bookkeeping; the
+    assessment's status is what says the questionnaire was submitted. This keeps a submission
+    to one short transaction, without a savepoint (see bench/bench_submit.py).
+    """
+    now = now or timezone.now()
+    reason = _refusal(assessment, now)
+    if reason:
+        raise SubmissionRefused(reason)
+    try:
+        draft: ResponseDraft | None = assessment.draft  # select_related by the caller, or a query
+    except ResponseDraft.DoesNotExist:
+        draft = None
+    answers = _complete(assessment, draft)
+    unanswered = sum(v is None for values in answers.values() for v in values.values())
+    if unanswered and not confirm_unanswered:
+        raise UnansweredNotConfirmed(
+            _(
+                "Please confirm that you want to leave these questions unanswered, "
+                "or go back and answer them."
+            )
+        )
+    metadata = draft.metadata if draft is not None else {}
+    responses = assessment_submit(
+        assessment=assessment, answers=answers, actor=actor, metadata=metadata, now=now
+    )
+    if draft is not None:
+        ResponseDraft.objects.filter(pk=draft.pk).update(submitted_at=now)
+    return responses

@@ -1,0 +1,61 @@
+"""Logins, logouts, failed logins and lockouts go to the audit trail.
+
+Receivers only record what django.contrib.auth and django-axes report; they change nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from axes.signals import user_locked_out
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+
+from diary.access import participant_of
+from diary.auth import user_for_identifier
+from diary.models import AuditAction
+from diary.services.audit import audit_record
+
+
+def _identifier_kind(identifier: str) -> str:
+    # The typed identifier may be an e-mail address: contact details stay out of the trail.
+    return "email" if "@" in identifier else "study_id_or_username"
+
+
+def _participant_named(identifier: str):
+    user = user_for_identifier(identifier)
+    return participant_of(user) if user is not None else None
+
+
+@receiver(user_logged_in, dispatch_uid="diary_audit_login")
+def audit_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    audit_record(action=AuditAction.LOGIN, actor=user, participant=participant_of(user))
+
+
+@receiver(user_logged_out, dispatch_uid="diary_audit_logout")
+def audit_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    if user is not None:
+        audit_record(action=AuditAction.LOGOUT, actor=user, participant=participant_of(user))
+
+
+@receiver(user_login_failed, dispatch_uid="diary_audit_login_failed")
+def audit_login_failed(sender: Any, credentials: dict, request: Any = None, **kwargs: Any) -> None:
+    identifier = str(credentials.get("username", ""))
+    participant = _participant_named(identifier)
+    audit_record(
+        action=AuditAction.LOGIN_FAILED,
+        participant=participant,
+        details={
+            "identifier": _identifier_kind(identifier),
+            "known_account": user_for_identifier(identifier) is not None,
+        },
+    )
+
+
+@receiver(user_locked_out, dispatch_uid="diary_audit_lockout")
+def audit_lockout(sender: Any, request: Any, username: str, ip_address: str, **kwargs: Any) -> None:
+    audit_record(
+        action=AuditAction.LOCKOUT,
+        participant=_participant_named(username or ""),
+        details={"ip_address": ip_address},
+    )

@@ -1,0 +1,200 @@
+"""Filling in a questionnaire: pages saved as drafts, review, submit, confirmation."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from diary import entry, selectors
+from diary.forms import ReviewForm
+from diary.models import Assessment, AssessmentStatus, Participant
+from diary.services.assessments import SubmissionRefused
+from diary.services.drafts import DraftRefused, draft_answers, draft_save, draft_submit
+from diary.views import participant_required
+from diary.windows import window_state
+
+
+def assessment_of(participant: Participant, pk: int) -> Assessment:
+    """The participant's own questionnaire once its window is known; anything else is a 404."""
+    return get_object_or_404(
+        Assessment.objects.select_related("participant__study", "draft"),
+        pk=pk,
+        participant=participant,
+        opens_at__isnull=False,
+    )
+
+
+def _steps(request: HttpRequest, assessment: Assessment) -> list[selectors.Step]:
+    return selectors.questionnaire_steps(
+        study=assessment.participant.study, language=request.LANGUAGE_CODE
+    )
+
+
+def _window_context(assessment: Assessment) -> dict:
+    now = timezone.now()
+    state = window_state(now=now, opens_at=assessment.opens_at, closes_at=assessment.closes_at)
+    return {"is_open": selectors.assessment_is_open(assessment, now), "window": state.value}
+
+
+@login_required
+@require_GET
+def questionnaire(request: HttpRequest, pk: int) -> HttpResponse:
+    assessment = assessment_of(participant_required(request), pk)
+    if assessment.status == AssessmentStatus.SUBMITTED:
+        return redirect("diary:questionnaire_done", pk=pk)
+    steps = _steps(request, assessment)
+    return render(
+        request,
+        "diary/questionnaire.html",
+        {
+            "assessment": assessment,
+            "steps": steps,
+            **_window_context(assessment),
+            "started": any(
+                v is not None
+                for answers in draft_answers(assessment=assessment).values()
+                for v in answers.values()
+            ),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def questionnaire_page(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    assessment = assessment_of(participant_required(request), pk)
+    if assessment.status == AssessmentStatus.SUBMITTED:
+        return _already_submitted(request, assessment)
+    steps = _steps(request, assessment)
+    if not 1 <= number <= len(steps):
+        raise Http404("No such page.")
+    step = steps[number - 1]
+    if request.method == "POST":
+        return _page_save(request, assessment, steps, step)
+    answers = draft_answers(assessment=assessment)[step.instrument.key]
+    return _page_render(request, assessment, steps, step, answers)
+
+
+def _page_save(request, assessment, steps, step) -> HttpResponse:
+    now = timezone.now()
+    answers = entry.page_answers(step, request.POST)
+    answered_vas = step.is_vas and any(v is not None for v in answers.values())
+    autosave = request.headers.get("X-Autosave") == "1"
+    try:
+        result = draft_save(
+            assessment=assessment,
+            instrument_key=step.instrument.key,
+            answers=answers,
+            actor=request.user,
+            now=now,
+            metadata=entry.vas_metadata(request.POST, now=now) if answered_vas else None,
+        )
+    except DraftRefused as exc:
+        if autosave:
+            return JsonResponse({"saved": False, "errors": [exc.message]}, status=409)
+        return _page_render(request, assessment, steps, step, answers, [exc.message], 409)
+    if autosave:
+        return JsonResponse(
+            {"saved": not result.errors, "errors": result.errors},
+            status=400 if result.errors else 200,
+        )
+    if result.errors:
+        saved = result.draft.answers_for(step.instrument.key)
+        return _page_render(request, assessment, steps, step, saved, result.errors, 400)
+    nav = request.POST.get("nav", "next")
+    if request.POST.get("clear"):
+        target = reverse("diary:questionnaire_page", args=[assessment.pk, step.index])
+        return redirect(f"{target}#item-{request.POST['clear']}")
+    if nav == "back":
+        if step.index == 1:
+            return redirect("diary:questionnaire", pk=assessment.pk)
+        return redirect("diary:questionnaire_page", pk=assessment.pk, number=step.index - 1)
+    if nav == "review" or step.index == len(steps):
+        return redirect("diary:questionnaire_review", pk=assessment.pk)
+    return redirect("diary:questionnaire_page", pk=assessment.pk, number=step.index + 1)
+
+
+def _page_render(request, assessment, steps, step, answers, errors=(), status=200):
+    numbers = entry.item_numbers(steps)
+    return render(
+        request,
+        "diary/questionnaire_page.html",
+        {
+            "assessment": assessment,
+            "step": step,
+            "total": len(steps),
+            "percent": round(100 * (step.index - 1) / len(steps)),
+            "rows": entry.review_rows(step, answers, numbers),
+            "errors": errors,
+            "from_review": request.GET.get("from") == "review",
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def questionnaire_review(request: HttpRequest, pk: int) -> HttpResponse:
+    assessment = assessment_of(participant_required(request), pk)
+    if assessment.status == AssessmentStatus.SUBMITTED:
+        return _already_submitted(request, assessment)
+    if request.method == "GET":
+        return _review_render(request, assessment)
+    try:
+        draft_submit(
+            assessment=assessment,
+            actor=request.user,
+            confirm_unanswered=request.POST.get("confirm_unanswered") == "on",
+        )
+    except SubmissionRefused as exc:
+        assessment.refresh_from_db()
+        if assessment.status == AssessmentStatus.SUBMITTED:
+            return _already_submitted(request, assessment)
+        return _review_render(request, assessment, exc.messages, 409)
+    except ValidationError as exc:
+        return _review_render(request, assessment, exc.messages, 400)
+    return redirect("diary:questionnaire_done", pk=pk)
+
+
+def _review_render(request, assessment, errors=(), status=200) -> HttpResponse:
+    steps = _steps(request, assessment)
+    answers = draft_answers(assessment=assessment)
+    numbers = entry.item_numbers(steps)
+    pages = [(s, entry.review_rows(s, answers[s.instrument.key], numbers)) for s in steps]
+    unanswered = [(s, row) for s, rows in pages for row in rows if row.value is None]
+    return render(
+        request,
+        "diary/questionnaire_review.html",
+        {
+            "assessment": assessment,
+            "pages": pages,
+            "unanswered": unanswered,
+            "form": ReviewForm(unanswered=len(unanswered)),
+            "errors": errors,
+            **_window_context(assessment),
+        },
+        status=status,
+    )
+
+
+def _already_submitted(request: HttpRequest, assessment: Assessment) -> HttpResponse:
+    """A second tab, a double click or a replayed POST: say so, change nothing."""
+    if request.method == "POST":
+        messages.info(request, _("This questionnaire has already been submitted."))
+    return redirect("diary:questionnaire_done", pk=assessment.pk)
+
+
+@login_required
+@require_GET
+def questionnaire_done(request: HttpRequest, pk: int) -> HttpResponse:
+    assessment = assessment_of(participant_required(request), pk)
+    if assessment.status != AssessmentStatus.SUBMITTED:
+        return redirect("diary:questionnaire_review", pk=pk)
+    return render(request, "diary/questionnaire_done.html", {"assessment": assessment})

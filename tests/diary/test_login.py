@@ -1,0 +1,155 @@
+"""Logging in by study id or e-mail, lockout, forgotten password, idle timeout, roles."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.core import mail
+from django.urls import reverse
+
+from diary.models import AuditAction, AuditEvent
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+NEW_PASSWORD = "violet-harbour-kettle-73"
+
+
+def without_csrf(content: bytes) -> str:
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", content.decode())
+
+
+def log_in(client, identifier: str, password: str = PASSWORD):
+    return client.post(reverse("diary:login"), {"username": identifier, "password": password})
+
+
+@pytest.mark.parametrize("identifier", ["S01-001", "s01-001", "s01-001@example.org"])
+def test_participant_logs_in_with_study_id_or_email(client, world, identifier):
+    response = log_in(client, identifier)
+    assert response.status_code == 302
+    assert response.url == reverse("diary:home")
+    assert "Your diary (S01-001)" in client.get(reverse("diary:home")).content.decode()
+    event = AuditEvent.objects.get(action=AuditAction.LOGIN)
+    assert event.participant == world.participant_a
+
+
+def test_a_wrong_password_says_so_and_is_audited_without_the_typed_address(client, world):
+    response = log_in(client, "s01-001@example.org", "wrong-password")
+    assert response.status_code == 200
+    assert "is not correct" in response.content.decode()
+    event = AuditEvent.objects.get(action=AuditAction.LOGIN_FAILED)
+    assert event.participant == world.participant_a
+    assert "example.org" not in str(event.details)
+
+
+def test_logout_is_audited(client, world):
+    log_in(client, "S01-001")
+    client.post(reverse("diary:logout"))
+    assert AuditEvent.objects.filter(
+        action=AuditAction.LOGOUT, participant=world.participant_a
+    ).exists()
+
+
+def test_repeated_failures_lock_the_account_whichever_identifier_is_typed(client, world):
+    limit = settings.AXES_FAILURE_LIMIT
+    for attempt in range(limit - 1):
+        identifier = "S01-001" if attempt % 2 else "s01-001@example.org"
+        assert log_in(client, identifier, "wrong-password").status_code == 200
+    response = log_in(client, "S01-001", "wrong-password")
+    assert response.status_code == 429
+    assert "too many unsuccessful attempts" in response.content.decode()
+    # Even the right password is refused while locked.
+    assert log_in(client, "s01-001@example.org").status_code == 429
+    assert AuditEvent.objects.filter(
+        action=AuditAction.LOCKOUT, participant=world.participant_a
+    ).exists()
+
+
+def test_forgotten_password_answers_the_same_for_unknown_accounts(
+    client, world, django_capture_on_commit_callbacks
+):
+    url = reverse("diary:password_forgotten")
+    with django_capture_on_commit_callbacks(execute=True):
+        known = client.post(url, {"identifier": "S01-001"})
+        unknown = client.post(url, {"identifier": "nobody@example.org"})
+    assert known.status_code == unknown.status_code == 200
+    assert without_csrf(known.content) == without_csrf(unknown.content)
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["s01-001@example.org"]
+
+
+def test_reset_link_is_single_use_and_sets_a_new_password(
+    client, world, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("diary:password_forgotten"), {"identifier": "s01-001@example.org"})
+    link = re.search(r"/diary/invitation/[^/\s]+/", mail.outbox[0].body).group(0)
+    assert "Choose a new password" in client.get(link).content.decode()
+    client.post(link)
+    response = client.post(
+        reverse("diary:invitation_password"),
+        {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+    assert response.url == reverse("diary:home")
+    world.participant_a.user.refresh_from_db()
+    assert world.participant_a.user.check_password(NEW_PASSWORD)
+    client.post(reverse("diary:logout"))
+    assert client.get(link).status_code == 410
+
+
+def test_a_weak_password_is_refused_by_the_validators(
+    client, world, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("diary:password_forgotten"), {"identifier": "S01-001"})
+    link = re.search(r"/diary/invitation/[^/\s]+/", mail.outbox[0].body).group(0)
+    client.post(link)
+    response = client.post(
+        reverse("diary:invitation_password"), {"new_password1": "1234", "new_password2": "1234"}
+    )
+    assert response.status_code == 200
+    assert "too short" in response.content.decode()
+
+
+def test_an_idle_session_expires_and_sends_her_back_to_login(client, world):
+    log_in(client, "S01-001")
+    assert settings.SESSION_SAVE_EVERY_REQUEST
+    assert client.get(reverse("diary:home")).status_code == 200
+    # Idle for longer than the timeout: the stored session has expired.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    Session.objects.update(expire_date=timezone.now() - timedelta(seconds=1))
+    response = client.get(reverse("diary:home"))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("diary:login"))
+
+
+def test_staff_logging_in_to_the_diary_get_no_diary(client, world):
+    response = log_in(client, "coordinator1")
+    assert response.status_code == 302
+    assert client.get(reverse("diary:home")).status_code == 404
+
+
+def test_participants_never_reach_the_admin(client, world):
+    log_in(client, "S01-001")
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    assert response.url.startswith("/admin/login/")
+    assert client.get("/admin/diary/participant/").status_code == 302
+
+
+def test_a_withdrawn_participant_gets_no_diary(client, world):
+    from django.utils import timezone
+
+    participant = world.participant_a
+    client.force_login(participant.user)
+    participant.status = "withdrawn"
+    participant.withdrawn_at = timezone.now()
+    participant.withdrawal_reason = "Moved away"
+    participant.save()
+    assert client.get(reverse("diary:home")).status_code == 404
