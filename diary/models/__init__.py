@@ -14,6 +14,7 @@ from diary.models.participant import (
     ParticipantContact,
     ParticipantStatus,
 )
+from diary.models.randomization import AllocationList, AllocationListMethod, AllocationSlot
 from diary.models.study import (
     UNBLINDED_ROLES,
     MissingItemRule,
@@ -29,6 +30,9 @@ from diary.models.study import (
 __all__ = [
     "UNBLINDED_ROLES",
     "Allocation",
+    "AllocationList",
+    "AllocationListMethod",
+    "AllocationSlot",
     "AllocationSource",
     "Assessment",
     "AssessmentStatus",

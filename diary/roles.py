@@ -1,0 +1,124 @@
+"""Staff roles as Django groups, and the one question every admin page asks: may this user do
+this, here?
+
+A staff user may act only when BOTH hold:
+- Django says she has the permission (through the group of her role), and
+- one of her StaffMemberships covers the study and site, with a role that grants it.
+
+The second condition is why `is_superuser` alone opens no clinical data: a superuser has every
+Django permission, but without a study role no membership covers anything.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
+from django.db import transaction
+from django.db.models import Q, QuerySet
+
+from diary.models import UNBLINDED_ROLES, Participant, StaffMembership, StaffRole
+
+AnyUser = AbstractBaseUser | AnonymousUser
+
+# Group name of each role. The data migration 0004 creates these groups with the same
+# permissions (it keeps its own frozen copy, as migrations must).
+ROLE_GROUPS: dict[str, str] = {
+    StaffRole.COORDINATOR: "Coordinator",
+    StaffRole.MONITOR: "Monitor",
+    StaffRole.STATISTICIAN: "Unblinded statistician",
+    StaffRole.ADMIN: "Study admin",
+}
+
+# Read access to the blinded clinical record: every role has it.
+BLINDED_VIEW = [
+    "diary.view_study",
+    "diary.view_site",
+    "diary.view_participant",
+    "diary.view_menstrualperiod",
+    "diary.view_assessment",
+    "diary.view_response",
+    "diary.view_auditevent",
+]
+# Participant management at a site.
+SITE_ACTIONS = [
+    "diary.enrol_participant",
+    "diary.invite_participant",
+    "diary.withdraw_participant",
+    "diary.excuse_assessment",
+]
+UNBLINDED = [
+    "diary.view_unblinded",
+    "diary.view_treatment",
+    "diary.view_sequence",
+    "diary.view_sequenceblock",
+    "diary.view_allocation",
+    "diary.view_allocationlist",
+    "diary.view_allocationslot",
+    "diary.add_allocationlist",
+    "diary.randomize_participant",
+]
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    StaffRole.MONITOR: frozenset(BLINDED_VIEW),
+    # Only the site's coordinator reads a participant's e-mail address (to contact her).
+    StaffRole.COORDINATOR: frozenset(
+        [*BLINDED_VIEW, *SITE_ACTIONS, "diary.view_participantcontact"]
+    ),
+    StaffRole.ADMIN: frozenset([*BLINDED_VIEW, *SITE_ACTIONS]),
+    StaffRole.STATISTICIAN: frozenset([*BLINDED_VIEW, *UNBLINDED]),
+}
+
+
+def _roles_granting(perm: str) -> list[str]:
+    return [role for role, perms in ROLE_PERMISSIONS.items() if perm in perms]
+
+
+def memberships_granting(user: AnyUser, perm: str) -> QuerySet[StaffMembership]:
+    """The user's memberships whose role grants `perm`; none unless Django grants it too."""
+    if not (user.is_authenticated and user.is_active and user.is_staff and user.has_perm(perm)):
+        return StaffMembership.objects.none()
+    return StaffMembership.objects.filter(user=user, role__in=_roles_granting(perm))
+
+
+def staff_can(user: AnyUser, perm: str, *, study_id: int | None = None, site_id=None) -> bool:
+    """True when the user holds `perm` for that study and site (any study/site when omitted)."""
+    memberships = memberships_granting(user, perm)
+    if study_id is not None:
+        memberships = memberships.filter(study_id=study_id)
+        if site_id is not None:
+            memberships = memberships.filter(Q(site__isnull=True) | Q(site_id=site_id))
+    return memberships.exists()
+
+
+def participants_where(user: AnyUser, perm: str) -> QuerySet[Participant]:
+    """Participants at the studies and sites where the user holds `perm` (one query when used
+    as a subquery)."""
+    scope = Q()
+    found = False
+    for study_id, site_id in memberships_granting(user, perm).values_list("study_id", "site_id"):
+        found = True
+        scope |= Q(study_id=study_id) if site_id is None else Q(study_id=study_id, site_id=site_id)
+    return Participant.objects.filter(scope) if found else Participant.objects.none()
+
+
+def unblinded_study_ids(user: AnyUser) -> list[int]:
+    """Studies in which the user is unblinded: the permission and an unblinded role there."""
+    return list(
+        memberships_granting(user, "diary.view_unblinded")
+        .filter(role__in=UNBLINDED_ROLES)
+        .values_list("study_id", flat=True)
+        .distinct()
+    )
+
+
+@transaction.atomic
+def staff_groups_sync(*, user: AbstractBaseUser) -> None:
+    """Make the user's role groups match the roles of her memberships.
+
+    Groups that are not role groups are left alone. Call after creating or removing a
+    membership.
+    """
+    roles = set(StaffMembership.objects.filter(user=user).values_list("role", flat=True))
+    wanted = {ROLE_GROUPS[role] for role in roles if role in ROLE_GROUPS}
+    groups = Group.objects.filter(name__in=ROLE_GROUPS.values())
+    user.groups.remove(*[g for g in groups if g.name not in wanted])  # type: ignore[attr-defined]
+    user.groups.add(*[g for g in groups if g.name in wanted])  # type: ignore[attr-defined]
