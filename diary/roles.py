@@ -72,29 +72,45 @@ def _roles_granting(perm: str) -> list[str]:
     return [role for role, perms in ROLE_PERMISSIONS.items() if perm in perms]
 
 
+def _memberships(user: AnyUser) -> list[tuple[int, int | None, str]]:
+    """(study_id, site_id, role) of the user's memberships, read once per user object (so
+    once per request: an admin page asks many times)."""
+    cached = getattr(user, "_diary_memberships", None)
+    if cached is None:
+        cached = list(
+            StaffMembership.objects.filter(user=user).values_list("study_id", "site_id", "role")
+        )
+        user._diary_memberships = cached  # type: ignore[union-attr]
+    return cached
+
+
+def _granting(user: AnyUser, perm: str) -> list[tuple[int, int | None, str]]:
+    if not (user.is_authenticated and user.is_active and user.is_staff and user.has_perm(perm)):
+        return []
+    roles = _roles_granting(perm)
+    return [m for m in _memberships(user) if m[2] in roles]
+
+
 def memberships_granting(user: AnyUser, perm: str) -> QuerySet[StaffMembership]:
     """The user's memberships whose role grants `perm`; none unless Django grants it too."""
-    if not (user.is_authenticated and user.is_active and user.is_staff and user.has_perm(perm)):
+    if not _granting(user, perm):
         return StaffMembership.objects.none()
     return StaffMembership.objects.filter(user=user, role__in=_roles_granting(perm))
 
 
 def staff_can(user: AnyUser, perm: str, *, study_id: int | None = None, site_id=None) -> bool:
     """True when the user holds `perm` for that study and site (any study/site when omitted)."""
-    memberships = memberships_granting(user, perm)
-    if study_id is not None:
-        memberships = memberships.filter(study_id=study_id)
-        if site_id is not None:
-            memberships = memberships.filter(Q(site__isnull=True) | Q(site_id=site_id))
-    return memberships.exists()
+    return any(
+        study_id is None or (m_study == study_id and (m_site is None or m_site == site_id))
+        for m_study, m_site, _ in _granting(user, perm)
+    )
 
 
 def participants_where(user: AnyUser, perm: str) -> QuerySet[Participant]:
-    """Participants at the studies and sites where the user holds `perm` (one query when used
-    as a subquery)."""
+    """Participants at the studies and sites where the user holds `perm`."""
     scope = Q()
     found = False
-    for study_id, site_id in memberships_granting(user, perm).values_list("study_id", "site_id"):
+    for study_id, site_id, _ in _granting(user, perm):
         found = True
         scope |= Q(study_id=study_id) if site_id is None else Q(study_id=study_id, site_id=site_id)
     return Participant.objects.filter(scope) if found else Participant.objects.none()
@@ -102,11 +118,12 @@ def participants_where(user: AnyUser, perm: str) -> QuerySet[Participant]:
 
 def unblinded_study_ids(user: AnyUser) -> list[int]:
     """Studies in which the user is unblinded: the permission and an unblinded role there."""
-    return list(
-        memberships_granting(user, "diary.view_unblinded")
-        .filter(role__in=UNBLINDED_ROLES)
-        .values_list("study_id", flat=True)
-        .distinct()
+    return sorted(
+        {
+            study
+            for study, _, role in _granting(user, "diary.view_unblinded")
+            if role in UNBLINDED_ROLES
+        }
     )
 
 
@@ -122,3 +139,6 @@ def staff_groups_sync(*, user: AbstractBaseUser) -> None:
     groups = Group.objects.filter(name__in=ROLE_GROUPS.values())
     user.groups.remove(*[g for g in groups if g.name not in wanted])  # type: ignore[attr-defined]
     user.groups.add(*[g for g in groups if g.name in wanted])  # type: ignore[attr-defined]
+    # Django's and our per-object caches would otherwise answer with the old roles.
+    for attr in ("_diary_memberships", "_perm_cache", "_user_perm_cache", "_group_perm_cache"):
+        user.__dict__.pop(attr, None)
