@@ -40,6 +40,13 @@ def django_setup() -> None:
     from django.core.management import call_command
 
     django.setup()
+    from django.conf import settings
+
+    # As in the tests: no collectstatic here, so no manifest of hashed file names.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
     call_command("migrate", verbosity=0)
 
 

@@ -67,3 +67,21 @@ def test_a_membership_without_the_group_grants_nothing(world):
     # The role's group was removed by hand: the membership alone opens nothing.
     world.monitor.groups.clear()
     assert not roles.staff_can(world.monitor, "diary.view_participant")
+
+
+def test_adding_a_membership_in_the_admin_puts_the_user_in_the_role_group(client, world):
+    client.force_login(world.admin)
+    response = client.post(
+        "/admin/diary/staffmembership/add/",
+        {"user": world.outsider.pk, "study": world.study.pk, "site": "", "role": "monitor"},
+    )
+    assert response.status_code == 302
+    assert list(world.outsider.groups.values_list("name", flat=True)) == ["Monitor"]
+    client.force_login(world.outsider)
+    assert client.get("/admin/diary/participant/").status_code == 200
+
+
+def test_only_the_system_admin_manages_memberships(client, world):
+    for user in (world.coordinator1, world.monitor, world.statistician):
+        client.force_login(user)
+        assert client.get("/admin/diary/staffmembership/").status_code == 403
