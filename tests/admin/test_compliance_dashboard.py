@@ -116,3 +116,10 @@ def test_the_page_query_count_is_fixed(client, world, django_assert_num_queries)
     # stamp (3 with its savepoint).
     with django_assert_num_queries(15):
         client.get(URL)
+
+
+def test_the_admin_index_links_to_the_dashboard_for_study_staff_only(client, world):
+    client.force_login(world.monitor)
+    assert URL in client.get("/admin/").content.decode()
+    client.force_login(make_staff("root", superuser=True))
+    assert URL not in client.get("/admin/").content.decode()
