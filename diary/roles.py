@@ -15,7 +15,8 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
-from diary.models import UNBLINDED_ROLES, Participant, StaffMembership, StaffRole
+from diary.models import UNBLINDED_ROLES, AuditAction, Participant, StaffMembership, StaffRole
+from diary.services.audit import audit_record
 
 AnyUser = AbstractBaseUser | AnonymousUser
 
@@ -142,3 +143,34 @@ def staff_groups_sync(*, user: AbstractBaseUser) -> None:
     # Django's and our per-object caches would otherwise answer with the old roles.
     for attr in ("_diary_memberships", "_perm_cache", "_user_perm_cache", "_group_perm_cache"):
         user.__dict__.pop(attr, None)
+
+
+@transaction.atomic
+def staff_membership_save(
+    *, membership: StaffMembership, actor: AbstractBaseUser
+) -> StaffMembership:
+    """Create or change a membership, keep the role groups of the user (and of a previous
+    user) in step, and audit it: granting an unblinded role is a deliberate, recorded act."""
+    previous_user_id = (
+        StaffMembership.objects.filter(pk=membership.pk).values_list("user_id", flat=True).first()
+    )
+    membership.full_clean()
+    membership.save()
+    staff_groups_sync(user=membership.user)
+    if previous_user_id and previous_user_id != membership.user_id:
+        staff_groups_sync(user=type(membership.user).objects.get(pk=previous_user_id))
+    unblinded = membership.role in UNBLINDED_ROLES
+    audit_record(
+        action=AuditAction.STUDY_CHANGED,
+        actor=actor,
+        study=membership.study,
+        obj=membership,
+        reason="unblinded role granted" if unblinded else "",
+        details={
+            "membership": membership.pk,
+            "user": membership.user.get_username(),
+            "role": membership.role,
+            "site": membership.site.code if membership.site else "all sites",
+        },
+    )
+    return membership

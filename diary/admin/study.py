@@ -88,13 +88,7 @@ class StaffMembershipAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request: HttpRequest, obj: StaffMembership, form: Any, change: bool):
-        previous_user_id = (
-            StaffMembership.objects.filter(pk=obj.pk).values_list("user_id", flat=True).first()
-        )
-        super().save_model(request, obj, form, change)
-        roles.staff_groups_sync(user=obj.user)
-        if previous_user_id and previous_user_id != obj.user_id:
-            roles.staff_groups_sync(user=type(obj.user).objects.get(pk=previous_user_id))
+        roles.staff_membership_save(membership=obj, actor=request.user)
 
 
 class SequenceBlockInline(admin.TabularInline):

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import Group
 
 from diary import roles
-from diary.models import StaffMembership, StaffRole
+from diary.models import AuditAction, AuditEvent, StaffMembership, StaffRole
 from tests.conftest import make_staff
 
 pytestmark = pytest.mark.django_db
@@ -77,6 +77,12 @@ def test_adding_a_membership_in_the_admin_puts_the_user_in_the_role_group(client
     )
     assert response.status_code == 302
     assert list(world.outsider.groups.values_list("name", flat=True)) == ["Monitor"]
+    event = AuditEvent.objects.get(action=AuditAction.STUDY_CHANGED)
+    assert (event.actor, event.details["role"], event.details["user"]) == (
+        world.admin,
+        "monitor",
+        "outsider",
+    )
     client.force_login(world.outsider)
     assert client.get("/admin/diary/participant/").status_code == 200
 
@@ -85,3 +91,11 @@ def test_only_the_system_admin_manages_memberships(client, world):
     for user in (world.coordinator1, world.monitor, world.statistician):
         client.force_login(user)
         assert client.get("/admin/diary/staffmembership/").status_code == 403
+
+
+def test_granting_an_unblinded_role_is_audited_with_that_reason(world):
+    membership = StaffMembership(user=world.outsider, study=world.study, role="statistician")
+    roles.staff_membership_save(membership=membership, actor=world.admin)
+    event = AuditEvent.objects.get(action=AuditAction.STUDY_CHANGED)
+    assert event.reason == "unblinded role granted"
+    assert roles.unblinded_study_ids(world.outsider) == [world.study.pk]
