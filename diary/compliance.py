@@ -9,7 +9,7 @@ Definitions (shown on the dashboard too):
 - late: submitted, with a site transcription of a paper form entered after the window
   closed (the web diary refuses late entries, so only site staff can enter late);
 - missed: the window closed without a submission (also while the hourly sweep has not
-  marked it yet);
+  marked it yet), unless it closed after she withdrew;
 - excused: a missed assessment the site excused, with reason; left out of the percentage;
 - compliance % = submitted / (submitted + missed).
 """
@@ -57,16 +57,22 @@ def _late_response(assessment_ref: str) -> Exists:
     )
 
 
-def _counts(prefix: str, now: datetime, late: Exists, within: Q) -> dict[str, Any]:
+def _counts(
+    prefix: str, now: datetime, late: Exists, within: Q, withdrawn_at: str
+) -> dict[str, Any]:
     """Conditional counts over assessments reached through `prefix` ("" or "assessments__"),
-    each limited by `within`."""
+    each limited by `within`. `withdrawn_at` names the participant's withdrawal time."""
 
     def q(**lookups: Any) -> Q:
         return Q(**{f"{prefix}{key}": value for key, value in lookups.items()})
 
     counted = f"{prefix}pk" if prefix else "pk"
     submitted = q(status=AssessmentStatus.SUBMITTED)
-    missed = q(status=AssessmentStatus.MISSED) | (q(status__in=UNSUBMITTED) & q(closes_at__lte=now))
+    # A window closing after her withdrawal was no longer expected of her.
+    still_expected = Q(**{f"{withdrawn_at}__isnull": True}) | q(closes_at__lte=F(withdrawn_at))
+    missed = (
+        q(status=AssessmentStatus.MISSED) | (q(status__in=UNSUBMITTED) & q(closes_at__lte=now))
+    ) & still_expected
     excused = q(status=AssessmentStatus.EXCUSED)
     open_now = q(status__in=UNSUBMITTED, opens_at__lte=now, closes_at__gt=now)
     return {
@@ -106,7 +112,7 @@ def compliance_by_participant(
         .annotate(at=Greatest(Max("start_reported_at"), Max("end_reported_at")))
         .values("at")
     )
-    counts = _counts("assessments__", now, _late_response("assessments"), period_q)
+    counts = _counts("assessments__", now, _late_response("assessments"), period_q, "withdrawn_at")
     return (
         participants.select_related("site")
         .annotate(
@@ -136,7 +142,7 @@ def compliance_by_site(
         .values(site_code=F("participant__site__code"), site_name=F("participant__site__name"))
         .annotate(
             participants=Count("participant", distinct=True),
-            **_counts("", now, _late_response("pk"), Q()),
+            **_counts("", now, _late_response("pk"), Q(), "participant__withdrawn_at"),
         )
         .annotate(compliance=_percentage())
         .order_by("site_code")

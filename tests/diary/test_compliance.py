@@ -111,3 +111,16 @@ def test_counts_per_site(diary_states):
 def test_overdue_lists_open_windows_closing_within_48_hours(diary_states):
     overdue = list(assessments_overdue(participants=Participant.objects.all(), now=NOW))
     assert [(a.participant.subject_id, a.period_number) for a in overdue] == [("S01-001", 6)]
+
+
+def test_windows_closing_after_a_withdrawal_are_not_counted_as_missed(world):
+    a = world.participant_a
+    set_assessment(a, 1, AssessmentStatus.MISSED, closes_in_hours=-100)
+    set_assessment(a, 2, AssessmentStatus.MISSED, closes_in_hours=-10)
+    Participant.objects.filter(pk=a.pk).update(
+        status="withdrawn", withdrawn_at=NOW - timedelta(hours=50), withdrawal_reason="moved"
+    )
+    row = compliance_by_participant(participants=Participant.objects.filter(pk=a.pk), now=NOW).get()
+    assert (row.expected, row.missed) == (1, 1)
+    site = compliance_by_site(participants=Participant.objects.filter(pk=a.pk), now=NOW)[0]
+    assert (site["expected"], site["missed"]) == (1, 1)
