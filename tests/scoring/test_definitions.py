@@ -38,12 +38,8 @@ CORE_SCALES = {
     "self_image": range(28, 31),
 }
 MODULE_SIZES = {
-    "ehp30_work": 5,
-    "ehp30_children": 2,
-    "ehp30_sex": 5,
-    "ehp30_medical": 4,
-    "ehp30_treatment": 3,
-    "ehp30_infertility": 4,
+    "ehp30_work": 5, "ehp30_children": 2, "ehp30_sex": 5,
+    "ehp30_medical": 4, "ehp30_treatment": 3, "ehp30_infertility": 4,
 }
 ALL_MODULES = tuple(MODULE_SIZES)
 
@@ -59,7 +55,6 @@ def vas() -> Instrument:
 
 
 # ---- shipped files ------------------------------------------------------------------------------
-
 
 @pytest.mark.parametrize("path", sorted(INSTRUMENTS_DIR.glob("*.toml")), ids=lambda p: p.name)
 def test_every_shipped_file_loads_and_is_named_after_its_key_and_version(path: Path) -> None:
@@ -91,8 +86,7 @@ def test_instrument_get_without_version_returns_latest_and_caches() -> None:
     assert latest.version == "1.0"
     assert instrument_get("ehp30") is latest
     assert [(i.key, i.version) for i in instruments_available()] == [
-        ("ehp30", "1.0"),
-        ("vas_dysmenorrhea", "1.0"),
+        ("ehp30", "1.0"), ("vas_dysmenorrhea", "1.0"),
     ]
 
 
@@ -108,11 +102,7 @@ def test_ehp30_core_has_thirty_items_in_five_scales_coded_0_to_4(ehp30: Instrume
         assert ehp30.scale(key).items == tuple(f"ehp30_q{n:02d}" for n in numbers)
         assert all(ehp30.item(item).scale == key for item in ehp30.scale(key).items)
     assert [(c.value, c.label) for c in ehp30.codes] == [
-        (0, "Never"),
-        (1, "Rarely"),
-        (2, "Sometimes"),
-        (3, "Often"),
-        (4, "Always"),
+        (0, "Never"), (1, "Rarely"), (2, "Sometimes"), (3, "Often"), (4, "Always"),
     ]
     assert ehp30.item_keys() == tuple(f"ehp30_q{n:02d}" for n in range(1, 31))
     assert all(ehp30.item(key).max_value == 4 for key in ehp30.item_keys())
@@ -136,8 +126,7 @@ def test_vas_is_one_integer_item_0_to_100_with_two_anchors(vas: Instrument) -> N
     assert item.key == "vas_dysmenorrhea" and item.kind == "integer"
     assert (item.min_value, item.max_value, item.unit, item.mcid) == (0, 100, "mm", 10)
     assert [(c.value, c.label) for c in item.codes] == [
-        (0, "No pain"),
-        (100, "Worst pain imaginable"),
+        (0, "No pain"), (100, "Worst pain imaginable"),
     ]
     assert item.label == "How bad was your period pain during your last period?"
     assert [(s.key, s.method, s.items) for s in vas.scales] == [
@@ -156,11 +145,8 @@ def test_item_keys_put_chosen_modules_after_the_core_with_gate_first(ehp30: Inst
     keys = ehp30.item_keys(["ehp30_children", "ehp30_work"])
     assert keys[:30] == ehp30.item_keys()
     assert keys[30:] == (
-        "ehp30_work_applies",
-        *(f"ehp30_work_q{n}" for n in range(1, 6)),
-        "ehp30_children_applies",
-        "ehp30_children_q1",
-        "ehp30_children_q2",
+        "ehp30_work_applies", *(f"ehp30_work_q{n}" for n in range(1, 6)),
+        "ehp30_children_applies", "ehp30_children_q1", "ehp30_children_q2",
     )
     assert len(ehp30.item_keys(ALL_MODULES)) == 30 + 6 + 23
 
@@ -168,12 +154,8 @@ def test_item_keys_put_chosen_modules_after_the_core_with_gate_first(ehp30: Inst
 def test_pages_are_one_per_core_scale_then_one_per_chosen_module(ehp30: Instrument) -> None:
     pages = ehp30.pages(["ehp30_sex"])
     assert [(p.key, p.module, len(p.item_keys)) for p in pages] == [
-        ("pain", None, 11),
-        ("control_powerlessness", None, 6),
-        ("emotional_wellbeing", None, 6),
-        ("social_support", None, 4),
-        ("self_image", None, 3),
-        ("ehp30_sex", "ehp30_sex", 6),
+        ("pain", None, 11), ("control_powerlessness", None, 6), ("emotional_wellbeing", None, 6),
+        ("social_support", None, 4), ("self_image", None, 3), ("ehp30_sex", "ehp30_sex", 6),
     ]
     assert pages[-1].item_keys[0] == "ehp30_sex_applies"
     assert pages[0].label == "Pain"
@@ -264,31 +246,19 @@ scale = "mod"
 # Each defect: the edit of MINI that introduces it, and a fragment of the message naming it.
 DEFECTS = {
     "duplicate item key": (('key = "b2"', 'key = "b1"'), "items: duplicate key 'b1'"),
-    "item in two scales": (
-        ('items = ["b1", "b2"]', 'items = ["b1", "b2", "a1"]'),
-        "item a1: is in more than one scale (alpha, beta)",
-    ),
-    "unknown field": (
-        ('label = "A2"', 'label = "A2"\ncolour = "red"'),
-        "items[1] (a2): unknown field 'colour'",
-    ),
-    "non-contiguous codes": (
-        ('{ value = 2, label = "Lots" }', '{ value = 3, label = "Lots" }'),
-        "codes: values must be contiguous",
-    ),
-    "core item in no scale": (
-        ('items = ["a1", "a2"]', 'items = ["a1"]'),
-        "item a2: is in no scale",
-    ),
-    "scale lists an unknown item": (
-        ('items = ["m_q1"]', 'items = ["m_q1", "m_q9"]'),
-        "unknown item 'm_q9'",
-    ),
+    "item in two scales": (('items = ["b1", "b2"]', 'items = ["b1", "b2", "a1"]'),
+                           "item a1: is in more than one scale (alpha, beta)"),
+    "unknown field": (('label = "A2"', 'label = "A2"\ncolour = "red"'),
+                      "items[1] (a2): unknown field 'colour'"),
+    "non-contiguous codes": (('{ value = 2, label = "Lots" }', '{ value = 3, label = "Lots" }'),
+                             "codes: values must be contiguous"),
+    "core item in no scale": (('items = ["a1", "a2"]', 'items = ["a1"]'),
+                              "item a2: is in no scale"),
+    "scale lists an unknown item": (('items = ["m_q1"]', 'items = ["m_q1", "m_q9"]'),
+                                    "unknown item 'm_q9'"),
     "module without gate": (('gate = "m_applies"\n', ""), "modules[0] (mod): missing field 'gate'"),
-    "module item in a core scale": (
-        ('items = ["a1", "a2"]', 'items = ["a1", "a2", "m_q1"]'),
-        "item m_q1: is in more than one scale",
-    ),
+    "module item in a core scale": (('items = ["a1", "a2"]', 'items = ["a1", "a2", "m_q1"]'),
+                                    "item m_q1: is in more than one scale"),
     "bool as order": (("order = 4\n", "order = true\n"), "field 'order' must be an integer"),
 }
 
@@ -315,13 +285,8 @@ def test_invalid_definition_names_the_problem(name: str) -> None:
 
 
 def test_invalid_definition_lists_every_problem_not_just_the_first() -> None:
-    names = [
-        "duplicate item key",
-        "item in two scales",
-        "unknown field",
-        "non-contiguous codes",
-        "core item in no scale",
-    ]
+    names = ["duplicate item key", "item in two scales", "unknown field", "non-contiguous codes",
+             "core item in no scale"]
     with pytest.raises(DefinitionError) as raised:
         instrument_parse(_broken(*names))
     for name in names:
@@ -346,7 +311,6 @@ def test_load_refuses_a_file_named_differently_from_key_and_version(tmp_path: Pa
 
 # ---- answers ------------------------------------------------------------------------------------
 
-
 def test_answers_validate_returns_every_variable_with_none_for_missing(ehp30: Instrument) -> None:
     clean = answers_validate(ehp30, {"ehp30_q01": 4, "ehp30_q30": 0}, modules=["ehp30_work"])
     assert tuple(clean) == ehp30.item_keys(["ehp30_work"])
@@ -355,8 +319,7 @@ def test_answers_validate_returns_every_variable_with_none_for_missing(ehp30: In
 
 
 @pytest.mark.parametrize(
-    "value",
-    [True, False, 2.0, 0.0, "2", 5, -1, [1], {"code": 2}, Decimal(2)],
+    "value", [True, False, 2.0, 0.0, "2", 5, -1, [1], {"code": 2}, Decimal(2)],
     ids=repr,
 )
 def test_answers_validate_refuses_anything_but_an_int_code(
@@ -369,10 +332,8 @@ def test_answers_validate_refuses_anything_but_an_int_code(
     assert answers["ehp30_q05"] is value  # never coerced in place
 
 
-@pytest.mark.parametrize(
-    ("value", "valid"),
-    [(0, True), (100, True), (57, True), (101, False), (-1, False), (50.0, False), ("50", False)],
-)
+@pytest.mark.parametrize(("value", "valid"), [(0, True), (100, True), (57, True), (101, False),
+                                              (-1, False), (50.0, False), ("50", False)])
 def test_vas_accepts_integers_0_to_100_only(vas: Instrument, value: object, valid: bool) -> None:
     if valid:
         assert answers_validate(vas, {"vas_dysmenorrhea": value}) == {"vas_dysmenorrhea": value}
@@ -416,14 +377,11 @@ def test_answers_validate_reports_one_message_per_bad_variable(ehp30: Instrument
     with pytest.raises(AnswersInvalid) as raised:
         answers_validate(ehp30, {"ehp30_q01": 7, "ehp30_q02": "x", "ehp30_q03": 2, "zz": 1})
     assert sorted(error.split(":")[0] for error in raised.value.errors) == [
-        "ehp30_q01",
-        "ehp30_q02",
-        "zz",
+        "ehp30_q01", "ehp30_q02", "zz",
     ]
 
 
 # ---- licensed wording ---------------------------------------------------------------------------
-
 
 def _wording(instrument: Instrument) -> dict:
     """A complete wording for `instrument`, as tomllib would read it from a file."""
@@ -483,19 +441,17 @@ def test_wording_check_lists_every_mismatch(ehp30: Instrument) -> None:
     wording["items"]["ehp30_q01"] = {"text": "Fine", "note": "x"}
     wording["scales"]["mood"] = {"label": "Mood"}
     wording["colour"] = "red"
-    assert sorted(wording_check(ehp30, wording)) == sorted(
-        [
-            "wording: unknown field 'colour'",
-            "wording: missing field 'stem'",
-            "wording: is for 'ehp5', not 'ehp30'",
-            "codes: 4 labels for 5 codes (0, 1, 2, 3, 4); missing 4",
-            "items.ehp30_q01: unknown field 'note'",
-            "items.ehp30_q07: missing text",
-            "items.ehp30_infertility_applies: missing text",
-            "items.ehp30_q31: unknown item",
-            "scales.mood: unknown scale",
-        ]
-    )
+    assert sorted(wording_check(ehp30, wording)) == sorted([
+        "wording: unknown field 'colour'",
+        "wording: missing field 'stem'",
+        "wording: is for 'ehp5', not 'ehp30'",
+        "codes: 4 labels for 5 codes (0, 1, 2, 3, 4); missing 4",
+        "items.ehp30_q01: unknown field 'note'",
+        "items.ehp30_q07: missing text",
+        "items.ehp30_infertility_applies: missing text",
+        "items.ehp30_q31: unknown item",
+        "scales.mood: unknown scale",
+    ])
 
 
 def test_instrument_with_wording_refuses_a_mismatch_or_an_unusable_version(

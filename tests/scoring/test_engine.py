@@ -40,10 +40,7 @@ def _answers(scale_key: str, codes: list[int | None]) -> dict[str, int | None]:
 
 
 def _score(
-    answers: dict[str, int | None],
-    scale_key: str,
-    *,
-    rule: str = "half",
+    answers: dict[str, int | None], scale_key: str, *, rule: str = "half",
     instrument: Instrument = EHP30,
 ) -> ScaleScore:
     modules = ALL_MODULES if instrument is EHP30 else ()
@@ -57,7 +54,6 @@ def test_algorithm_version_and_rules_are_declared() -> None:
 
 
 # ---- golden tables ------------------------------------------------------------------------------
-
 
 @pytest.mark.parametrize("scale_key", ALL_SCALES)
 @pytest.mark.parametrize(("code", "expected"), [(0, Fraction(0)), (4, Fraction(100))])
@@ -124,12 +120,10 @@ MIN_ANSWERED = {
 def test_missing_rule_boundary_for_every_scale(scale_key: str, rule: str) -> None:
     size = len(EHP30.scale(scale_key).items)
     fewest = MIN_ANSWERED[size][rule]
-    enough = _score(
-        _answers(scale_key, [2] * fewest + [None] * (size - fewest)), scale_key, rule=rule
-    )
-    too_few = _score(
-        _answers(scale_key, [2] * (fewest - 1) + [None] * (size - fewest + 1)), scale_key, rule=rule
-    )
+    enough = _score(_answers(scale_key, [2] * fewest + [None] * (size - fewest)), scale_key,
+                    rule=rule)
+    too_few = _score(_answers(scale_key, [2] * (fewest - 1) + [None] * (size - fewest + 1)),
+                     scale_key, rule=rule)
     assert enough == ScaleScore(scale_key, Fraction(50), fewest, size)
     assert too_few == ScaleScore(scale_key, None, fewest - 1, size)
 
@@ -158,7 +152,6 @@ def test_half_is_the_default_rule() -> None:
 
 # ---- null is not zero ---------------------------------------------------------------------------
 
-
 def test_all_answered_never_is_zero_and_too_few_answered_is_null_not_zero() -> None:
     assert _score(_answers("social_support", [0, 0, 0, 0]), "social_support").value == Fraction(0)
     too_few = _score(_answers("social_support", [0, None, None, None]), "social_support")
@@ -173,14 +166,9 @@ def test_nothing_answered_is_null_under_every_rule(rule: str) -> None:
     ]
 
 
-@pytest.mark.parametrize(
-    ("codes", "missing"),
-    [
-        ([4, 3, 2, 1, 0, 4], 5),
-        ([1, 1, 2, 3, 0, 0, 4, 2], 3),
-        ([3] * 10, 1),
-    ],
-)
+@pytest.mark.parametrize(("codes", "missing"), [
+    ([4, 3, 2, 1, 0, 4], 5), ([1, 1, 2, 3, 0, 0, 4, 2], 3), ([3] * 10, 1),
+])
 def test_missing_items_count_as_the_mean_of_the_answered_ones(
     codes: list[int], missing: int
 ) -> None:
@@ -191,7 +179,6 @@ def test_missing_items_count_as_the_mean_of_the_answered_ones(
 
 
 # ---- modules ------------------------------------------------------------------------------------
-
 
 def test_module_that_does_not_apply_is_not_applicable_rather_than_missing() -> None:
     scores = scores_compute(EHP30, {"ehp30_work_applies": 0}, modules=["ehp30_work"])
@@ -216,27 +203,18 @@ def test_only_core_and_chosen_module_scales_are_scored_in_definition_order() -> 
 
 # ---- VAS ----------------------------------------------------------------------------------------
 
-
-@pytest.mark.parametrize(
-    ("answer", "expected"),
-    [
-        (0, Fraction(0)),
-        (37, Fraction(37)),
-        (100, Fraction(100)),
-        (None, None),
-    ],
-)
+@pytest.mark.parametrize(("answer", "expected"), [
+    (0, Fraction(0)), (37, Fraction(37)), (100, Fraction(100)), (None, None),
+])
 @pytest.mark.parametrize("rule", MISSING_RULES)
-def test_vas_score_is_the_answer_itself(
-    answer: int | None, expected: Fraction | None, rule: str
-) -> None:
+def test_vas_score_is_the_answer_itself(answer: int | None, expected: Fraction | None,
+                                        rule: str) -> None:
     assert scores_compute(VAS, {"vas_dysmenorrhea": answer}, rule=rule) == [
         ScaleScore("vas_dysmenorrhea", expected, int(answer is not None), 1)
     ]
 
 
 # ---- refusals -----------------------------------------------------------------------------------
-
 
 @pytest.mark.parametrize("bad", [5, -1, 2.0, True, "3", Decimal(3)], ids=repr)
 def test_invalid_codes_raise_instead_of_being_clamped(bad: object) -> None:
@@ -251,29 +229,25 @@ def test_unknown_rule_raises_before_answers_are_looked_at() -> None:
 
 # ---- rounding -----------------------------------------------------------------------------------
 
-
-@pytest.mark.parametrize(
-    ("value", "places", "expected"),
-    [
-        (Decimal("6.25"), 1, "6.3"),  # round(6.25, 1) == 6.2 (half to even): wrong here
-        (Decimal("-6.25"), 1, "-6.3"),
-        (Decimal("6.35"), 1, "6.4"),  # 6.35 as a float is 6.3499..., which would give 6.3
-        (Decimal("0.05"), 1, "0.1"),
-        (Decimal("2.5"), 0, "3"),
-        (Decimal("-2.5"), 0, "-3"),
-        (Decimal("33.33333"), 1, "33.3"),
-        (Fraction(425, 11), 1, "38.6"),
-        (Fraction(125, 4), 1, "31.3"),
-        (Fraction(200, 3), 1, "66.7"),
-        (Fraction(5, 2), 0, "3"),
-        (Fraction(-1, 20), 1, "-0.1"),
-        (Fraction(-1, 100), 1, "0.0"),
-        (Fraction(0), 1, "0.0"),
-        (Fraction(100), 1, "100.0"),
-        (Decimal("6.25"), 2, "6.25"),
-        (Fraction(1, 3), 4, "0.3333"),
-    ],
-)
+@pytest.mark.parametrize(("value", "places", "expected"), [
+    (Decimal("6.25"), 1, "6.3"),  # round(6.25, 1) == 6.2 (half to even): wrong here
+    (Decimal("-6.25"), 1, "-6.3"),
+    (Decimal("6.35"), 1, "6.4"),  # 6.35 as a float is 6.3499..., which would give 6.3
+    (Decimal("0.05"), 1, "0.1"),
+    (Decimal("2.5"), 0, "3"),
+    (Decimal("-2.5"), 0, "-3"),
+    (Decimal("33.33333"), 1, "33.3"),
+    (Fraction(425, 11), 1, "38.6"),
+    (Fraction(125, 4), 1, "31.3"),
+    (Fraction(200, 3), 1, "66.7"),
+    (Fraction(5, 2), 0, "3"),
+    (Fraction(-1, 20), 1, "-0.1"),
+    (Fraction(-1, 100), 1, "0.0"),
+    (Fraction(0), 1, "0.0"),
+    (Fraction(100), 1, "100.0"),
+    (Decimal("6.25"), 2, "6.25"),
+    (Fraction(1, 3), 4, "0.3333"),
+])
 def test_display_round_is_half_away_from_zero_and_exact(
     value: Fraction | Decimal, places: int, expected: str
 ) -> None:
@@ -290,31 +264,24 @@ def test_display_round_keeps_null_and_refuses_float_and_negative_places() -> Non
         display_round(Fraction(1), -1)
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (Fraction(425, 11), "38.6364"),
-        (Fraction(1, 3), "0.3333"),
-        (Fraction(2, 3), "0.6667"),
-        (Fraction(575, 6), "95.8333"),
-        (Fraction(1, 20000), "0.0001"),
-        (Fraction(-1, 20000), "-0.0001"),
-        (Fraction(100), "100.0000"),
-    ],
-)
-def test_decimal_exact_keeps_four_decimals_half_away_from_zero(
-    value: Fraction, expected: str
-) -> None:
+@pytest.mark.parametrize(("value", "expected"), [
+    (Fraction(425, 11), "38.6364"),
+    (Fraction(1, 3), "0.3333"),
+    (Fraction(2, 3), "0.6667"),
+    (Fraction(575, 6), "95.8333"),
+    (Fraction(1, 20000), "0.0001"),
+    (Fraction(-1, 20000), "-0.0001"),
+    (Fraction(100), "100.0000"),
+])
+def test_decimal_exact_keeps_four_decimals_half_away_from_zero(value: Fraction,
+                                                                expected: str) -> None:
     assert str(decimal_exact(value)) == expected
 
 
 def test_display_from_stored_value_equals_display_from_exact_for_every_ehp30_score() -> None:
     # Every value 100 * sum / (4 * answered) can take with 1..11 items answered.
-    values = {
-        Fraction(100 * total, 4 * answered)
-        for answered in range(1, 12)
-        for total in range(4 * answered + 1)
-    }
+    values = {Fraction(100 * total, 4 * answered)
+              for answered in range(1, 12) for total in range(4 * answered + 1)}
     assert len(values) > 100
     for value in values:
         assert display_round(decimal_exact(value)) == display_round(value), value
@@ -349,11 +316,8 @@ def test_scores_are_within_0_and_100_or_null(answers: dict, rule: str) -> None:
 def test_raising_one_answer_never_lowers_its_scale_score(
     answers: dict, rule: str, data: st.DataObject
 ) -> None:
-    raisable = [
-        key
-        for key, code in answers.items()
-        if code is not None and code < 4 and EHP30.item(key).kind == "choice"
-    ]
+    raisable = [key for key, code in answers.items()
+                if code is not None and code < 4 and EHP30.item(key).kind == "choice"]
     assume(raisable)
     key = data.draw(st.sampled_from(raisable))
     raised = answers | {key: data.draw(st.integers(answers[key] + 1, 4))}

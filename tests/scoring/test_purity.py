@@ -24,12 +24,8 @@ print(sorted(name for name in sys.modules if name == "django" or name.startswith
 
 def test_scoring_core_computes_a_score_without_importing_django() -> None:
     result = subprocess.run(
-        [sys.executable, "-c", SCRIPT],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+        [sys.executable, "-c", SCRIPT], cwd=PROJECT_ROOT, capture_output=True, text=True,
+        timeout=60, check=False,
     )
     assert result.returncode == 0, result.stderr
     # Pain codes 1,2,3,4,0,1,2,3,4,0,1: sum 21 of 44 -> 2100/44 = 525/11 = 47.7
