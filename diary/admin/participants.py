@@ -171,11 +171,13 @@ class ParticipantAdmin(ScopedAdmin):
                 title="Withdraw participants",
                 form=form or ReasonForm(),
             )
-        for participant in queryset:
+        withdrawn = [
             participant_withdraw(
                 participant=participant, reason=form.cleaned_data["reason"], actor=request.user
-            )
-        self.message_user(request, f"Withdrawn: {queryset.count()} participant(s).")
+            ).subject_id
+            for participant in queryset
+        ]
+        self.message_user(request, f"Withdrawn: {', '.join(withdrawn)}.", messages.SUCCESS)
         return None
 
     @admin.action(description="Randomize (next free slot of the list)", permissions=["randomize"])

@@ -180,6 +180,7 @@ def test_withdrawal_asks_for_a_reason_then_withdraws(client, world):
         client, CHANGELIST, "withdraw", [world.participant_a], confirm="yes", reason="Pregnant"
     )
     assert response.status_code == 302
+    assert "Withdrawn: S01-001." in client.get(response.url).content.decode()
     world.participant_a.refresh_from_db()
     assert world.participant_a.status == ParticipantStatus.WITHDRAWN
     assert world.participant_a.withdrawal_reason == "Pregnant"
