@@ -20,7 +20,7 @@ from diary import roles
 from diary.admin.base import ScopedAdmin, admin_page
 from diary.admin.compliance import compliance_view
 from diary.admin.forms import EnrolForm, ReasonForm
-from diary.models import Allocation, Participant, ParticipantStatus
+from diary.models import Allocation, InvitationPurpose, Participant, ParticipantStatus
 from diary.services.invitations import invitation_send
 from diary.services.participants import participant_enrol
 from diary.services.randomization import participant_randomize
@@ -138,18 +138,27 @@ class ParticipantAdmin(ScopedAdmin):
             )
         return allowed
 
-    @admin.action(description="Send or resend the invitation", permissions=["invite"])
+    @admin.action(
+        description="Send or resend the invitation (a password-reset link once active)",
+        permissions=["invite"],
+    )
     def send_invitation(self, request: HttpRequest, queryset: QuerySet) -> None:
         sent = []
         for participant in self._in_scope(request, queryset, "diary.invite_participant"):
+            # Once she has set a password, a new link is a password reset (shorter-lived).
+            purpose = (
+                InvitationPurpose.INVITATION
+                if participant.status == ParticipantStatus.INVITED
+                else InvitationPurpose.PASSWORD_RESET
+            )
             try:
-                invitation_send(participant=participant, actor=request.user)
+                invitation_send(participant=participant, actor=request.user, purpose=purpose)
             except ValidationError as exc:
                 self.message_user(request, f"{participant}: {exc.messages[0]}", messages.ERROR)
             else:
-                sent.append(participant.subject_id)
+                sent.append(f"{participant.subject_id} ({purpose.label.lower()})")
         if sent:
-            self.message_user(request, f"Invitation sent to {', '.join(sent)}.", messages.SUCCESS)
+            self.message_user(request, f"Link sent to {', '.join(sent)}.", messages.SUCCESS)
 
     @admin.action(
         description="Withdraw from the study (asks for a reason)", permissions=["withdraw"]

@@ -154,6 +154,11 @@ def test_coordinator_resends_an_invitation(client, world, django_capture_on_comm
         response = post_action(client, CHANGELIST, "send_invitation", [world.participant_a])
     assert response.status_code == 302
     assert [m.to for m in mail.outbox] == [["s01-001@example.org"]]
+    # She is active already: the link is a password reset, and the page says so.
+    assert "S01-001 (password reset)" in client.get(response.url).content.decode()
+    assert AuditEvent.objects.filter(
+        action=AuditAction.PASSWORD_RESET, participant=world.participant_a
+    ).exists()
 
 
 def test_monitor_is_offered_no_action_and_cannot_post_one(
