@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
@@ -24,6 +25,18 @@ from diary.models import ParticipantStatus, Site, Study
 
 PAGE_SIZE = 100
 PERM = "diary.view_participant"
+# Orderings offered: who needs attention first. Never by anything derived from allocation.
+ORDERINGS = {
+    "id": ("Study ID", ["site__code", "subject_id"]),
+    "compliance": (
+        "Lowest compliance first",
+        [F("compliance").asc(nulls_last=True), "site__code", "subject_id"],
+    ),
+    "activity": (
+        "Longest without activity first",
+        [F("last_activity").asc(nulls_first=True), "site__code", "subject_id"],
+    ),
+}
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -57,7 +70,11 @@ def compliance_view(request: HttpRequest, model_admin: admin.ModelAdmin) -> Http
     if status:
         participants = participants.filter(status=status)
 
-    rows = compliance_by_participant(participants=participants, now=now, period=period)
+    order = request.GET.get("order")
+    order = order if order in ORDERINGS else "id"
+    rows = compliance_by_participant(participants=participants, now=now, period=period).order_by(
+        *ORDERINGS[order][1]
+    )
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     return admin_page(
         request,
@@ -70,7 +87,8 @@ def compliance_view(request: HttpRequest, model_admin: admin.ModelAdmin) -> Http
             "sites": sites,
             "statuses": ParticipantStatus.choices,
             "periods": range(1, study.number_of_periods + 1) if study else [],
-            "selected": {"site": site, "status": status, "period": period},
+            "selected": {"site": site, "status": status, "period": period, "order": order},
+            "orderings": [(key, label) for key, (label, _) in ORDERINGS.items()],
             "by_site": compliance_by_site(participants=participants, now=now, period=period),
             "page": page,
             "overdue": list(assessments_overdue(participants=participants, now=now)),

@@ -123,3 +123,21 @@ def test_the_admin_index_links_to_the_dashboard_for_study_staff_only(client, wor
     assert URL in client.get("/admin/").content.decode()
     client.force_login(make_staff("root", superuser=True))
     assert URL not in client.get("/admin/").content.decode()
+
+
+def test_participants_can_be_ordered_lowest_compliance_first(client, world):
+    other = make_participant(world.study, world.site1, "S01-002")
+    now = timezone.now()
+    for participant, status in ((world.participant_a, "submitted"), (other, "missed")):
+        participant.assessments.filter(period_number=1).update(
+            status=status,
+            opens_at=now - timedelta(days=9),
+            closes_at=now - timedelta(days=2),
+            submitted_at=now - timedelta(days=3) if status == "submitted" else None,
+        )
+    client.force_login(world.coordinator1)
+    page = client.get(f"{URL}?order=compliance").content.decode()
+    table = page.split('id="compliance-participants"')[1]
+    assert table.index("S01-002") < table.index("S01-001")
+    table = client.get(URL).content.decode().split('id="compliance-participants"')[1]
+    assert table.index("S01-001") < table.index("S01-002")
