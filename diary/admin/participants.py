@@ -260,6 +260,10 @@ class ParticipantAdmin(ScopedAdmin):
         obj = self.get_object(request, object_id)
         if obj is not None and self.has_view_permission(request, obj):
             extra_context.update(participant_record(obj))
+            if obj.study_id in roles.unblinded_study_ids(request.user):
+                extra_context["allocation"] = (
+                    Allocation.objects.select_related("sequence").filter(participant=obj).first()
+                )
         return super().change_view(request, object_id, form_url, extra_context)
 
 

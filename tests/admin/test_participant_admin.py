@@ -246,3 +246,15 @@ def test_randomize_action_is_offered_to_the_statistician_only(client, world):
     for user in (world.coordinator1, world.monitor, world.admin):
         client.force_login(user)
         assert 'value="randomize"' not in client.get(CHANGELIST).content.decode()
+
+
+def test_her_page_shows_the_sequence_to_the_statistician_only(client, world):
+    client.force_login(world.statistician)
+    assert (
+        "Unblinded:</strong> sequence AP"
+        in client.get(change_url(world.participant_a)).content.decode()
+    )
+    for user in (world.coordinator1, world.monitor, world.admin):
+        client.force_login(user)
+        page = client.get(change_url(world.participant_a)).content.decode()
+        assert "Unblinded" not in page and "sequence" not in page
