@@ -272,3 +272,7 @@ LOGGING = {
 
 # Demo data (make run only; the command refuses when DEBUG is off).
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="demo")
+
+# The row-history admin of pghistory, restricted to unblinded staff (it shows every tracked
+# table, allocation included).
+PGHISTORY_ADMIN_CLASS = "diary.admin.history.UnblindedEventsAdmin"

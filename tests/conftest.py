@@ -22,6 +22,7 @@ from diary.models import (
     Study,
     Treatment,
 )
+from diary.roles import staff_groups_sync
 from diary.services.participants import allocation_assign, participant_activate, participant_enrol
 
 PASSWORD = "correct-horse-battery-9"
@@ -141,6 +142,8 @@ def world(db) -> World:
     )
     StaffMembership.objects.create(user=monitor, study=study, role=StaffRole.MONITOR)
     StaffMembership.objects.create(user=statistician, study=study, role=StaffRole.STATISTICIAN)
+    for user in (admin, coordinator1, coordinator2, monitor, statistician):
+        staff_groups_sync(user=user)
     return World(
         study=study,
         site1=site1,

@@ -15,6 +15,7 @@ from diary.models.participant import (
     ParticipantContact,
     ParticipantStatus,
 )
+from diary.models.randomization import AllocationList, AllocationListMethod, AllocationSlot
 from diary.models.reminder import ReminderKind, ReminderLog, ReminderStatus
 from diary.models.study import (
     UNBLINDED_ROLES,
@@ -31,6 +32,9 @@ from diary.models.study import (
 __all__ = [
     "UNBLINDED_ROLES",
     "Allocation",
+    "AllocationList",
+    "AllocationListMethod",
+    "AllocationSlot",
     "AllocationSource",
     "Assessment",
     "AssessmentStatus",

@@ -42,6 +42,14 @@ class Participant(models.Model):
 
     class Meta:
         ordering = ["study", "subject_id"]
+        # Actions checked by the admin, together with the user's site scope (diary.roles).
+        permissions = [
+            ("enrol_participant", "Can enrol participants"),
+            ("invite_participant", "Can send or resend invitations"),
+            ("withdraw_participant", "Can withdraw participants"),
+            ("excuse_assessment", "Can excuse a missed assessment"),
+            ("randomize_participant", "Can randomize a participant from the allocation list"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["study", "subject_id"], name="participant_subject_id_unique_in_study"

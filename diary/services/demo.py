@@ -27,6 +27,7 @@ from diary.models import (
     Study,
     Treatment,
 )
+from diary.roles import staff_groups_sync
 from diary.services.assessments import assessment_submit
 from diary.services.audit import audit_record
 from diary.services.participants import allocation_assign, participant_activate, participant_enrol
@@ -115,6 +116,7 @@ def demo_study_create(*, today: date | None = None) -> Study | None:
         StaffMembership.objects.create(
             user=user, study=study, site=sites[site_code] if site_code else None, role=role
         )
+        staff_groups_sync(user=user)
 
     ehp30 = instrument_get("ehp30")
     item_keys = list(ehp30.item_keys())

@@ -104,6 +104,11 @@ def participant_activate(
         obj=participant,
         occurred_at=now,
     )
+    # Randomization happens at activation when the study has a concealed list. Imported here:
+    # the randomization service builds on this module (allocation_assign).
+    from diary.services.randomization import participant_randomize_if_listed
+
+    participant_randomize_if_listed(participant=participant, actor=actor, now=now)
     return participant
 
 

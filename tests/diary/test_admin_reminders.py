@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from diary.admin_reminders import ReminderLogInline
+from diary.admin.reminders import ReminderLogInline
 from diary.models import Participant, ReminderLog, ReminderStatus
 from tests.diary.reminder_helpers import at_local, beat, enrol, window_open
 

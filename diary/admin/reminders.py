@@ -8,8 +8,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from diary import access
-from diary.admin import StudyMemberAdmin
+from diary import roles
+from diary.admin.base import ScopedAdmin
 from diary.models import ReminderLog
 
 REMINDER_FIELDS = [
@@ -26,7 +26,7 @@ REMINDER_FIELDS = [
 
 
 @admin.register(ReminderLog)
-class ReminderLogAdmin(StudyMemberAdmin):
+class ReminderLogAdmin(ScopedAdmin):
     list_display = ["participant", *REMINDER_FIELDS]
     list_filter = ["kind", "status"]
     list_select_related = ["participant"]
@@ -57,6 +57,5 @@ class ReminderLogInline(admin.TabularInline):
         return False
 
     def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
-        # The participant page itself is scoped to the user's sites; this only checks that
-        # the user is study staff at all.
-        return request.user.is_staff and access.memberships_of(request.user).exists()
+        # The participant page itself is scoped to the user's sites.
+        return roles.staff_can(request.user, "diary.view_reminderlog")

@@ -1,0 +1,229 @@
+"""Benchmark: the blinded compliance dashboard and the participant list at 200 and 2,000
+participants x 6 periods. Prints server time and query count per page and size, and the
+ratios between sizes (the query count must not change; time should grow far less than 10x).
+
+    python -m bench.bench_admin [--sizes 200 2000] [--repeat 5]
+
+Uses DATABASE_URL when set, else an embedded PostgreSQL under .data/pg-bench. The data is
+created once per size (studies BENCH-<n>) and reused by later runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import time
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PERIODS = 6
+
+
+def django_setup() -> None:
+    from config import embedded
+
+    os.environ.setdefault("DEBUG", "0")
+    os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+    os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+    # Nothing is queued by the pages measured; the broker is never contacted.
+    os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
+    if not os.environ.get("DATABASE_URL"):
+        os.environ["DATABASE_URL"] = embedded.postgres_start(
+            embedded.data_root(BASE_DIR) / "pg-bench"
+        )
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    from django.conf import settings
+
+    # As in the tests: no collectstatic here, so no manifest of hashed file names.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    call_command("migrate", verbosity=0)
+
+
+def build(size: int):
+    """A study with `size` participants on two sites, every assessment in a realistic state,
+    submitted ones with their two responses. Returns (study, coordinator)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import make_password
+    from django.db import transaction
+    from django.utils import timezone
+
+    from diary.models import (
+        Assessment,
+        AssessmentStatus,
+        MenstrualPeriod,
+        Participant,
+        Response,
+        ResponseSource,
+        Site,
+        StaffMembership,
+        StaffRole,
+        Study,
+    )
+    from diary.roles import staff_groups_sync
+
+    User = get_user_model()
+    code = f"BENCH-{size}"
+    username = f"bench-coordinator-{size}"
+    study = Study.objects.filter(code=code).first()
+    if study is not None:
+        return study, User.objects.get(username=username)
+    rng = random.Random(size)
+    now = timezone.now()
+    with transaction.atomic():
+        study = Study.objects.create(
+            code=code, name=f"Benchmark {size}", instruments=["ehp30", "vas_dysmenorrhea"]
+        )
+        sites = [Site.objects.create(study=study, code=f"S0{i}", name=f"Site {i}") for i in (1, 2)]
+        coordinator = User.objects.create_user(username=username, is_staff=True)
+        # All sites: the dashboard aggregates every participant of the study.
+        StaffMembership.objects.create(user=coordinator, study=study, role=StaffRole.COORDINATOR)
+        staff_groups_sync(user=coordinator)
+        users = User.objects.bulk_create(
+            User(username=f"{code}-p{i:05d}", password=make_password(None)) for i in range(size)
+        )
+        participants = Participant.objects.bulk_create(
+            Participant(
+                study=study,
+                site=sites[i % 2],
+                subject_id=f"{sites[i % 2].code}-{i:05d}",
+                user=user,
+                time_zone="Europe/Copenhagen",
+                status="active",
+                enrolled_at=now - timedelta(days=220),
+                activated_at=now - timedelta(days=220),
+            )
+            for i, user in enumerate(users)
+        )
+        periods, assessments = [], []
+        for participant in participants:
+            reported = rng.randint(0, PERIODS)
+            for number in range(1, PERIODS + 1):
+                start = now - timedelta(days=200 - 30 * number + rng.randint(-3, 3))
+                period = None
+                if number <= reported:
+                    period = MenstrualPeriod(
+                        participant=participant,
+                        number=number,
+                        started_on=start.date(),
+                        ended_on=(start + timedelta(days=5)).date(),
+                        start_reported_at=start,
+                        end_reported_at=start + timedelta(days=5),
+                    )
+                    periods.append(period)
+                opens = start + timedelta(days=5)
+                closes = opens + timedelta(days=7)
+                if period is None:
+                    status, opens, closes = AssessmentStatus.SCHEDULED, None, None
+                elif closes > now:
+                    status = AssessmentStatus.OPEN
+                else:
+                    status = rng.choices(
+                        [AssessmentStatus.SUBMITTED, AssessmentStatus.MISSED, "excused"],
+                        [85, 12, 3],
+                    )[0]
+                assessments.append(
+                    Assessment(
+                        participant=participant,
+                        period_number=number,
+                        period=period,
+                        status=status,
+                        opens_at=opens,
+                        closes_at=closes,
+                        submitted_at=opens + timedelta(days=2) if status == "submitted" else None,
+                        excused_reason="ill" if status == "excused" else "",
+                    )
+                )
+        MenstrualPeriod.objects.bulk_create(periods, batch_size=2000)
+        Assessment.objects.bulk_create(assessments, batch_size=2000)
+        answers = {f"ehp30_{i:02d}": rng.randint(0, 4) for i in range(1, 31)}
+        Response.objects.bulk_create(
+            (
+                Response(
+                    assessment=a,
+                    instrument_key=key,
+                    instrument_version="1.0",
+                    instrument_hash="bench",
+                    answers=answers if key == "ehp30" else {"vas_dysmenorrhea": 50},
+                    submitted_at=a.submitted_at,
+                    submitted_by=a.participant.user,
+                    source=ResponseSource.PARTICIPANT_WEB,
+                )
+                for a in assessments
+                if a.status == "submitted"
+                for key in ("ehp30", "vas_dysmenorrhea")
+            ),
+            batch_size=2000,
+        )
+    return study, coordinator
+
+
+def measure(client, url: str, repeat: int) -> tuple[float, int]:
+    """Median server time (seconds) over `repeat` requests, and the query count."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.get(url, secure=True)  # warm-up: templates, caches
+    times, queries = [], 0
+    for _ in range(repeat):
+        with CaptureQueriesContext(connection) as ctx:
+            started = time.perf_counter()
+            response = client.get(url, secure=True)
+            times.append(time.perf_counter() - started)
+        assert response.status_code == 200, (url, response.status_code)
+        queries = len(ctx.captured_queries)
+    return statistics.median(times), queries
+
+
+PAGES = {
+    "compliance dashboard": "/admin/diary/participant/compliance/?study={study}",
+    "compliance, period 3": "/admin/diary/participant/compliance/?study={study}&period=3",
+    "participant list": "/admin/diary/participant/",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[200, 2000])
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args(argv)
+    django_setup()
+    from django.test import Client
+
+    results: dict[tuple[str, int], tuple[float, int]] = {}
+    for size in args.sizes:
+        started = time.perf_counter()
+        study, coordinator = build(size)
+        elapsed = time.perf_counter() - started
+        print(f"{size} participants x {PERIODS} periods ready in {elapsed:.1f} s")
+        client = Client()
+        client.force_login(coordinator)
+        for name, url in PAGES.items():
+            results[name, size] = measure(client, url.format(study=study.pk), args.repeat)
+    print(f"\n{'page':<24}{'participants':>13}{'server ms':>11}{'queries':>9}")
+    for (name, size), (seconds, queries) in results.items():
+        print(f"{name:<24}{size:>13}{seconds * 1000:>11.0f}{queries:>9}")
+    small, large = min(args.sizes), max(args.sizes)
+    if small != large:
+        print(f"\nratios {large} / {small} participants (x{large / small:.0f} rows):")
+        for name in PAGES:
+            (t_small, q_small), (t_large, q_large) = results[name, small], results[name, large]
+            print(
+                f"  {name:<22} time x{t_large / t_small:.2f}, queries {q_small} -> {q_large}"
+                f" ({'constant' if q_small == q_large else 'GROWS'})"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

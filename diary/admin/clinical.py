@@ -1,0 +1,146 @@
+"""Periods, assessments, responses and the audit trail: read-only, scoped to the user's sites."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+
+from diary import roles
+from diary.admin.base import ScopedAdmin, view_perm
+from diary.admin.forms import ReasonForm
+from diary.admin.participants import confirmed_reason, reason_page
+from diary.models import (
+    Assessment,
+    AssessmentStatus,
+    AuditAction,
+    AuditEvent,
+    MenstrualPeriod,
+    Response,
+)
+from diary.services.site_actions import assessment_excuse
+
+# Events about the allocation list or an unblinding: shown only to users unblinded in the
+# study, so that not even their timing reaches blinded staff.
+UNBLINDED_ACTIONS = [
+    AuditAction.ALLOCATION_UPLOADED,
+    AuditAction.ALLOCATION_GENERATED,
+    AuditAction.UNBLINDED,
+    AuditAction.SUMMARY_VIEWED,
+]
+
+
+@admin.register(MenstrualPeriod)
+class MenstrualPeriodAdmin(ScopedAdmin):
+    list_display = ["participant", "number", "started_on", "ended_on", "start_reported_at"]
+    list_filter = ["number"]
+    list_select_related = ["participant"]
+    search_fields = ["participant__subject_id"]
+
+
+@admin.register(Assessment)
+class AssessmentAdmin(ScopedAdmin):
+    list_display = [
+        "participant",
+        "period_number",
+        "status",
+        "opens_at",
+        "closes_at",
+        "submitted_at",
+    ]
+    list_filter = ["status", "period_number"]
+    list_select_related = ["participant"]
+    search_fields = ["participant__subject_id"]
+    actions = ["excuse"]
+
+    def has_excuse_permission(self, request: HttpRequest) -> bool:
+        return roles.staff_can(request.user, "diary.excuse_assessment")
+
+    def get_actions(self, request: HttpRequest):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.action(
+        description="Excuse missed assessments (asks for a reason)", permissions=["excuse"]
+    )
+    def excuse(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        allowed = self.scoped(request, queryset, "diary.excuse_assessment")
+        missed = allowed.filter(status=AssessmentStatus.MISSED)
+        skipped = queryset.count() - missed.count()
+        if skipped:
+            self.message_user(
+                request,
+                f"{skipped} selected assessment(s) are not missed or not at your sites; only "
+                "missed assessments can be excused.",
+                messages.WARNING,
+            )
+        if not missed.exists():
+            return None
+        form = confirmed_reason(request)
+        if form is None or not form.is_valid():
+            return reason_page(
+                request,
+                self,
+                missed.select_related("participant"),
+                action="excuse",
+                title="Excuse missed assessments",
+                form=form or ReasonForm(),
+            )
+        done = 0
+        for assessment in missed:
+            try:
+                assessment_excuse(
+                    assessment=assessment, reason=form.cleaned_data["reason"], actor=request.user
+                )
+            except ValidationError as exc:
+                self.message_user(request, f"{assessment}: {exc.messages[0]}", messages.ERROR)
+            else:
+                done += 1
+        self.message_user(request, f"Excused: {done} assessment(s).", messages.SUCCESS)
+        return None
+
+
+@admin.register(Response)
+class ResponseAdmin(ScopedAdmin):
+    participant_path = "assessment__participant"
+    list_display = ["assessment", "instrument_key", "instrument_version", "source", "submitted_at"]
+    list_filter = ["instrument_key", "source"]
+    list_select_related = ["assessment__participant"]
+    search_fields = ["assessment__participant__subject_id"]
+
+
+class ActionFilter(admin.SimpleListFilter):
+    """The audit actions the user may see (a blinded user is not offered unblinded ones)."""
+
+    title = "action"
+    parameter_name = "action"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin):
+        hidden = [] if roles.unblinded_study_ids(request.user) else UNBLINDED_ACTIONS
+        return [(value, label) for value, label in AuditAction.choices if value not in hidden]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(action=self.value()) if self.value() else queryset
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ScopedAdmin):
+    list_display = ["occurred_at", "actor_label", "action", "participant", "object_type", "reason"]
+    list_filter = [ActionFilter]
+    list_select_related = ["participant"]
+    search_fields = ["participant__subject_id", "actor_label"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        qs = admin.ModelAdmin.get_queryset(self, request)
+        perm = view_perm(self)
+        visible = roles.participants_where(request.user, perm)
+        studies = roles.memberships_granting(request.user, perm).values("study_id")
+        # Study-level events (no participant) are visible to members of that study.
+        qs = qs.filter(
+            Q(participant__in=visible.values("pk")) | Q(participant__isnull=True, study__in=studies)
+        )
+        return qs.exclude(
+            Q(action__in=UNBLINDED_ACTIONS) & ~Q(study__in=roles.unblinded_study_ids(request.user))
+        )
