@@ -49,6 +49,33 @@ class EproAdminSite(admin.AdminSite):
     login_form = StaffLoginForm
     login_template = "otp/admin111/login.html"
 
+    def each_context(self, request: HttpRequest) -> dict:
+        context = super().each_context(request)
+        context["study_pages"] = self.study_pages(request)
+        return context
+
+    def study_pages(self, request: HttpRequest) -> list[tuple[str, str]]:
+        """The custom pages this user may open, for the index (never one she would get 404)."""
+        from diary import roles
+        from diary.services.exports import EXPORT_ROLES
+
+        user = request.user
+        if not (user.is_authenticated and user.is_staff):
+            return []
+        pages = []
+        if roles.staff_can(user, "diary.view_participant"):
+            pages.append((reverse("admin:diary_participant_compliance"), "Compliance dashboard"))
+        if access.memberships_of(user).filter(role__in=EXPORT_ROLES).exists():
+            pages.append((reverse("admin:exports"), "Export study data"))
+        if access.memberships_of(user).exists():
+            pages.append((reverse("admin:audit_export"), "Audit trail export"))
+        if roles.unblinded_study_ids(user):
+            pages.append((reverse("admin:arm_summary"), "Per-arm summary (unblinded)"))
+        if access.has_granted_permission(user, "emergency_unblind"):
+            pages.append((reverse("admin:unblinding"), "Emergency unblinding"))
+        pages.append((reverse("admin:two_factor_setup"), "Two-factor authentication"))
+        return pages
+
     def has_permission(self, request: HttpRequest) -> bool:
         if not super().has_permission(request):
             return False

@@ -6,7 +6,6 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 
 from diary.models import (
-    UNBLINDED_ROLES,
     Participant,
     ParticipantStatus,
     StaffMembership,
@@ -27,23 +26,21 @@ def studies_of(user: AnyUser) -> QuerySet[Study]:
 
 
 def participants_visible_to(user: AnyUser) -> QuerySet[Participant]:
-    """Participants at the sites the staff user is a member of (all sites when site is empty)."""
-    scope = Q()
-    found = False
-    for study_id, site_id in memberships_of(user).values_list("study_id", "site_id"):
-        found = True
-        scope |= Q(study_id=study_id) if site_id is None else Q(study_id=study_id, site_id=site_id)
-    if not found:
-        return Participant.objects.none()
-    return Participant.objects.filter(scope)
+    """Participants whose records the staff user may read: the view permission of her role
+    AND a membership covering the participant's study and site (all sites when site is empty).
+    """
+    from diary import roles
+
+    return roles.participants_where(user, "diary.view_participant")
 
 
 def is_unblinded(user: AnyUser, study: Study | None = None) -> bool:
-    """True when the user holds an unblinded role (in `study`, or in any study when None)."""
-    qs = memberships_of(user).filter(role__in=UNBLINDED_ROLES)
-    if study is not None:
-        qs = qs.filter(study=study)
-    return qs.exists()
+    """True when the user is unblinded (in `study`, or in any study when None): an unblinded
+    role there AND the diary.view_unblinded permission."""
+    from diary import roles
+
+    ids = roles.unblinded_study_ids(user)
+    return bool(ids) if study is None else study.pk in ids
 
 
 def participant_of(user: AnyUser) -> Participant | None:

@@ -8,16 +8,14 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 
-from diary import access
+from diary import roles
 from diary.models import AuditAction, Study
 from diary.services.audit import audit_record
 from scoring.summaries import arm_summary
 
 
 def unblinded_studies(user):
-    return Study.objects.filter(
-        memberships__in=access.memberships_of(user).filter(role__in=access.UNBLINDED_ROLES)
-    ).distinct()
+    return Study.objects.filter(pk__in=roles.unblinded_study_ids(user))
 
 
 def arm_summary_view(request: HttpRequest, study_code: str | None = None) -> HttpResponse:

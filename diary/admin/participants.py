@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import path, reverse
@@ -21,11 +21,19 @@ from diary.admin.base import ScopedAdmin, admin_page
 from diary.admin.compliance import compliance_view
 from diary.admin.forms import EnrolForm, ReasonForm
 from diary.admin.reminders import ReminderLogInline
-from diary.models import Allocation, InvitationPurpose, Participant, ParticipantStatus
+from diary.models import (
+    Allocation,
+    InvitationPurpose,
+    Participant,
+    ParticipantStatus,
+    Response,
+)
 from diary.services.invitations import invitation_send
 from diary.services.participants import participant_enrol
 from diary.services.randomization import participant_randomize
 from diary.services.site_actions import participant_withdraw
+from scoring.engine import ALGORITHM_VERSION, display_round
+from scoring.models import Score
 
 
 def reason_page(
@@ -271,13 +279,26 @@ class ParticipantAdmin(ScopedAdmin):
 
 def participant_record(participant: Participant) -> dict[str, Any]:
     """What her admin page lists below the fields: periods, assessments with their submitted
-    responses (three queries). Never allocation or scores' arms."""
+    responses and their scores (four queries). Never allocation or anything per arm."""
+    scores = Score.objects.filter(algorithm_version=ALGORITHM_VERSION).order_by("pk")
     assessments = list(
-        participant.assessments.order_by("period_number").prefetch_related("responses")
+        participant.assessments.order_by("period_number").prefetch_related(
+            Prefetch(
+                "responses",
+                queryset=Response.objects.prefetch_related(Prefetch("scores", queryset=scores)),
+            )
+        )
     )
+    responses = [r for a in assessments for r in a.responses.all()]
+    for response in responses:
+        # Exact values are stored; shown rounded half away from zero, as in exports' labels.
+        response.score_rows = [
+            (s.scale, display_round(s.value, 1), s.items_answered, s.items_in_scale, s.applicable)
+            for s in response.scores.all()
+        ]
     return {
         "periods": list(participant.periods.order_by("number")),
         "assessments": assessments,
-        "responses": [r for a in assessments for r in a.responses.all()],
+        "responses": responses,
         "changelist_compliance": reverse("admin:diary_participant_compliance"),
     }

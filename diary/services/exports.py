@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
+from diary import roles
 from diary.exports.columns import (
     KINDS,
     UNBLINDED_ONLY_KINDS,
@@ -24,7 +25,7 @@ from diary.exports.columns import (
 )
 from diary.exports.queries import Scope, long_query, treatment_means_query, wide_query
 from diary.exports.writer import ExportFile, copy_csv, rows_csv, zip_stream
-from diary.models import UNBLINDED_ROLES, AuditAction, StaffRole, Study
+from diary.models import AuditAction, StaffRole, Study
 from diary.services.audit import audit_record
 from scoring.engine import ALGORITHM_VERSION
 
@@ -74,7 +75,7 @@ def export_scope(*, user: AbstractBaseUser, request: ExportRequest) -> Scope:
     )
     if not memberships:
         raise PermissionDenied("You have no role in this study that allows exports.")
-    unblinded = any(m.role in UNBLINDED_ROLES for m in memberships)
+    unblinded = request.study.pk in roles.unblinded_study_ids(user)
     if not request.blinded and not unblinded:
         raise PermissionDenied("Unblinded exports need an unblinded role.")
     if UNBLINDED_ONLY_KINDS & set(request.kinds) and (request.blinded or not unblinded):
