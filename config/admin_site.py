@@ -63,15 +63,19 @@ class EproAdminSite(admin.AdminSite):
         if not (user.is_authenticated and user.is_staff):
             return []
         pages = []
+        held = roles.roles_held(user)  # cached per request: no extra query per page
         if roles.staff_can(user, "diary.view_participant"):
             pages.append((reverse("admin:diary_participant_compliance"), "Compliance dashboard"))
-        if access.memberships_of(user).filter(role__in=EXPORT_ROLES).exists():
+        if held & EXPORT_ROLES:
             pages.append((reverse("admin:exports"), "Export study data"))
-        if access.memberships_of(user).exists():
+        if held:
             pages.append((reverse("admin:audit_export"), "Audit trail export"))
         if roles.unblinded_study_ids(user):
             pages.append((reverse("admin:arm_summary"), "Per-arm summary (unblinded)"))
-        if access.has_granted_permission(user, "emergency_unblind"):
+        # has_perm is cached; the explicit-grant query runs only for those who pass it.
+        if user.has_perm("diary.emergency_unblind") and access.has_granted_permission(
+            user, "emergency_unblind"
+        ):
             pages.append((reverse("admin:unblinding"), "Emergency unblinding"))
         pages.append((reverse("admin:two_factor_setup"), "Two-factor authentication"))
         return pages

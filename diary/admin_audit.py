@@ -15,8 +15,8 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 
-from diary import access
-from diary.models import AuditAction
+from diary import access, roles
+from diary.models import UNBLINDED_ACTIONS, AuditAction
 from diary.selectors_audit import audit_events_visible_to, participant_timeline
 from diary.services.audit import audit_record
 
@@ -52,10 +52,19 @@ def participant_timeline_view(request: HttpRequest, participant_id: int) -> Http
 
 
 class AuditFilterForm(forms.Form):
-    action = forms.ChoiceField(choices=[("", "Any action"), *AuditAction.choices], required=False)
+    action = forms.ChoiceField(required=False)
     study_id = forms.CharField(required=False, label="Participant study ID")
     since = forms.DateField(required=False, help_text="YYYY-MM-DD (UTC)")
     until = forms.DateField(required=False, help_text="YYYY-MM-DD (UTC), inclusive")
+
+    def __init__(self, *args, user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # A blinded user is not even offered the kinds of event that concern unblinding.
+        hidden = set() if roles.unblinded_study_ids(user) else UNBLINDED_ACTIONS
+        self.fields["action"].choices = [
+            ("", "Any action"),
+            *((value, label) for value, label in AuditAction.choices if value not in hidden),
+        ]
 
 
 def _neutral(value: str) -> str:
@@ -65,7 +74,7 @@ def _neutral(value: str) -> str:
 def audit_export_view(request: HttpRequest) -> HttpResponse:
     """GET shows the filter form; with `download` the filtered log streams as CSV (audited)."""
     _member_or_404(request)
-    form = AuditFilterForm(request.GET or None)
+    form = AuditFilterForm(request.GET or None, user=request.user)
     if "download" not in request.GET or not form.is_valid():
         context = {**admin.site.each_context(request), "title": "Audit trail export", "form": form}
         return TemplateResponse(request, "admin/audit_export.html", context)

@@ -86,6 +86,13 @@ def _memberships(user: AnyUser) -> list[tuple[int, int | None, str]]:
     return cached
 
 
+def roles_held(user: AnyUser) -> set[str]:
+    """The study roles the user holds anywhere (from the per-request membership cache)."""
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        return set()
+    return {role for _, _, role in _memberships(user)}
+
+
 def _granting(user: AnyUser, perm: str) -> list[tuple[int, int | None, str]]:
     if not (user.is_authenticated and user.is_active and user.is_staff and user.has_perm(perm)):
         return []

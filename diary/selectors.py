@@ -10,16 +10,15 @@ from diary.models import Assessment, AssessmentStatus, Participant, ResponseDraf
 from diary.services.assessments import modules_for
 from diary.services.periods import local_today, period_correctable
 from diary.windows import WindowState, window_state
-from scoring.definitions import Instrument, Item, Page, instrument_get
+from scoring.definitions import Instrument, Item, Page
+from scoring.selectors import instrument_for
 
 
 def instrument_for_display(*, study: Study, key: str, language: str) -> Instrument:
-    """The instrument version whose wording the participant sees.
-
-    The one place the diary asks for instrument text: for now the shipped structure (demo
-    labels), later the licensed wording stored per language.
-    """
-    return instrument_get(key)
+    """The instrument version whose wording the participant sees: the licensed wording loaded
+    for her language (manage.py load_instrument_text), else the shipped structure with its demo
+    labels. The one place the diary asks for instrument text; submission records the same."""
+    return instrument_for(key=key, language=language)
 
 
 @dataclass(frozen=True)

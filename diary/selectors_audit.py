@@ -12,11 +12,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from pghistory.models import Events
 
-from diary import access
-from diary.models import AuditEvent, Participant, Response
+from diary import access, roles
+from diary.models import UNBLINDED_ACTIONS, AuditEvent, Participant, Response
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,10 @@ def _row_history(objs: list, names: dict[int, str]) -> list[TimelineEntry]:
 
 def participant_timeline(*, participant: Participant, user) -> list[TimelineEntry]:
     """Everything that happened to one participant's data, oldest first."""
-    events = list(AuditEvent.objects.filter(participant=participant).order_by("occurred_at", "id"))
+    events = AuditEvent.objects.filter(participant=participant).order_by("occurred_at", "id")
+    unblinded = access.is_unblinded(user, participant.study)
+    if not unblinded:
+        events = events.exclude(action__in=UNBLINDED_ACTIONS)
     User = get_user_model()
     names = dict(User.objects.values_list("pk", "username"))
     entries = [
@@ -77,7 +80,7 @@ def participant_timeline(*, participant: Participant, user) -> list[TimelineEntr
     assessments = list(participant.assessments.all())
     entries += _row_history(assessments, names)
     entries += _row_history(list(Response.objects.filter(assessment__in=assessments)), names)
-    if access.is_unblinded(user, participant.study) and hasattr(participant, "allocation"):
+    if unblinded and hasattr(participant, "allocation"):
         entries += _row_history([participant.allocation], names)
     return sorted(entries, key=lambda entry: (entry.at, entry.kind))
 
@@ -96,6 +99,7 @@ def audit_events_visible_to(
     qs = AuditEvent.objects.filter(participant__in=visible) | AuditEvent.objects.filter(
         participant__isnull=True, study__in=studies
     )
+    qs = qs.exclude(Q(action__in=UNBLINDED_ACTIONS) & ~Q(study__in=roles.unblinded_study_ids(user)))
     if action:
         qs = qs.filter(action=action)
     if subject_id:

@@ -12,6 +12,7 @@ from diary.admin.base import ScopedAdmin, view_perm
 from diary.admin.forms import ReasonForm
 from diary.admin.participants import confirmed_reason, reason_page
 from diary.models import (
+    UNBLINDED_ACTIONS,
     Assessment,
     AssessmentStatus,
     AuditAction,
@@ -20,15 +21,6 @@ from diary.models import (
     Response,
 )
 from diary.services.site_actions import assessment_excuse
-
-# Events about the allocation list or an unblinding: shown only to users unblinded in the
-# study, so that not even their timing reaches blinded staff.
-UNBLINDED_ACTIONS = [
-    AuditAction.ALLOCATION_UPLOADED,
-    AuditAction.ALLOCATION_GENERATED,
-    AuditAction.UNBLINDED,
-    AuditAction.SUMMARY_VIEWED,
-]
 
 
 @admin.register(MenstrualPeriod)

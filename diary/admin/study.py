@@ -19,6 +19,7 @@ from diary.models import (
     Study,
     Treatment,
 )
+from diary.services.studies import study_settings_save
 
 
 class ConfigurationAdmin(admin.ModelAdmin):
@@ -57,6 +58,9 @@ class ConfigurationAdmin(admin.ModelAdmin):
 class StudyAdmin(ConfigurationAdmin):
     list_display = ["code", "name", "number_of_periods", "periods_per_block", "is_demo"]
     readonly_fields = ["created_at"]
+
+    def save_model(self, request: HttpRequest, obj: Study, form: Any, change: bool) -> None:
+        study_settings_save(study=obj, changed=list(form.changed_data), actor=request.user)
 
 
 @admin.register(Site)

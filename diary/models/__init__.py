@@ -1,4 +1,4 @@
-from diary.models.audit import AuditAction, AuditEvent
+from diary.models.audit import UNBLINDED_ACTIONS, AuditAction, AuditEvent
 from diary.models.clinical import (
     Assessment,
     AssessmentStatus,
@@ -30,6 +30,7 @@ from diary.models.study import (
 )
 
 __all__ = [
+    "UNBLINDED_ACTIONS",
     "UNBLINDED_ROLES",
     "Allocation",
     "AllocationList",

@@ -85,3 +85,15 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action}"
+
+
+# Events about the allocation list, an unblinding or the unblinded summary: shown only to users
+# unblinded in the study, so that not even their timing reaches blinded staff.
+UNBLINDED_ACTIONS = frozenset(
+    {
+        AuditAction.ALLOCATION_UPLOADED,
+        AuditAction.ALLOCATION_GENERATED,
+        AuditAction.UNBLINDED,
+        AuditAction.SUMMARY_VIEWED,
+    }
+)

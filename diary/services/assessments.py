@@ -22,7 +22,8 @@ from diary.models import (
 )
 from diary.services.audit import audit_record
 from diary.windows import WindowState, window_state
-from scoring.definitions import AnswersInvalid, answers_validate, instrument_get
+from scoring.definitions import AnswersInvalid, answers_validate
+from scoring.selectors import instrument_for
 from scoring.services import response_score_queue
 
 
@@ -78,7 +79,9 @@ def assessment_submit(
     validated: dict[str, dict[str, int | None]] = {}
     instruments = {}
     for key in study.instruments:
-        instrument = instrument_get(key)
+        # The version she was shown (licensed wording in her language when loaded): the
+        # response records its version and hash; scoring maps it back to its structure.
+        instrument = instrument_for(key=key, language=locked.participant.language)
         instruments[key] = instrument
         try:
             validated[key] = answers_validate(
