@@ -115,12 +115,23 @@ class EproAdminSite(admin.AdminSite):
 
     def get_urls(self):
         from diary.admin_audit import audit_export_view, participant_timeline_view
+        from diary.admin_corrections import assessment_transcribe_view, response_correct_view
         from diary.admin_exports import export_view
         from diary.admin_summary import arm_summary_view
         from diary.admin_unblinding import unblinding_view
 
         return [
             path("summary/", self.admin_view(arm_summary_view), name="arm_summary"),
+            path(
+                "corrections/response/<int:response_id>/",
+                self.admin_view(response_correct_view),
+                name="response_correct",
+            ),
+            path(
+                "corrections/assessment/<int:assessment_id>/paper/",
+                self.admin_view(assessment_transcribe_view),
+                name="assessment_transcribe",
+            ),
             path(
                 "summary/<slug:study_code>/",
                 self.admin_view(arm_summary_view),

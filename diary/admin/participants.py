@@ -28,6 +28,7 @@ from diary.models import (
     ParticipantStatus,
     Response,
 )
+from diary.services.corrections import may_correct
 from diary.services.invitations import invitation_send
 from diary.services.participants import participant_enrol
 from diary.services.randomization import participant_randomize
@@ -270,6 +271,7 @@ class ParticipantAdmin(ScopedAdmin):
         obj = self.get_object(request, object_id)
         if obj is not None and self.has_view_permission(request, obj):
             extra_context.update(participant_record(obj))
+            extra_context["can_correct"] = may_correct(request.user, obj)
             if obj.study_id in roles.unblinded_study_ids(request.user):
                 extra_context["allocation"] = (
                     Allocation.objects.select_related("sequence").filter(participant=obj).first()
@@ -290,7 +292,9 @@ def participant_record(participant: Participant) -> dict[str, Any]:
         )
     )
     responses = [r for a in assessments for r in a.responses.all()]
+    superseded = {r.supersedes_id for r in responses if r.supersedes_id}
     for response in responses:
+        response.is_superseded = response.pk in superseded
         # Exact values are stored; shown rounded half away from zero, as in exports' labels.
         response.score_rows = [
             (s.scale, display_round(s.value, 1), s.items_answered, s.items_in_scale, s.applicable)

@@ -29,6 +29,7 @@ from diary.models import (
 from diary.services.assessments import modules_for
 from diary.services.audit import audit_record
 from scoring.definitions import AnswersInvalid, answers_validate, instrument_get
+from scoring.selectors import structure_for
 from scoring.services import response_score_queue
 
 MIN_REASON_LENGTH = 10
@@ -46,6 +47,14 @@ def _check_coordinator(actor: AbstractBaseUser, participant: Participant) -> Non
         raise PermissionDenied("Only a coordinator of the participant's site can do this.")
 
 
+def may_correct(actor: AbstractBaseUser, participant: Participant) -> bool:
+    try:
+        _check_coordinator(actor, participant)
+    except PermissionDenied:
+        return False
+    return True
+
+
 def _check_reason(reason: str) -> str:
     reason = reason.strip()
     if len(reason) < MIN_REASON_LENGTH:
@@ -56,7 +65,9 @@ def _check_reason(reason: str) -> str:
 def _validated(key: str, version: str, answers: Mapping[str, Any], study) -> dict:
     try:
         return answers_validate(
-            instrument_get(key, version), answers, modules=modules_for(key, study.ehp30_modules)
+            structure_for(key=key, version=version),
+            answers,
+            modules=modules_for(key, study.ehp30_modules),
         )
     except AnswersInvalid as exc:
         raise ValidationError(exc.errors) from exc
