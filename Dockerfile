@@ -14,6 +14,7 @@ COPY config ./config
 COPY diary ./diary
 COPY scoring ./scoring
 COPY templates ./templates
+COPY locale ./locale
 COPY manage.py ./
 # Editable, so the code runs from /app where the templates and instrument files are.
 RUN pip install -c requirements.lock -e . \
