@@ -1,0 +1,52 @@
+"""The production image and compose stack start what the tests exercise (no Docker engine
+here, so the files themselves are checked)."""
+
+import importlib
+import re
+import shlex
+from pathlib import Path
+
+from ruamel.yaml import YAML
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def compose() -> dict:
+    return YAML(typ="safe").load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_the_image_copies_every_runtime_directory():
+    copied = set(re.findall(r"^COPY (\S+) ", (ROOT / "Dockerfile").read_text(), re.M))
+    needed = {"config", "diary", "scoring", "templates", "locale", "manage.py"}
+    assert needed <= copied, needed - copied
+
+
+def test_compose_runs_web_worker_and_beat_from_our_modules():
+    services = compose()["services"]
+    web = " ".join(services["web"]["command"])
+    assert "manage.py migrate --noinput" in web
+    assert "gunicorn config.wsgi:application" in web
+    assert services["worker"]["command"][:4] == ["celery", "-A", "config", "worker"]
+    assert services["beat"]["command"][:4] == ["celery", "-A", "config", "beat"]
+    assert importlib.import_module("config.wsgi").application is not None
+    assert importlib.import_module("config.celery").app.main == "epro"
+
+
+def test_compose_depends_on_healthy_services_and_holds_no_secret():
+    data = compose()
+    for name in ("web", "worker", "beat"):
+        depends = data["services"][name]["depends_on"]
+        assert depends["postgres"]["condition"] == "service_healthy"
+        assert depends["redis"]["condition"] == "service_healthy"
+    text = (ROOT / "docker-compose.yml").read_text()
+    assert "${SECRET_KEY:?" in text and "${POSTGRES_PASSWORD:?" in text
+    for service in data["services"].values():
+        for key, value in (service.get("environment") or {}).items():
+            if "SECRET" in key or "PASSWORD" in key:
+                assert str(value).startswith("${"), f"{key} must come from the environment"
+
+
+def test_health_check_command_targets_the_health_endpoint(client, db):
+    test = compose()["services"]["web"]["healthcheck"]["test"]
+    assert "/healthz" in shlex.join(test)
+    assert client.get("/healthz").content == b"ok"
