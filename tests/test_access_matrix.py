@@ -77,6 +77,13 @@ IDENTITIES = (
 # Everyone but the unblinded statistician must never read a treatment or a sequence.
 BLINDED = tuple(i for i in IDENTITIES if i != "statistician")
 LEAKS = re.compile(r"Anakinra|Placebo|\bAP\b|\bPA\b")
+# Whose study ID an identity must never read: the other participant's, the other site's.
+FOREIGN = {
+    "participant_a": "S02-001",
+    "participant_b": "S01-001",
+    "coordinator1": "S02-001",
+    "coordinator2": "S01-001",
+}
 
 
 def cells(spec: str) -> dict[str, str]:
@@ -568,8 +575,9 @@ def client_for(user) -> Client:
 
 @pytest.mark.parametrize("identity", IDENTITIES)
 def test_access_matrix(matrix: Matrix, identity: str) -> None:
-    """GET every URL as this identity: the answer is the table's, and no blinded identity
-    reads a treatment or sequence on any page it does reach."""
+    """GET every URL as this identity: the answer is the table's; no blinded identity reads a
+    treatment or sequence, and no participant or site coordinator reads the other
+    participant's study ID, on any page it does reach."""
     client = client_for(matrix.users[identity])
     table = expected_table()
     wrong: list[str] = []
@@ -587,6 +595,12 @@ def test_access_matrix(matrix: Matrix, identity: str) -> None:
             and (found := LEAKS.findall(text_of(response)))
         ):
             wrong.append(f"{key} {url}: 200 shows {sorted(set(found))} to {identity}")
+        if (
+            response.status_code == 200
+            and identity in FOREIGN
+            and re.search(rf"\b{FOREIGN[identity]}\b", text_of(response))
+        ):
+            wrong.append(f"{key} {url}: 200 shows {FOREIGN[identity]} to {identity}")
     assert not wrong, f"{len(wrong)} wrong cell(s) for {identity}:\n" + "\n".join(wrong)
 
 
@@ -620,6 +634,15 @@ def test_the_leak_check_finds_the_allocation_on_unblinded_pages(matrix: Matrix) 
     assert "Anakinra" in LEAKS.findall(text_of(response))
     response = client.get(reverse("admin:diary_allocation_changelist"))
     assert set(LEAKS.findall(text_of(response))) >= {"AP", "PA"}
+
+
+def test_the_foreign_id_check_finds_study_ids_on_pages(matrix: Matrix) -> None:
+    """The matrix's study-ID check can fail: a site's list names its own participants."""
+    response = client_for(matrix.users["coordinator2"]).get(
+        reverse("admin:diary_participant_changelist")
+    )
+    assert "S02-001" in text_of(response)
+    assert "S01-001" not in text_of(response)
 
 
 # --- Unsafe methods as the wrong identity: refused, nothing stored ------------------------------
