@@ -1,5 +1,7 @@
-"""Access matrix: every URL pattern of the URLconf, requested as each of eight identities, checked
-against an explicit table of expected answers.
+"""Access matrix: every URL pattern of the URLconf, requested as each of ten identities (anonymous,
+participants A and B, the coordinators of sites 1 and 2, the monitor, the unblinded statistician,
+the admin, staff without a study role and a superuser without one), checked against an explicit
+table of expected answers.
 
 The patterns are read from the URL resolver (the admin site's included), not listed by hand: a
 pattern without a row in the table fails `test_every_url_has_an_expected_access_row`, so nobody
@@ -60,6 +62,7 @@ from diary.services.periods import local_today, period_start_report
 from diary.services.randomization import allocation_list_generate
 from scoring.definitions import instrument_get
 from scoring.models import InstrumentVersion
+from tests.conftest import make_staff
 from tests.scoring.submitting import assessment_open, submit
 
 pytestmark = pytest.mark.django_db
@@ -72,55 +75,68 @@ IDENTITIES = (
     "coordinator2",
     "monitor",
     "statistician",
-    "admin",
+    "admin",  # superuser with the blinded study-admin role
+    # Two more staff accounts the brief's eight leave out: staff without any study role, and a
+    # system administrator (superuser) without one, who must see configuration, not clinical data.
+    "outsider",
+    "sysadmin",
 )
 # Everyone but the unblinded statistician must never read a treatment or a sequence.
 BLINDED = tuple(i for i in IDENTITIES if i != "statistician")
 LEAKS = re.compile(r"Anakinra|Placebo|\bAP\b|\bPA\b")
-# Whose study ID an identity must never read: the other participant's, the other site's.
+# Study IDs an identity must never read: the other participant's, the other site's, anyone's
+# for staff without a study role (a superuser's user list names logins, so sysadmin is left out).
 FOREIGN = {
-    "participant_a": "S02-001",
-    "participant_b": "S01-001",
-    "coordinator1": "S02-001",
-    "coordinator2": "S01-001",
+    "participant_a": ("S02-001",),
+    "participant_b": ("S01-001",),
+    "coordinator1": ("S02-001",),
+    "coordinator2": ("S01-001",),
+    "outsider": ("S01-001", "S02-001"),
 }
 
 
 def cells(spec: str) -> dict[str, str]:
-    """One row of the matrix: eight answers in IDENTITIES order."""
+    """One row of the matrix: the answers in IDENTITIES order."""
     values = spec.split()
     assert len(values) == len(IDENTITIES), spec
     return dict(zip(IDENTITIES, values, strict=True))
-
-
-# Column order:         anon  part_a part_b coord1 coord2 monitor stat admin
-STAFF = cells("login login login 200 200 200 200 200")
-STAFF_REDIRECT = cells("login login login 302 302 302 302 302")
-STAFF_404 = cells("login login login 404 404 404 404 404")
-STAFF_403 = cells("login login login 403 403 403 403 403")
-SUPERUSER = cells("login login login 403 403 403 403 200")
-SUPERUSER_404 = cells("login login login 404 404 404 404 200")
-UNBLINDED = cells("login login login 403 403 403 200 403")
-SITE1 = cells("login login login 200 index 200 200 200")  # participant A's rows in the admin
-PARTICIPANT_A = cells("login 200 404 404 404 404 404 404")  # her own diary pages
 
 
 def every(value: str) -> dict[str, str]:
     return dict.fromkeys(IDENTITIES, value)
 
 
+# Columns in IDENTITIES order: anonymous, participants A and B, coordinators 1 and 2, monitor,
+# statistician, admin, outsider, sysadmin.
+#                        anon  A     B     c1    c2    mon   stat  admin outs  sys
+STAFF = cells("          login login login 200   200   200   200   200   200   200")
+STUDY_STAFF = cells("    login login login 200   200   200   200   200   404   404")
+STUDY_STAFF_403 = cells("login login login 200   200   200   200   200   403   403")
+STAFF_REDIRECT = cells(" login login login 302   302   302   302   302   302   302")
+STAFF_404 = cells("      login login login 404   404   404   404   404   404   404")
+STAFF_403 = cells("      login login login 403   403   403   403   403   403   403")
+SUPERUSER = cells("      login login login 403   403   403   403   200   403   200")
+SUPERUSER_404 = cells("  login login login 404   404   404   404   200   404   200")
+UNBLINDED = cells("      login login login 403   403   403   200   403   403   403")
+UNBLINDED_404 = cells("  login login login 404   404   404   200   404   404   404")
+# Participant A's rows in the admin: coordinator2 is sent away as if the row did not exist.
+SITE1 = cells("          login login login 200   index 200   200   200   403   403")
+SITE1_HISTORY = cells("  login login login 200   index 200   200   200   index index")
+PARTICIPANT_A = cells("  login 200   404   404   404   404   404   404   404   404")
+DIARY_ANY = cells("      login 200   200   404   404   404   404   404   404   404")
+
 # --- Rows for named and custom URLs ------------------------------------------------------------
 EXPECTED: dict[str, dict[str, str]] = {
     "/": every("302"),  # the site root redirects to the diary
     # The participant's diary. B asks for A's objects: 404, never her data.
-    "diary:home": cells("login 200 200 404 404 404 404 404"),
-    "diary:login": cells("200 302 302 302 302 302 302 302"),
+    "diary:home": DIARY_ANY,
+    "diary:login": cells("200 302 302 302 302 302 302 302 302 302"),
     "diary:logout": every("405"),  # POST only
     "diary:password_forgotten": every("200"),
     "diary:language": every("405"),  # POST only
     "diary:invitation_password": every("410"),  # no invitation in this session
     "diary:invitation": every("200"),  # a bearer link: GET only shows a Continue button
-    "diary:period_start": cells("login 200 200 404 404 404 404 404"),
+    "diary:period_start": DIARY_ANY,
     "diary:period_end": PARTICIPANT_A,
     "diary:period_correct": PARTICIPANT_A,
     "diary:questionnaire": PARTICIPANT_A,
@@ -129,38 +145,40 @@ EXPECTED: dict[str, dict[str, str]] = {
     "diary:questionnaire_done": PARTICIPANT_A,
     # The admin site's own pages.
     "admin:index": STAFF,
-    "admin:login": cells("200 200 200 index index index index index"),
+    "admin:login": cells("200 200 200 index index index index index index index"),
     # POST only; the admin sends those it does not serve back to its index.
-    "admin:logout": cells("index index index 405 405 405 405 405"),
+    "admin:logout": cells("index index index 405 405 405 405 405 405 405"),
     "admin:password_change": STAFF,
     "admin:password_change_done": STAFF,
     "admin:autocomplete": STAFF_403,  # without its query parameters
     "admin:jsi18n": STAFF,
     "admin:view_on_site": STAFF_404,  # participants have no public URL
-    "admin:two_factor_setup": STAFF,
+    # The outsider has a confirmed device (the TOTP admin's object): sent to the index.
+    "admin:two_factor_setup": cells("login login login 200 200 200 200 200 index 200"),
     "route:admin/(?P<url>.*)$": STAFF_404,  # the catch-all, with an unknown page
     # Custom admin pages.
-    "admin:exports": STAFF,
-    "admin:audit_export": STAFF,
-    "admin:audit_timeline": cells("login login login 200 404 200 200 200"),  # A's timeline
-    "admin:arm_summary": cells("login login login 404 404 404 200 404"),
-    "admin:arm_summary_study": cells("login login login 404 404 404 200 404"),
+    "admin:exports": STUDY_STAFF,
+    "admin:audit_export": STUDY_STAFF,
+    "admin:audit_timeline": cells("login login login 200 404 200 200 200 404 404"),  # A's
+    "admin:arm_summary": UNBLINDED_404,
+    "admin:arm_summary_study": UNBLINDED_404,
     # Only coordinator1 is granted emergency unblinding here (by name, see the world below).
-    "admin:unblinding": cells("login login login 200 404 404 404 404"),
-    "admin:diary_participant_compliance": STAFF,
+    "admin:unblinding": cells("login login login 200 404 404 404 404 404 404"),
+    "admin:diary_participant_compliance": STUDY_STAFF_403,
     "admin:diary_allocationlist_upload": UNBLINDED,
     "admin:diary_allocationlist_generate": UNBLINDED,
     "admin:auth_user_password_change": SUPERUSER,  # set another user's password
     "admin:otp_totp_totpdevice_config": SUPERUSER,
     "admin:otp_totp_totpdevice_qrcode": SUPERUSER,
     # One row per admin app (the app_list pattern is a regex over every app label).
-    "admin:app_list[diary]": STAFF,
+    # sysadmin's diary app lists only the configuration models (studies, sites, memberships).
+    "admin:app_list[diary]": cells("login login login 200 200 200 200 200 404 200"),
     "admin:app_list[auth]": SUPERUSER_404,
     "admin:app_list[axes]": SUPERUSER_404,
     "admin:app_list[django_celery_beat]": SUPERUSER_404,
     "admin:app_list[otp_totp]": SUPERUSER_404,
     "admin:app_list[scoring]": SUPERUSER_404,
-    "admin:app_list[pghistory]": cells("login login login 404 404 404 200 404"),
+    "admin:app_list[pghistory]": UNBLINDED_404,
 }
 
 # --- Declared rules for the generic ModelAdmin patterns, per model category ---------------------
@@ -168,19 +186,19 @@ GENERIC_VIEWS = ("changelist", "add", "change", "history", "delete", "redirect")
 CATEGORY_RULES: dict[str, dict[str, dict[str, str]]] = {
     # Blinded clinical rows, read-only, scoped to the user's sites; the object is A's (site 1).
     "clinical": {
-        "changelist": STAFF,
+        "changelist": STUDY_STAFF_403,
         "add": STAFF_403,
         "change": SITE1,
-        "history": SITE1,
+        "history": SITE1_HISTORY,
         "delete": STAFF_403,
         "redirect": STAFF_REDIRECT,
     },
     # Participants: as clinical, plus enrolment for coordinators and the study admin.
     "participant": {
-        "changelist": STAFF,
-        "add": cells("login login login 200 200 403 403 200"),
+        "changelist": STUDY_STAFF_403,
+        "add": cells("login login login 200 200 403 403 200 403 403"),
         "change": SITE1,
-        "history": SITE1,
+        "history": SITE1_HISTORY,
         "delete": STAFF_403,
         "redirect": STAFF_REDIRECT,
     },
@@ -189,16 +207,16 @@ CATEGORY_RULES: dict[str, dict[str, dict[str, str]]] = {
         "changelist": UNBLINDED,
         "add": STAFF_403,
         "change": UNBLINDED,
-        "history": cells("login login login index index index 200 index"),
+        "history": cells("login login login index index index 200 index index index"),
         "delete": STAFF_403,
         "redirect": STAFF_REDIRECT,
     },
     # Study configuration: the system admin edits, study members read.
     "configuration": {
-        "changelist": STAFF,
+        "changelist": cells("login login login 200 200 200 200 200 403 200"),
         "add": SUPERUSER,
-        "change": STAFF,
-        "history": STAFF,
+        "change": cells("login login login 200 200 200 200 200 403 200"),
+        "history": cells("login login login 200 200 200 200 200 index 200"),
         "delete": STAFF_403,
         "redirect": STAFF_REDIRECT,
     },
@@ -485,7 +503,8 @@ def matrix(world) -> Matrix:
             "anonymous": None,
             "participant_a": world.participant_a.user,
             "participant_b": world.participant_b.user,
-            **{name: getattr(world, name) for name in IDENTITIES[3:]},
+            **{name: getattr(world, name) for name in IDENTITIES[3:-1]},
+            "sysadmin": make_staff("sysadmin", superuser=True),
         },
         objects=_objects(world, period_a, submitted_a),
         period_a=period_a,
@@ -595,12 +614,10 @@ def test_access_matrix(matrix: Matrix, identity: str) -> None:
             and (found := LEAKS.findall(text_of(response)))
         ):
             wrong.append(f"{key} {url}: 200 shows {sorted(set(found))} to {identity}")
-        if (
-            response.status_code == 200
-            and identity in FOREIGN
-            and re.search(rf"\b{FOREIGN[identity]}\b", text_of(response))
-        ):
-            wrong.append(f"{key} {url}: 200 shows {FOREIGN[identity]} to {identity}")
+        if response.status_code == 200 and identity in FOREIGN:
+            text = text_of(response)
+            if shown := [sid for sid in FOREIGN[identity] if re.search(rf"\b{sid}\b", text)]:
+                wrong.append(f"{key} {url}: 200 shows {shown} to {identity}")
     assert not wrong, f"{len(wrong)} wrong cell(s) for {identity}:\n" + "\n".join(wrong)
 
 
