@@ -55,14 +55,18 @@ from diary.models import (
     MenstrualPeriod,
     Participant,
     ReminderLog,
+    Sequence,
+    SequenceBlock,
+    Site,
     StaffMembership,
+    Treatment,
 )
 from diary.services.invitations import invitation_send
 from diary.services.periods import local_today, period_start_report
 from diary.services.randomization import allocation_list_generate
 from scoring.definitions import instrument_get
 from scoring.models import InstrumentVersion
-from tests.conftest import make_staff
+from tests.conftest import make_participant, make_staff, make_study
 from tests.scoring.submitting import assessment_open, submit
 
 pytestmark = pytest.mark.django_db
@@ -83,7 +87,11 @@ IDENTITIES = (
 )
 # Everyone but the unblinded statistician must never read a treatment or a sequence.
 BLINDED = tuple(i for i in IDENTITIES if i != "statistician")
-LEAKS = re.compile(r"Anakinra|Placebo|\bAP\b|\bPA\b")
+LEAKS = re.compile(r"Anakinra|Placebo|Zebracillin|Quietol|\b(?:AP|PA|ZQ)\b")
+# The other study (OTHER-1), where no identity of the world has a role. Superusers administer
+# every study's configuration and logins, so only the treatment names are kept from them.
+OTHER_STUDY = re.compile(r"OTHER-1|X01-001|Zebracillin|Quietol")
+SUPERUSERS = ("admin", "sysadmin")
 # Study IDs an identity must never read: the other participant's, the other site's, anyone's
 # for staff without a study role (a superuser's user list names logins, so sysadmin is left out).
 FOREIGN = {
@@ -178,7 +186,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "admin:app_list[django_celery_beat]": SUPERUSER_404,
     "admin:app_list[otp_totp]": SUPERUSER_404,
     "admin:app_list[scoring]": SUPERUSER_404,
-    "admin:app_list[pghistory]": UNBLINDED_404,
+    "admin:app_list[pghistory]": STAFF_404,  # see "row_history" below
 }
 
 # --- Declared rules for the generic ModelAdmin patterns, per model category ---------------------
@@ -256,12 +264,13 @@ CATEGORY_RULES: dict[str, dict[str, dict[str, str]]] = {
         "delete": STAFF_403,
         "redirect": STAFF_REDIRECT,
     },
-    # pghistory's row history covers the allocation tables: unblinded only.
+    # pghistory's row history covers the allocation tables of every study, unscoped: only for
+    # users unblinded in every study, so nobody here (the statistician is not in OTHER-1).
     "row_history": {
-        "changelist": UNBLINDED,
+        "changelist": STAFF_403,
         "add": STAFF_403,
-        "change": UNBLINDED,
-        "history": UNBLINDED,
+        "change": STAFF_403,
+        "history": STAFF_403,
         "delete": STAFF_403,
         "redirect": STAFF_REDIRECT,
     },
@@ -462,17 +471,31 @@ def _objects(world, period_a: MenstrualPeriod, submitted_a: Assessment) -> dict[
             source_name="vas-en-GB.toml",
             loaded_by=world.admin,
         ),
-        "pghistory.Events": _participant_event(a),
+        # The other study's treatment: no identity here may read that study's history.
+        "pghistory.Events": _row_history_event(other_study()),
     }
 
 
-def _participant_event(participant: Participant):
-    """A row-history event of participant A (pghistory's Events are keyed by a slug)."""
+def other_study() -> Treatment:
+    """A second study nobody in the world works in: its treatment, for its row history."""
+    study = make_study("OTHER-1")
+    site = Site.objects.create(study=study, code="X01", name="Elsewhere")
+    first = Treatment.objects.create(study=study, code="Z", name="Zebracillin")
+    second = Treatment.objects.create(study=study, code="Q", name="Quietol")
+    sequence = Sequence.objects.create(study=study, code="ZQ")
+    for block, treatment in enumerate((first, second), start=1):
+        SequenceBlock.objects.create(sequence=sequence, block=block, treatment=treatment)
+    make_participant(study, site, "X01-001", sequence=sequence)
+    return first
+
+
+def _row_history_event(obj):
+    """The row-history event of an object (pghistory's Events are keyed by a slug)."""
     for model in pghistory.models.Event.__subclasses__():
-        if getattr(model, "pgh_tracked_model", None) is Participant:
-            event = model.objects.filter(pgh_obj=participant).earliest("pgh_id")
+        if getattr(model, "pgh_tracked_model", None) is type(obj):
+            event = model.objects.filter(pgh_obj=obj).earliest("pgh_id")
             return pghistory.models.Events(pgh_slug=f"{model._meta.label}:{event.pgh_id}")
-    raise AssertionError("Participant has no row history")
+    raise AssertionError(f"{type(obj).__name__} has no row history")
 
 
 def _diary_objects(participant: Participant) -> tuple[MenstrualPeriod, Assessment, Assessment]:
@@ -592,6 +615,19 @@ def client_for(user) -> Client:
     return client
 
 
+def body_problems(identity: str, response) -> list[str]:
+    """What a page this identity reached shows that it must not."""
+    text = text_of(response)
+    problems = []
+    if identity in BLINDED and (found := LEAKS.findall(text)):
+        problems.append(f"shows the arms {sorted(set(found))} to {identity}")
+    if identity not in SUPERUSERS and (found := OTHER_STUDY.findall(text)):
+        problems.append(f"shows the other study's {sorted(set(found))} to {identity}")
+    if shown := [sid for sid in FOREIGN.get(identity, ()) if re.search(rf"\b{sid}\b", text)]:
+        problems.append(f"shows {shown} to {identity}")
+    return problems
+
+
 @pytest.mark.parametrize("identity", IDENTITIES)
 def test_access_matrix(matrix: Matrix, identity: str) -> None:
     """GET every URL as this identity: the answer is the table's; no blinded identity reads a
@@ -608,16 +644,8 @@ def test_access_matrix(matrix: Matrix, identity: str) -> None:
         got, expected = answer(response), table[key][identity]
         if got != expected:
             wrong.append(f"{key} {url}: expected {expected}, got {got}")
-        elif (
-            response.status_code == 200
-            and identity in BLINDED
-            and (found := LEAKS.findall(text_of(response)))
-        ):
-            wrong.append(f"{key} {url}: 200 shows {sorted(set(found))} to {identity}")
-        if response.status_code == 200 and identity in FOREIGN:
-            text = text_of(response)
-            if shown := [sid for sid in FOREIGN[identity] if re.search(rf"\b{sid}\b", text)]:
-                wrong.append(f"{key} {url}: 200 shows {shown} to {identity}")
+        elif response.status_code == 200:
+            wrong += [f"{key} {url}: {problem}" for problem in body_problems(identity, response)]
     assert not wrong, f"{len(wrong)} wrong cell(s) for {identity}:\n" + "\n".join(wrong)
 
 
@@ -651,6 +679,18 @@ def test_the_leak_check_finds_the_allocation_on_unblinded_pages(matrix: Matrix) 
     assert "Anakinra" in LEAKS.findall(text_of(response))
     response = client.get(reverse("admin:diary_allocation_changelist"))
     assert set(LEAKS.findall(text_of(response))) >= {"AP", "PA"}
+
+
+def test_row_history_only_for_users_unblinded_in_every_study(world) -> None:
+    """The row-history list cannot be scoped to a study: a second study closes it to the
+    first study's statistician (in the matrix world it is closed to everyone)."""
+    client = client_for(world.statistician)
+    url = reverse("admin:pghistory_events_changelist")
+    assert client.get(url).status_code == 200
+    other_study()
+    response = client.get(url)
+    assert response.status_code == 403
+    assert not OTHER_STUDY.search(text_of(response))
 
 
 def test_the_foreign_id_check_finds_study_ids_on_pages(matrix: Matrix) -> None:
