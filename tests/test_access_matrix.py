@@ -10,7 +10,11 @@ can add a URL without deciding who may open it, and a row whose URL has gone fai
 Path parameters are filled from the world: participant A's objects (her periods, questionnaires,
 invitation token; her participant, assessment, response ... rows in the admin), one object of
 each registered model, the study code and every admin app label. Participant B and the
-coordinator of site 2 therefore ask for someone else's data: they must never get a 200.
+coordinator of site 2 therefore ask for someone else's data: they must never get a 200. A second
+study (OTHER-1) in which nobody has a role is there to be invisible.
+
+Every page an identity does reach (200) is also read: no treatment name or sequence code for
+blinded identities, no study ID or study it has no business with (body_problems).
 
 Cells (one test per identity, all wrong cells listed in one message):
     "200" etc.  that status code
@@ -528,6 +532,9 @@ def matrix(world) -> Matrix:
         Permission.objects.get(codename="emergency_unblind", content_type__app_label="diary")
     )
     token_a = invitation_send(participant=world.participant_a, actor=world.coordinator1)
+    objects = _objects(world, period_a, submitted_a)
+    missing = {m._meta.label for m in admin.site._registry} - set(objects)
+    assert not missing, f"registered models without an object in _objects: {sorted(missing)}"
     return Matrix(
         users={
             "anonymous": None,
@@ -536,7 +543,7 @@ def matrix(world) -> Matrix:
             **{name: getattr(world, name) for name in IDENTITIES[3:-1]},
             "sysadmin": make_staff("sysadmin", superuser=True),
         },
-        objects=_objects(world, period_a, submitted_a),
+        objects=objects,
         period_a=period_a,
         period_b=period_b,
         submitted_a=submitted_a,
