@@ -21,6 +21,7 @@ from diary.services.assessments import modules_for
 from diary.services.corrections import (
     MIN_REASON_LENGTH,
     assessment_transcribe,
+    may_correct,
     response_correct,
 )
 from scoring.definitions import Instrument, instrument_get
@@ -90,6 +91,8 @@ def response_correct_view(request: HttpRequest, response_id: int) -> HttpRespons
         assessment__participant__in=access.participants_visible_to(request.user),
     )
     participant = response.assessment.participant
+    if not may_correct(request.user, participant):
+        raise Http404
     # The structure the response was given under (a licensed version maps to its own).
     instrument = structure_for(key=response.instrument_key, version=response.instrument_version)
     modules = modules_for(response.instrument_key, participant.study.ehp30_modules)
@@ -124,6 +127,8 @@ def assessment_transcribe_view(request: HttpRequest, assessment_id: int) -> Http
         participant__in=access.participants_visible_to(request.user),
     )
     participant = assessment.participant
+    if not may_correct(request.user, participant):
+        raise Http404
     study = participant.study
     parts = [(instrument_get(k), modules_for(k, study.ehp30_modules)) for k in study.instruments]
     form = _form_class(parts, paper=True)(request.POST or None)

@@ -181,6 +181,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     "admin:audit_timeline": cells("login login login 200 404 200 200 200 404 404"),  # A's
     "admin:arm_summary": UNBLINDED_404,
     "admin:arm_summary_study": UNBLINDED_404,
+    # Corrections and paper entry: only the coordinator of A's site (A's objects).
+    "admin:response_correct": cells("login login login 200 404 404 404 404 404 404"),
+    "admin:assessment_transcribe": cells("login login login 200 404 404 404 404 404 404"),
     # Only coordinator1 is granted emergency unblinding here (by name, see the world below).
     "admin:unblinding": cells("login login login 200 404 404 404 404 404 404"),
     "admin:diary_participant_compliance": STUDY_STAFF_403,
@@ -474,7 +477,9 @@ def _objects(world, period_a: MenstrualPeriod, submitted_a: Assessment) -> dict[
         "scoring.InstrumentVersion": InstrumentVersion.objects.create(
             key="vas_dysmenorrhea",
             version="1.0-site",
-            language="en-GB",
+            # A language nobody in this world reads: its (deliberately bare) wording is only
+            # listed in the admin, never shown in the diary.
+            language="fr",
             structure_version="1.0",
             structure_hash=instrument_get("vas_dysmenorrhea", "1.0").content_hash,
             wording={},
@@ -578,6 +583,8 @@ def url_for(key: str, pattern: Pattern, m: Matrix, *, own_b: bool = False) -> st
         "token": m.token_a,
         "number": 1,
         "participant_id": a.pk,
+        "response_id": submitted.responses.order_by("pk").first().pk,
+        "assessment_id": open_.pk,
         "study_code": a.study.code,
         "content_type_id": ContentType.objects.get_for_model(Participant).pk,
         "object_id": a.pk,
