@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from django.db.models import Exists, OuterRef, QuerySet
 
 from diary.models import Response, Study
@@ -64,6 +66,27 @@ def instrument_of_stored(stored: InstrumentVersion) -> Instrument:
     return _rebuilt[cache_key]
 
 
+# Which licensed versions exist, per instrument key: read once, then at most STORED_TTL seconds
+# old (loading a version clears it in the loading process; other processes see it within a
+# minute). Saves the lookups on every questionnaire page and submission.
+STORED_TTL = 60.0
+_stored: dict[str, tuple[float, list[InstrumentVersion]]] = {}
+
+
+def stored_versions_forget() -> None:
+    _stored.clear()
+
+
+def _stored_for(key: str) -> list[InstrumentVersion]:
+    now = time.monotonic()
+    cached = _stored.get(key)
+    if cached is None or cached[0] < now:
+        rows = list(InstrumentVersion.objects.filter(key=key).order_by("-loaded_at", "-pk"))
+        cached = (now + STORED_TTL, rows)
+        _stored[key] = cached
+    return cached[1]
+
+
 def instrument_for(*, key: str, language: str) -> Instrument:
     """The instrument to show a participant who reads `language`.
 
@@ -72,9 +95,9 @@ def instrument_for(*, key: str, language: str) -> Instrument:
     repository's structure with its demo labels (Instrument.demo is True: never show it in a
     production study). Raises InstrumentNotFound for an unknown key.
     """
-    stored = InstrumentVersion.objects.filter(key=key).order_by("-loaded_at", "-pk")
+    stored = _stored_for(key)
     primary = language.split("-")[0].lower()
-    chosen = stored.filter(language__iexact=language).first()
+    chosen = next((row for row in stored if row.language.lower() == language.lower()), None)
     if chosen is None:
         chosen = next(
             (row for row in stored if row.language.split("-")[0].lower() == primary), None

@@ -23,7 +23,12 @@ from diary.services.audit import audit_record
 from scoring.definitions import AnswersInvalid, Instrument, InstrumentNotFound
 from scoring.engine import ALGORITHM_VERSION, decimal_exact, scores_compute
 from scoring.models import InstrumentVersion, Score
-from scoring.selectors import responses_filtered, responses_needing_score, structure_for
+from scoring.selectors import (
+    responses_filtered,
+    responses_needing_score,
+    stored_versions_forget,
+    structure_for,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -258,6 +263,9 @@ def instrument_version_store(
         loaded_at=now,
         loaded_by=actor,
     )
+    # This process shows it at once (and again after commit); others within STORED_TTL.
+    stored_versions_forget()
+    transaction.on_commit(stored_versions_forget)
     audit_record(
         action=AuditAction.INSTRUMENT_LOADED,
         actor=actor,

@@ -48,6 +48,16 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         pytest.exit(f"DATABASE_URL: cannot connect to {db.get('HOST')}: {first}", returncode=2)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_instrument_versions():
+    """Each test sees the licensed versions of its own database, not a cached earlier one."""
+    from scoring.selectors import stored_versions_forget
+
+    stored_versions_forget()
+    yield
+    stored_versions_forget()
+
+
 @dataclass
 class World:
     study: Study
