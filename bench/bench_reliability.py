@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--participants", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=60.0, help="of load per scenario")
-    parser.add_argument("--periods", type=int, default=40, help="questionnaires per participant")
+    parser.add_argument("--periods", type=int, default=60, help="questionnaires per participant")
     parser.add_argument("--gunicorn-workers", type=int, default=4)
     parser.add_argument("--gunicorn-threads", type=int, default=4)
     parser.add_argument("--concurrency", type=int, default=2, help="Celery pool processes")
