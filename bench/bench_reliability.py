@@ -6,7 +6,7 @@ Creates a study in a throw-away database (bench/django_setup.py), starts its own
 gunicorn on 127.0.0.1 and a real Celery worker (bench/reliability_stack.py), logs every
 participant in, then runs three scenarios with the same participants (bench/reliability_load.py:
 each one saves every questionnaire page as a draft, submits, and now and then replays or
-double-clicks the submission):
+double-clicks the submission; bench/reliability_checks.py reads what the database holds):
 
 1. load: `--seconds` of submissions. Zero errors; every accepted submission stored exactly
    once, no duplicate from replays; every response scored exactly once per scale.
@@ -33,17 +33,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.reliability_load import (
-    Participant,
-    Scored,
-    Stored,
-    Tally,
-    clients_login,
-    cohort_create,
-    load_run,
-    scores_wait,
-    stored_check,
-)
+from bench.reliability_checks import Scored, Stored, scores_wait, stored_check
+from bench.reliability_load import Participant, Tally, clients_login, cohort_create, load_run
 from bench.reliability_stack import Stack, database_url, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
