@@ -151,14 +151,19 @@ def arm_summary(*, study: Study) -> ArmSummary:
     codes = list(treatments)
     if len(codes) != 2:
         notes.append("Paired comparisons need exactly two treatments; descriptives only.")
+    first_block = _first_treatment_of_sequences(study)
+    a_first = next((seq for seq, code in first_block.items() if codes and code == codes[0]), None)
+    b_first = next(
+        (seq for seq, code in first_block.items() if len(codes) == 2 and code == codes[1]), None
+    )
     for key, summary in outcomes.items():
         if len(codes) == 2 and by_outcome.get(key):
             summary.comparison = crossover_compare(
                 by_outcome[key],
                 treatment_a=codes[0],
                 treatment_b=codes[1],
-                sequence_a_first=_sequence_starting_with(study, codes[0]),
-                sequence_b_first=_sequence_starting_with(study, codes[1]),
+                sequence_a_first=a_first,
+                sequence_b_first=b_first,
             )
         points = []
         for period, cells in sorted(summary.per_period.items()):
@@ -192,9 +197,8 @@ def arm_summary(*, study: Study) -> ArmSummary:
     return ArmSummary(study.code, treatments, list(outcomes.values()), notes)
 
 
-def _sequence_starting_with(study: Study, treatment_code: str) -> str | None:
-    for sequence in study.sequences.prefetch_related("blocks__treatment"):
-        blocks = sorted(sequence.blocks.all(), key=lambda b: b.block)
-        if blocks and blocks[0].treatment.code == treatment_code:
-            return sequence.code
-    return None
+def _first_treatment_of_sequences(study: Study) -> dict[str, str]:
+    """Sequence code -> code of the treatment in its first block (one query)."""
+    return dict(
+        study.sequences.filter(blocks__block=1).values_list("code", "blocks__treatment__code")
+    )
