@@ -107,6 +107,9 @@ def language(request: HttpRequest) -> HttpResponse:
     """Switch the interface language; a participant's choice is kept on her record too."""
     participant = access.participant_of(request.user)
     chosen = request.POST.get("language", "")
-    if participant is not None and chosen in {code for code, _name in settings.LANGUAGES}:
+    if chosen not in {code for code, _name in settings.LANGUAGES}:
+        # Only a tampered form sends another code; set_language would ignore it silently.
+        messages.error(request, _("This language is not available."))
+    elif participant is not None:
         participant_language_set(participant=participant, language=chosen)
     return i18n.set_language(request)

@@ -133,6 +133,7 @@ NASTY_TEXT = [
     "\u202e3",
     "🙂",
     "é" * 300,
+    "\u0130" * 254,  # "İ": within a 254-character limit, but lowercases to 508 characters
 ]
 
 

@@ -591,3 +591,12 @@ def test_a_huge_confirmation_field_is_refused_or_ignored_never_stored(client_a, 
         response = client_a.post(review_url(assessment), {"confirm_unanswered": body})
         assert response.status_code == 400
         assert snapshot() == before
+
+
+def test_a_danish_participant_reads_the_refusal_in_danish(client_a, assessment, world):
+    world.participant_a.language = "da"
+    world.participant_a.save(update_fields=["language"])
+    response = client_a.post(page_url(assessment, VAS_PAGE), {"vas_dysmenorrhea": "101"})
+    assert response.status_code == 400
+    assert "vas_dysmenorrhea: 101 er ikke et gyldigt svar; det blev ikke gemt" in text_of(response)
+    assert "Angiv et helt tal fra 0 til 100." in text_of(response)
