@@ -8,9 +8,10 @@ changed). See tests/bad_input.py for how examples are isolated.
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth import SESSION_KEY
 from django.urls import reverse
 from hypothesis import assume, given
@@ -20,7 +21,7 @@ from diary.auth import user_for_identifier
 from diary.models import AuditAction, AuditEvent, Invitation
 from diary.services.invitations import invitation_send
 from diary.services.participants import participant_enrol
-from tests.bad_input import BOUNDED, example_isolated, junk_text, snapshot, text_of
+from tests.bad_input import BOUNDED, FEW, example_isolated, junk_text, snapshot, text_of
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -247,7 +248,25 @@ def test_an_unknown_language_code_changes_nothing_and_says_so(client, world, cod
         assert "This language is not available." in text_of(response)
         assert snapshot() == before  # her language is unchanged
         assert response.wsgi_request.LANGUAGE_CODE == "en"
+        assert django_settings.LANGUAGE_COOKIE_NAME not in client.cookies
         client.logout()
+
+
+@pytest.mark.parametrize("code", ["da-DK", "da-dk", "EN", "de"])
+def test_a_language_variant_is_not_taken_into_the_cookie_either(client, world, code):
+    """Regression: set_language took "da-DK" into the language cookie (Danish pages) while her
+    record, and the reply, treated it as unknown."""
+    client.force_login(world.participant_a.user)
+    response = client.post(
+        reverse("diary:language"), {"language": code, "next": "https://evil.example/"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("diary:home")
+    assert django_settings.LANGUAGE_COOKIE_NAME not in response.cookies
+    page = client.get(response["Location"])
+    assert "This language is not available." in text_of(page)
+    world.participant_a.refresh_from_db()
+    assert world.participant_a.language == "en"
 
 
 def test_a_known_language_code_is_still_kept_on_her_record(client, world):
@@ -257,3 +276,43 @@ def test_a_known_language_code_is_still_kept_on_her_record(client, world):
     assert response.status_code == 302
     participant.refresh_from_db()
     assert participant.language == "da"
+
+
+# ---- where login and logout send her next --------------------------------------------------------
+
+
+def next_urls() -> st.SearchStrategy[str]:
+    return st.one_of(
+        st.sampled_from(
+            [
+                "https://evil.example/",
+                "//evil.example/",
+                "\\\\evil.example",
+                "javascript:alert(1)",
+                "/\\evil.example",
+                "http:/evil.example",
+                "/diary/\x00",
+            ]
+        ),
+        junk_text(max_size=60),
+    )
+
+
+@FEW
+@given(next_url=next_urls())
+def test_login_and_logout_never_redirect_off_site_whatever_next_says(client, world, next_url):
+    with example_isolated():
+        login = client.post(
+            reverse("diary:login") + "?next=" + quote(next_url, safe=""),
+            {"username": "S01-001", "password": PASSWORD, "next": next_url},
+        )
+        assert login.status_code == 302
+        assert SESSION_KEY in client.session
+        logout = client.post(reverse("diary:logout"), {"next": next_url})
+        assert logout.status_code == 302
+        assert SESSION_KEY not in client.session
+        for response in (login, logout):
+            # A relative URL is fine; only another host or scheme would be an open redirect.
+            target = urlsplit(response["Location"].replace("\\", "/"))
+            assert target.scheme in ("", "http", "https")
+            assert target.netloc in ("", "testserver")

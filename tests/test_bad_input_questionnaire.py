@@ -26,7 +26,7 @@ from tests.bad_input import (
     snapshot,
     text_of,
 )
-from tests.diary.journey import open_assessment
+from tests.diary.journey import open_assessment, window_close
 
 pytestmark = pytest.mark.django_db
 
@@ -600,3 +600,16 @@ def test_a_danish_participant_reads_the_refusal_in_danish(client_a, assessment, 
     assert response.status_code == 400
     assert "vas_dysmenorrhea: 101 er ikke et gyldigt svar; det blev ikke gemt" in text_of(response)
     assert "Angiv et helt tal fra 0 til 100." in text_of(response)
+
+
+@pytest.mark.parametrize("autosave", [True, False])
+def test_a_save_after_the_window_closed_is_refused_with_the_reason(client_a, assessment, autosave):
+    window_close(assessment)
+    before = snapshot()
+    response = client_a.post(
+        page_url(assessment, 1), {"ehp30_q01": "4"}, headers=AUTOSAVE if autosave else {}
+    )
+    assert response.status_code == 409
+    message = " ".join(response.json()["errors"]) if autosave else text_of(response)
+    assert "The window for this questionnaire has closed." in message
+    assert snapshot() == before
