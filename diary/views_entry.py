@@ -120,9 +120,12 @@ def _page_save(request, assessment, steps, step) -> HttpResponse:
         saved = result.draft.answers_for(step.instrument.key)
         return _page_render(request, assessment, steps, step, saved, result.errors, 400)
     nav = request.POST.get("nav", "next")
-    if request.POST.get("clear"):
+    cleared = request.POST.get("clear", "")
+    if cleared in step.page.item_keys:
+        # Only a question of the page: any other text would be echoed into the Location header,
+        # and one over 16,384 characters made the redirect fail after the answers were saved.
         target = reverse("diary:questionnaire_page", args=[assessment.pk, step.index])
-        return redirect(f"{target}#item-{request.POST['clear']}")
+        return redirect(f"{target}#item-{cleared}")
     if nav == "back":
         if step.index == 1:
             return redirect("diary:questionnaire", pk=assessment.pk)

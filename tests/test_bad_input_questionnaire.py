@@ -201,9 +201,21 @@ def test_junk_clear_and_nav_values_never_fail_and_clear_nothing_else(
             page_url(assessment, 1), {"ehp30_q01": "3", "clear": clear, "nav": nav}
         )
         assert response.status_code == 302
+        assert ("#item-" in response["Location"]) == (clear == "ehp30_q01")
         answers = draft_of(assessment)["ehp30"]
         assert answers["ehp30_q01"] == (None if clear == "ehp30_q01" else 3)
         assert answers["ehp30_q12"] == 1
+
+
+def test_a_huge_clear_value_moves_on_instead_of_failing_after_saving(client_a, assessment):
+    """Regression: 'clear' was echoed into the redirect; over 16,384 characters Django refused
+    the redirect (400, 'nothing was saved') although the page's answers had been saved."""
+    response = client_a.post(
+        page_url(assessment, 1), {"ehp30_q01": "4", "clear": "x" * 20_000, "nav": "next"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == page_url(assessment, 2)
+    assert draft_of(assessment)["ehp30"]["ehp30_q01"] == 4
 
 
 # ---- modules: an item of a module that does not apply --------------------------------------------
