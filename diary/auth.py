@@ -46,6 +46,9 @@ def user_for_identifier(identifier: str) -> AbstractBaseUser | None:
     return participants[0].user if len(participants) == 1 else None
 
 
+AXES_USERNAME_MAX_LENGTH = 255
+
+
 def axes_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str:
     """The account name axes counts failures against (AXES_USERNAME_CALLABLE)."""
     typed = ""
@@ -54,7 +57,11 @@ def axes_username(request: HttpRequest, credentials: dict[str, Any] | None) -> s
     elif request is not None and request.method == "POST":
         typed = request.POST.get("username", "")
     user = user_for_identifier(typed)
-    return user.get_username() if user is not None else typed.strip().lower()
+    if user is not None:
+        return user.get_username()
+    # django-axes stores this name in a 255-character column, and lowercasing can lengthen a
+    # string the login form let through ("İ" becomes two characters): cut it to fit.
+    return typed.strip().lower()[:AXES_USERNAME_MAX_LENGTH]
 
 
 class StudyIdOrEmailBackend(ModelBackend):

@@ -7,9 +7,11 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import SetPasswordForm
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import i18n
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -107,6 +109,20 @@ def language(request: HttpRequest) -> HttpResponse:
     """Switch the interface language; a participant's choice is kept on her record too."""
     participant = access.participant_of(request.user)
     chosen = request.POST.get("language", "")
-    if participant is not None and chosen in {code for code, _name in settings.LANGUAGES}:
+    if chosen not in {code for code, _name in settings.LANGUAGES}:
+        # Only a tampered form sends another code. set_language would ignore most silently but
+        # take a variant such as "da-DK" into the cookie, unlike her record: neither, and say so.
+        messages.error(request, _("This language is not available."))
+        return HttpResponseRedirect(_safe_next(request))
+    if participant is not None:
         participant_language_set(participant=participant, language=chosen)
     return i18n.set_language(request)
+
+
+def _safe_next(request: HttpRequest) -> str:
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("diary:home")

@@ -82,11 +82,22 @@ def questionnaire_page(request: HttpRequest, pk: int, number: int) -> HttpRespon
     return _page_render(request, assessment, steps, step, answers)
 
 
+# What a page form (urlencoded) and the background save (fetch with FormData) send. Any other
+# body reads as an empty form, which would save every question of the page as unanswered.
+FORM_CONTENT_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
+
+
 def _page_save(request, assessment, steps, step) -> HttpResponse:
     now = timezone.now()
+    autosave = request.headers.get("X-Autosave") == "1"
+    if request.content_type not in FORM_CONTENT_TYPES:
+        unread = _("Your answers could not be read, so nothing was saved. Please try again.")
+        if autosave:
+            return JsonResponse({"saved": False, "errors": [unread]}, status=400)
+        saved = draft_answers(assessment=assessment)[step.instrument.key]
+        return _page_render(request, assessment, steps, step, saved, [unread], 400)
     answers = entry.page_answers(step, request.POST)
     answered_vas = step.is_vas and any(v is not None for v in answers.values())
-    autosave = request.headers.get("X-Autosave") == "1"
     try:
         result = draft_save(
             assessment=assessment,
@@ -109,9 +120,12 @@ def _page_save(request, assessment, steps, step) -> HttpResponse:
         saved = result.draft.answers_for(step.instrument.key)
         return _page_render(request, assessment, steps, step, saved, result.errors, 400)
     nav = request.POST.get("nav", "next")
-    if request.POST.get("clear"):
+    cleared = request.POST.get("clear", "")
+    if cleared in step.page.item_keys:
+        # Only a question of the page: any other text would be echoed into the Location header,
+        # and one over 16,384 characters made the redirect fail after the answers were saved.
         target = reverse("diary:questionnaire_page", args=[assessment.pk, step.index])
-        return redirect(f"{target}#item-{request.POST['clear']}")
+        return redirect(f"{target}#item-{cleared}")
     if nav == "back":
         if step.index == 1:
             return redirect("diary:questionnaire", pk=assessment.pk)

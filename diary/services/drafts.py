@@ -17,7 +17,7 @@ from diary.models import Assessment, AssessmentStatus, AuditAction, Response, Re
 from diary.services.assessments import SubmissionRefused, assessment_submit, modules_for
 from diary.services.audit import audit_record
 from diary.windows import WindowState, window_state
-from scoring.definitions import instrument_get
+from scoring.definitions import Item, instrument_get
 
 
 class DraftRefused(ValidationError):
@@ -88,6 +88,7 @@ def draft_save(
         draft = ResponseDraft(assessment=locked, created_at=now, updated_at=now)
     saved = draft.answers_for(instrument_key)
     errors: list[str] = []
+    answered = False  # some answer of this call was kept, so capture details describe it
     for key, value in answers.items():
         if key not in allowed:
             errors.append(_("%(key)s: not a question of this questionnaire") % {"key": key})
@@ -95,9 +96,14 @@ def draft_save(
             errors.append(
                 _("%(key)s: %(value)s is not a valid answer; it was not saved")
                 % {"key": key, "value": repr(value)[:40]}
+                + " "
+                + _expected_answer(instrument.item(key))
             )
         else:
             saved[key] = value
+            answered = answered or value is not None
+    if not answered:
+        metadata = None  # the details of a refused answer would describe an answer not kept
     for module in instrument.modules_chosen(modules_for(instrument_key, study.ehp30_modules)):
         if saved.get(module.gate) == 0:
             for key in module.items:
@@ -107,7 +113,10 @@ def draft_save(
                         % {"key": key}
                     )
                     saved[key] = None
-    changed = saved != draft.answers_for(instrument_key) or bool(metadata)
+    # Compared with a missing answer counting as unanswered: a page whose only answer was
+    # refused writes nothing and is not audited as a save.
+    stored = draft.answers_for(instrument_key)
+    changed = any(saved.get(k) != stored.get(k) for k in {*saved, *stored}) or bool(metadata)
     draft.answers = {**draft.answers, instrument_key: saved}
     if metadata:
         merged = {**draft.metadata.get(instrument_key, {}), **metadata}
@@ -128,6 +137,15 @@ def draft_save(
             details={"instrument": instrument_key, "variables": sorted(answers)},
         )
     return DraftSaveResult(draft=draft, errors=errors)
+
+
+def _expected_answer(item: Item) -> str:
+    if item.kind == "integer":
+        return _("Please give a whole number from %(low)s to %(high)s.") % {
+            "low": item.min_value,
+            "high": item.max_value,
+        }
+    return _("Please choose one of the answer options.")
 
 
 class UnansweredNotConfirmed(ValidationError):
