@@ -33,6 +33,7 @@ import time
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -172,9 +173,11 @@ class Client:
     cookies: dict[str, str] = field(default_factory=dict)
     connection: http.client.HTTPConnection | None = None
 
+    timeout: ClassVar[float] = 30.0
+
     def request(self, method: str, path: str, body: dict | None = None):
         if self.connection is None:
-            self.connection = http.client.HTTPConnection(HOST, self.port, timeout=30)
+            self.connection = http.client.HTTPConnection(HOST, self.port, timeout=self.timeout)
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
         payload = None
         if body is not None:
@@ -184,10 +187,17 @@ class Client:
         self.connection.request(method, path, body=payload, headers=headers)
         response = self.connection.getresponse()
         content = response.read()
+        self.received(response)
         for header in response.headers.get_all("Set-Cookie") or []:
             for name, morsel in SimpleCookie(header).items():
-                self.cookies[name] = morsel.value
+                self.cookie_received(name, morsel.value)
         return response.status, content
+
+    def received(self, response: http.client.HTTPResponse) -> None:
+        """Hook: a response arrived (before its cookies are taken)."""
+
+    def cookie_received(self, name: str, value: str) -> None:
+        self.cookies[name] = value
 
     def log_in(self, identifier: str) -> None:
         status, page = self.request("GET", "/diary/login/")

@@ -23,10 +23,9 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from http.cookies import SimpleCookie
-from urllib.parse import urlencode
+from typing import ClassVar
 
-from bench.bench_submit import HOST, PASSWORD, Client, percentiles
+from bench.bench_submit import PASSWORD, Client, percentiles
 
 REPLAY_EVERY = 3  # every third submission is replayed afterwards
 DOUBLE_CLICK_EVERY = 5  # every fifth is sent twice at once
@@ -104,27 +103,17 @@ class Participant(Client):
     location: str = ""
     refused: bool = False
 
-    def request(self, method: str, path: str, body: dict | None = None):
-        if self.connection is None:
-            self.connection = http.client.HTTPConnection(HOST, self.port, timeout=60)
-        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
-        payload = None
-        if body is not None:
-            payload = urlencode(body)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-            headers["Referer"] = f"http://{HOST}:{self.port}{path}"
-        self.connection.request(method, path, body=payload, headers=headers)
-        response = self.connection.getresponse()
-        content = response.read()
+    timeout: ClassVar[float] = 60.0
+
+    def received(self, response: http.client.HTTPResponse) -> None:
         self.location = response.headers.get("Location", "")
         self.refused = False
-        for header in response.headers.get_all("Set-Cookie") or []:
-            for name, morsel in SimpleCookie(header).items():
-                if name == "messages":
-                    self.refused = self.refused or bool(morsel.value)
-                else:
-                    self.cookies[name] = morsel.value
-        return response.status, content
+
+    def cookie_received(self, name: str, value: str) -> None:
+        if name == "messages":
+            self.refused = self.refused or bool(value)
+        else:
+            self.cookies[name] = value
 
     def twin(self) -> Participant:
         """A second tab: the same session on a connection of its own."""
