@@ -30,30 +30,26 @@ class TimelineEntry:
     request_id: str = ""
 
 
-def _row_history(objs: list, names: dict[int, str]) -> list[TimelineEntry]:
-    if not objs:
-        return []
-    entries = []
-    for event in Events.objects.tracks(*objs).order_by("pgh_created_at"):
-        context = event.pgh_context or {}
-        label = event.pgh_obj_model.split(".")[-1]
-        diff = event.pgh_diff or {}
-        changes = tuple(
+def _row_events(objs: list) -> list:
+    return list(Events.objects.tracks(*objs).order_by("pgh_created_at")) if objs else []
+
+
+def _change_entry(event, names: dict[int, str]) -> TimelineEntry:
+    context = event.pgh_context or {}
+    user_id = context.get("user")
+    diff = event.pgh_diff or {}
+    return TimelineEntry(
+        at=event.pgh_created_at,
+        actor=names.get(user_id, "?") if user_id else "system",
+        kind="change",
+        what=f"{event.pgh_obj_model.split('.')[-1]} #{event.pgh_obj_id}: {event.pgh_label}",
+        changes=tuple(
             (field, old, new)
             for field, (old, new) in sorted(diff.items())
             if field not in {"id", "pgh_id"}
-        )
-        entries.append(
-            TimelineEntry(
-                at=event.pgh_created_at,
-                actor=names.get(context.get("user"), "system" if not context.get("user") else "?"),
-                kind="change",
-                what=f"{label} #{event.pgh_obj_id}: {event.pgh_label}",
-                changes=changes,
-                request_id=str(context.get("request_id", "")),
-            )
-        )
-    return entries
+        ),
+        request_id=str(context.get("request_id", "")),
+    )
 
 
 def participant_timeline(*, participant: Participant, user) -> list[TimelineEntry]:
@@ -62,8 +58,6 @@ def participant_timeline(*, participant: Participant, user) -> list[TimelineEntr
     unblinded = access.is_unblinded(user, participant.study)
     if not unblinded:
         events = events.exclude(action__in=UNBLINDED_ACTIONS)
-    User = get_user_model()
-    names = dict(User.objects.values_list("pk", "username"))
     entries = [
         TimelineEntry(
             at=e.occurred_at,
@@ -75,13 +69,19 @@ def participant_timeline(*, participant: Participant, user) -> list[TimelineEntr
         )
         for e in events
     ]
-    entries += _row_history([participant], names)
-    entries += _row_history(list(participant.periods.all()), names)
     assessments = list(participant.assessments.all())
-    entries += _row_history(assessments, names)
-    entries += _row_history(list(Response.objects.filter(assessment__in=assessments)), names)
+    changes = (
+        _row_events([participant])
+        + _row_events(list(participant.periods.all()))
+        + _row_events(assessments)
+        + _row_events(list(Response.objects.filter(assessment__in=assessments)))
+    )
     if unblinded and hasattr(participant, "allocation"):
-        entries += _row_history([participant.allocation], names)
+        changes += _row_events([participant.allocation])
+    # Names of only the users the history mentions.
+    user_ids = {(e.pgh_context or {}).get("user") for e in changes} - {None}
+    names = dict(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "username"))
+    entries += [_change_entry(event, names) for event in changes]
     return sorted(entries, key=lambda entry: (entry.at, entry.kind))
 
 
