@@ -1,5 +1,5 @@
 """The Celery app for bench_reliability's workers: the production app, plus a record of every
-execution of response_score_task and an optional pause inside it. Bench-only.
+execution of response_score_task (a line per response it scores) and an optional pause inside it. Bench-only.
 
     celery -A bench.reliability_worker worker ...
 
@@ -29,9 +29,11 @@ _DELAY = float(os.environ.get("RELIABILITY_TASK_DELAY", "0"))
 
 def _record(event: str, args: Any) -> None:
     if _LOG and args:
-        # One short write per line with O_APPEND: lines of concurrent pool processes never mix.
+        # One line per response of the task, all in one short write with O_APPEND: lines of
+        # concurrent pool processes never mix.
+        at = f"{time.time():.3f}"
         with open(_LOG, "a", encoding="ascii") as log:
-            log.write(f"{event} {args[0]} {time.time():.3f}\n")
+            log.write("".join(f"{event} {response_id} {at}\n" for response_id in args))
 
 
 @task_prerun.connect

@@ -84,3 +84,19 @@ class StudyIdOrEmailBackend(ModelBackend):
         if user.check_password(password) and self.user_can_authenticate(user):
             return user
         return None
+
+    def get_user(self, user_id: Any) -> AbstractBaseUser | None:
+        """The session's user, her participant record and study read in the same query.
+
+        Every diary page needs the participant (language, time zone, access checks) and most
+        need her study; staff accounts get an empty outer join.
+        """
+        try:
+            user = (
+                get_user_model()
+                ._default_manager.select_related("participant__study")
+                .get(pk=user_id)
+            )
+        except get_user_model().DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None

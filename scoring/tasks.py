@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from scoring.services import response_score, scoring_sweep
+from scoring.services import responses_score, scoring_sweep
 
 # A database restart or failover should not lose a score: retry with growing delays. Anything
 # still unscored after the last retry is picked up by the sweep.
@@ -19,9 +19,10 @@ _DB_RETRY = {
 
 
 @shared_task(**_DB_RETRY)
-def response_score_task(response_id: int) -> int:
-    """Score one response; returns the number of scale scores written."""
-    return response_score(response_id=response_id).scores
+def response_score_task(*response_ids: int) -> int:
+    """Score these responses (one task per submission, all its instruments); returns the number
+    of scale scores written."""
+    return responses_score(response_ids=response_ids).scores
 
 
 @shared_task(**_DB_RETRY)

@@ -11,6 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from diary.models import (
     Assessment,
@@ -31,8 +32,35 @@ class SubmissionRefused(ValidationError):
     """The assessment cannot take a submission now; the message says why."""
 
 
+class AlreadySubmitted(SubmissionRefused):
+    """A second tab, a double click or a replayed POST: the questionnaire was submitted."""
+
+
 def modules_for(instrument_key: str, study_modules: list[str]) -> tuple[str, ...]:
     return tuple(study_modules) if instrument_key == "ehp30" else ()
+
+
+def submission_refusal(assessment: Assessment, now: datetime) -> str:
+    """Why the answers of this assessment cannot change now, or "" when they can."""
+    if assessment.status == AssessmentStatus.SUBMITTED:
+        return _("This questionnaire has already been submitted.")
+    if assessment.status in {AssessmentStatus.MISSED, AssessmentStatus.EXCUSED}:
+        return _("The window for this questionnaire has closed.")
+    state = window_state(now=now, opens_at=assessment.opens_at, closes_at=assessment.closes_at)
+    return {
+        WindowState.NOT_YET_DEFINED: _("This questionnaire opens after you report your period."),
+        WindowState.BEFORE: _("This questionnaire is not open yet."),
+        WindowState.CLOSED: _("The window for this questionnaire has closed."),
+    }.get(state, "")
+
+
+def submission_check(assessment: Assessment, now: datetime) -> None:
+    """Raise AlreadySubmitted or SubmissionRefused unless the assessment takes answers now."""
+    reason = submission_refusal(assessment, now)
+    if assessment.status == AssessmentStatus.SUBMITTED:
+        raise AlreadySubmitted(reason)
+    if reason:
+        raise SubmissionRefused(reason)
 
 
 @transaction.atomic
@@ -48,64 +76,73 @@ def assessment_submit(
 
     `answers` maps instrument key -> {item variable -> code or None}. The assessment row is
     locked, so a double click, a second tab or a replayed POST cannot submit twice: the second
-    attempt raises SubmissionRefused. Refused outside the window. Invalid codes raise
-    ValidationError listing each bad variable; nothing is stored then. Scoring is queued after
-    commit (scoring.services.response_score_queue).
+    attempt raises AlreadySubmitted. Refused outside the window (SubmissionRefused). Invalid
+    codes raise ValidationError listing each bad variable; nothing is stored then. Scoring is
+    queued after commit (scoring.services.response_score_queue).
     """
-    now = now or timezone.now()
-    metadata = metadata or {}
     locked = (
         Assessment.objects.select_for_update(of=("self",))
         .select_related("participant__study")
         .get(pk=assessment.pk)
     )
+    return assessment_submit_locked(
+        locked=locked, answers=answers, actor=actor, metadata=metadata, now=now
+    )
+
+
+def assessment_submit_locked(
+    *,
+    locked: Assessment,
+    answers: Mapping[str, Mapping[str, Any]],
+    actor: AbstractBaseUser,
+    metadata: Mapping[str, Mapping[str, Any]] | None = None,
+    now: datetime | None = None,
+) -> list[Response]:
+    """assessment_submit for a caller whose transaction already holds the assessment's row lock
+    (SELECT ... FOR UPDATE), with `locked.participant.study` loaded. Same guarantees.
+
+    The writes are one INSERT for all the responses, one UPDATE of the assessment and one audit
+    INSERT, and a single task is queued for the scoring of the whole submission: a submission
+    is the diary's busiest write (see bench/bench_submit.py).
+    """
+    now = now or timezone.now()
+    metadata = metadata or {}
     study = locked.participant.study
-    if locked.status == AssessmentStatus.SUBMITTED:
-        raise SubmissionRefused("This questionnaire has already been submitted.")
-    if locked.status in {AssessmentStatus.MISSED, AssessmentStatus.EXCUSED}:
-        raise SubmissionRefused("The window for this questionnaire has closed.")
-    state = window_state(now=now, opens_at=locked.opens_at, closes_at=locked.closes_at)
-    if state == WindowState.NOT_YET_DEFINED:
-        raise SubmissionRefused("This questionnaire opens after you report your period.")
-    if state == WindowState.BEFORE:
-        raise SubmissionRefused("This questionnaire is not open yet.")
-    if state == WindowState.CLOSED:
-        raise SubmissionRefused("The window for this questionnaire has closed.")
+    submission_check(locked, now)
     unknown = set(answers) - set(study.instruments)
     if unknown:
         raise ValidationError(f"Not collected in this study: {', '.join(sorted(unknown))}.")
 
     errors: list[str] = []
-    validated: dict[str, dict[str, int | None]] = {}
-    instruments = {}
+    responses: list[Response] = []
     for key in study.instruments:
         # The version she was shown (licensed wording in her language when loaded): the
         # response records its version and hash; scoring maps it back to its structure.
         instrument = instrument_for(key=key, language=locked.participant.language)
-        instruments[key] = instrument
         try:
-            validated[key] = answers_validate(
+            validated = answers_validate(
                 instrument, answers.get(key, {}), modules=modules_for(key, study.ehp30_modules)
             )
         except AnswersInvalid as exc:
             errors.extend(exc.errors)
+            continue
+        responses.append(
+            Response(
+                assessment=locked,
+                instrument_key=key,
+                instrument_version=instrument.version,
+                instrument_hash=instrument.content_hash,
+                answers=validated,
+                metadata=dict(metadata.get(key, {})),
+                submitted_at=now,
+                submitted_by=actor,
+                source=ResponseSource.PARTICIPANT_WEB,
+            )
+        )
     if errors:
         raise ValidationError(errors)
 
-    responses = [
-        Response.objects.create(
-            assessment=locked,
-            instrument_key=key,
-            instrument_version=instruments[key].version,
-            instrument_hash=instruments[key].content_hash,
-            answers=validated[key],
-            metadata=dict(metadata.get(key, {})),
-            submitted_at=now,
-            submitted_by=actor,
-            source=ResponseSource.PARTICIPANT_WEB,
-        )
-        for key in study.instruments
-    ]
+    Response.objects.bulk_create(responses)  # the ids come back (INSERT ... RETURNING)
     locked.status = AssessmentStatus.SUBMITTED
     locked.submitted_at = now
     locked.save(update_fields=["status", "submitted_at"])

@@ -13,10 +13,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from diary.models import Assessment, AssessmentStatus, AuditAction, Response, ResponseDraft
-from diary.services.assessments import SubmissionRefused, assessment_submit, modules_for
+from diary.models import Assessment, AuditAction, Participant, Response, ResponseDraft
+from diary.services.assessments import (
+    assessment_submit_locked,
+    modules_for,
+    submission_check,
+    submission_refusal,
+)
 from diary.services.audit import audit_record
-from diary.windows import WindowState, window_state
 from scoring.definitions import Item, instrument_get
 
 
@@ -29,20 +33,6 @@ class DraftSaveResult:
     draft: ResponseDraft
     # One message per refused answer, starting with the variable; the other answers were kept.
     errors: list[str] = field(default_factory=list)
-
-
-def _refusal(assessment: Assessment, now: datetime) -> str:
-    """Why the answers of this assessment cannot change now, or "" when they can."""
-    if assessment.status == AssessmentStatus.SUBMITTED:
-        return _("This questionnaire has already been submitted.")
-    if assessment.status in {AssessmentStatus.MISSED, AssessmentStatus.EXCUSED}:
-        return _("The window for this questionnaire has closed.")
-    state = window_state(now=now, opens_at=assessment.opens_at, closes_at=assessment.closes_at)
-    return {
-        WindowState.NOT_YET_DEFINED: _("This questionnaire opens after you report your period."),
-        WindowState.BEFORE: _("This questionnaire is not open yet."),
-        WindowState.CLOSED: _("The window for this questionnaire has closed."),
-    }.get(state, "")
 
 
 def _locked(assessment: Assessment) -> tuple[Assessment, ResponseDraft | None]:
@@ -77,7 +67,7 @@ def draft_save(
     now = now or timezone.now()
     locked, draft = _locked(assessment)
     study = locked.participant.study
-    reason = _refusal(locked, now)
+    reason = submission_refusal(locked, now)
     if reason:
         raise DraftRefused(reason)
     if instrument_key not in study.instruments:
@@ -167,35 +157,40 @@ def draft_answers(*, assessment: Assessment) -> dict[str, dict[str, Any]]:
     return _complete(assessment, ResponseDraft.objects.filter(assessment=assessment).first())
 
 
+@transaction.atomic
 def draft_submit(
     *,
-    assessment: Assessment,
+    participant: Participant,
+    assessment_id: int,
     actor: AbstractBaseUser,
     confirm_unanswered: bool = False,
     now: datetime | None = None,
 ) -> list[Response]:
-    """Submit the draft's answers through assessment_submit, exactly once.
+    """Submit the draft's answers of the participant's assessment `assessment_id`, exactly once.
 
     Unanswered items are submitted as not answered (None), as on paper, once the participant
     has confirmed leaving them (`confirm_unanswered`); otherwise UnansweredNotConfirmed is
-    raised. Raises SubmissionRefused (already submitted, window not open: the draft is left as
-    it was) or ValidationError (invalid answers; nothing stored).
+    raised. Raises Assessment.DoesNotExist when the assessment is not hers or has no window
+    yet, AlreadySubmitted (a double click, a second tab, a replayed POST), SubmissionRefused
+    (window not open: the draft is left as it was) or ValidationError (invalid answers).
+    Nothing is stored when it raises.
 
-    Not a transaction of its own on purpose: assessment_submit is the transaction (it locks the
-    assessment, so a double click, a second tab or a replayed POST cannot submit twice, and
-    re-checks the window under the lock). Stamping the draft afterwards is bookkeeping; the
-    assessment's status is what says the questionnaire was submitted. This keeps a submission
-    to one short transaction, without a savepoint (see bench/bench_submit.py).
+    One transaction: the assessment row is locked (with its draft read in the same query),
+    then assessment_submit_locked stores the responses, and the draft is stamped as submitted.
     """
     now = now or timezone.now()
-    reason = _refusal(assessment, now)
-    if reason:
-        raise SubmissionRefused(reason)
+    locked = (
+        Assessment.objects.select_for_update(of=("self",))
+        .select_related("draft")
+        .get(pk=assessment_id, participant=participant, opens_at__isnull=False)
+    )
+    locked.participant = participant  # her study comes with her (no second query)
+    submission_check(locked, now)
     try:
-        draft: ResponseDraft | None = assessment.draft  # select_related by the caller, or a query
+        draft: ResponseDraft | None = locked.draft
     except ResponseDraft.DoesNotExist:
         draft = None
-    answers = _complete(assessment, draft)
+    answers = _complete(locked, draft)
     unanswered = sum(v is None for values in answers.values() for v in values.values())
     if unanswered and not confirm_unanswered:
         raise UnansweredNotConfirmed(
@@ -204,9 +199,12 @@ def draft_submit(
                 "or go back and answer them."
             )
         )
-    metadata = draft.metadata if draft is not None else {}
-    responses = assessment_submit(
-        assessment=assessment, answers=answers, actor=actor, metadata=metadata, now=now
+    responses = assessment_submit_locked(
+        locked=locked,
+        answers=answers,
+        actor=actor,
+        metadata=draft.metadata if draft is not None else {},
+        now=now,
     )
     if draft is not None:
         ResponseDraft.objects.filter(pk=draft.pk).update(submitted_at=now)

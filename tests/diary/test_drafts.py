@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from diary.models import AuditAction, AuditEvent, Response, ResponseDraft
+from diary.models import Assessment, AuditAction, AuditEvent, Response, ResponseDraft
 from diary.services.assessments import SubmissionRefused
 from diary.services.drafts import (
     DraftRefused,
@@ -116,7 +116,12 @@ def test_drafts_are_refused_outside_the_window_and_the_saved_draft_survives(worl
             assessment=assessment, instrument_key="ehp30", answers={"ehp30_q01": 2}, actor=user
         )
     with pytest.raises(SubmissionRefused, match="has closed"):
-        draft_submit(assessment=assessment, actor=user, confirm_unanswered=True)
+        draft_submit(
+            participant=world.participant_a,
+            assessment_id=assessment.pk,
+            actor=user,
+            confirm_unanswered=True,
+        )
     assert ResponseDraft.objects.get(assessment=assessment).answers["ehp30"]["ehp30_q01"] == 1
     assert not Response.objects.exists()
 
@@ -130,10 +135,51 @@ def test_a_questionnaire_whose_period_is_not_reported_takes_no_draft(world):
 def test_submitting_twice_stores_one_response_per_instrument(world):
     assessment = open_assessment(world.participant_a)
     user = world.participant_a.user
-    draft_submit(assessment=assessment, actor=user, confirm_unanswered=True)
+    draft_submit(
+        participant=world.participant_a,
+        assessment_id=assessment.pk,
+        actor=user,
+        confirm_unanswered=True,
+    )
     with pytest.raises(SubmissionRefused, match="already been submitted"):
-        draft_submit(assessment=assessment, actor=user, confirm_unanswered=True)
+        draft_submit(
+            participant=world.participant_a,
+            assessment_id=assessment.pk,
+            actor=user,
+            confirm_unanswered=True,
+        )
     assert Response.objects.filter(assessment=assessment).count() == 2
+
+
+def test_submitting_stamps_the_draft_and_records_what_was_saved(world):
+    assessment = open_assessment(world.participant_a)
+    user = world.participant_a.user
+    draft_save(assessment=assessment, instrument_key="ehp30", answers={"ehp30_q01": 3}, actor=user)
+    responses = draft_submit(
+        participant=world.participant_a,
+        assessment_id=assessment.pk,
+        actor=user,
+        confirm_unanswered=True,
+    )
+    assert {r.instrument_key: r.answers.get("ehp30_q01") for r in responses} == {
+        "ehp30": 3,
+        "vas_dysmenorrhea": None,
+    }
+    assert ResponseDraft.objects.get(assessment=assessment).submitted_at is not None
+    event = AuditEvent.objects.get(action=AuditAction.SUBMITTED)
+    assert event.details["responses"] == [r.pk for r in responses]
+
+
+def test_another_participants_questionnaire_cannot_be_submitted(world):
+    theirs = open_assessment(make_participant(world.study, world.site1, "S01-078"))
+    with pytest.raises(Assessment.DoesNotExist):
+        draft_submit(
+            participant=world.participant_a,
+            assessment_id=theirs.pk,
+            actor=world.participant_a.user,
+            confirm_unanswered=True,
+        )
+    assert not Response.objects.exists()
 
 
 def test_unanswered_questions_need_her_confirmation(world):
@@ -145,7 +191,11 @@ def test_unanswered_questions_need_her_confirmation(world):
         actor=world.participant_a.user,
     )
     with pytest.raises(UnansweredNotConfirmed, match="Please confirm"):
-        draft_submit(assessment=assessment, actor=world.participant_a.user)
+        draft_submit(
+            participant=world.participant_a,
+            assessment_id=assessment.pk,
+            actor=world.participant_a.user,
+        )
     assert not Response.objects.exists()
 
 
@@ -176,7 +226,12 @@ def test_two_tabs_submitting_at_the_same_moment_store_one_response(world):
     def submit() -> None:
         start.wait()
         try:
-            draft_submit(assessment=assessment, actor=user, confirm_unanswered=True)
+            draft_submit(
+                participant=world.participant_a,
+                assessment_id=assessment.pk,
+                actor=user,
+                confirm_unanswered=True,
+            )
             outcomes.append("stored")
         except SubmissionRefused:
             outcomes.append("refused")

@@ -36,7 +36,12 @@ def test_history_shows_when_a_questionnaire_was_submitted_and_no_scores(client, 
         answers={"ehp30_q01": 4, "ehp30_q02": 4},
         actor=participant.user,
     )
-    draft_submit(assessment=assessment, actor=participant.user, confirm_unanswered=True)
+    draft_submit(
+        participant=participant,
+        assessment_id=assessment.pk,
+        actor=participant.user,
+        confirm_unanswered=True,
+    )
     client.force_login(participant.user)
     text = client.get(reverse("diary:home")).content.decode()
     assert "After period 1" in text and "submitted" in text

@@ -19,15 +19,15 @@ pytestmark = pytest.mark.django_db
 def test_every_demo_response_is_queued_for_scoring_and_scores(
     monkeypatch, django_capture_on_commit_callbacks
 ):
-    published: list[int] = []
-    monkeypatch.setattr(tasks.response_score_task, "delay", published.append)
+    messages: list[tuple[int, ...]] = []  # one per submission: the ids of its responses
+    monkeypatch.setattr(tasks.response_score_task, "delay", lambda *ids: messages.append(ids))
     with django_capture_on_commit_callbacks(execute=True):
         call_command("demo_study", stdout=None)
     response_ids = set(Response.objects.values_list("pk", flat=True))
     assert response_ids
-    assert sorted(published) == sorted(response_ids)
+    assert sorted(i for ids in messages for i in ids) == sorted(response_ids)
 
-    for response_id in published:  # what the worker does with each message
-        tasks.response_score_task(response_id)
+    for ids in messages:  # what the worker does with each message
+        tasks.response_score_task(*ids)
     assert set(Score.objects.values_list("response_id", flat=True)) == response_ids
     assert scoring_sweep().responses == 0

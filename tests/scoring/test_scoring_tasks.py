@@ -13,14 +13,14 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def published(monkeypatch) -> list[int]:
-    """Response ids handed to the broker, instead of publishing them."""
-    ids: list[int] = []
-    monkeypatch.setattr(tasks.response_score_task, "delay", ids.append)
-    return ids
+def published(monkeypatch) -> list[tuple[int, ...]]:
+    """The messages handed to the broker (their response ids), instead of publishing them."""
+    messages: list[tuple[int, ...]] = []
+    monkeypatch.setattr(tasks.response_score_task, "delay", lambda *ids: messages.append(ids))
+    return messages
 
 
-def test_submission_queues_one_scoring_task_per_response_after_commit(
+def test_submission_queues_one_scoring_task_for_its_responses_after_commit(
     world, published, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -28,7 +28,16 @@ def test_submission_queues_one_scoring_task_per_response_after_commit(
     assert published == []  # nothing reaches a worker before the answers are committed
     for callback in callbacks:
         callback()
-    assert sorted(published) == sorted(response.pk for response in responses.values())
+    assert len(published) == 1
+    assert sorted(published[0]) == sorted(response.pk for response in responses.values())
+
+
+def test_one_task_scores_every_response_of_a_submission(world):
+    responses = submit(world.participant_a)
+    ids = [response.pk for response in responses.values()]
+    # apply(): the task body in-process; the worker tests use the broker.
+    assert response_score_task.apply(args=ids).get() == 6  # five EHP-30 scales and the VAS
+    assert set(Score.objects.values_list("response_id", flat=True)) == set(ids)
 
 
 def test_running_the_task_twice_leaves_the_same_rows(world):
