@@ -1,5 +1,6 @@
 """The Celery app for bench_reliability's workers: the production app, plus a record of every
-execution of response_score_task (a line per response it scores) and an optional pause inside it. Bench-only.
+execution of response_score_task (a line per response it scores) and an optional pause inside
+it. Bench-only.
 
     celery -A bench.reliability_worker worker ...
 
