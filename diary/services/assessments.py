@@ -21,7 +21,8 @@ from diary.models import (
     Response,
     ResponseSource,
 )
-from diary.services.audit import audit_record
+from diary.services.audit import audit_event
+from diary.services.submission_write import submission_write
 from diary.windows import WindowState, window_state
 from scoring.definitions import AnswersInvalid, answers_validate
 from scoring.selectors import instrument_for
@@ -101,9 +102,9 @@ def assessment_submit_locked(
     """assessment_submit for a caller whose transaction already holds the assessment's row lock
     (SELECT ... FOR UPDATE), with `locked.participant.study` loaded. Same guarantees.
 
-    The writes are one INSERT for all the responses, one UPDATE of the assessment and one audit
-    INSERT, and a single task is queued for the scoring of the whole submission: a submission
-    is the diary's busiest write (see bench/bench_submit.py).
+    The writes (the responses, the assessment's status, the draft's stamp if she had a draft,
+    the audit event) are one statement (diary.services.submission_write), and one task is queued
+    for the scoring of the whole submission: a submission is the diary's busiest write.
     """
     now = now or timezone.now()
     metadata = metadata or {}
@@ -142,17 +143,18 @@ def assessment_submit_locked(
     if errors:
         raise ValidationError(errors)
 
-    Response.objects.bulk_create(responses)  # the ids come back (INSERT ... RETURNING)
-    locked.status = AssessmentStatus.SUBMITTED
-    locked.submitted_at = now
-    locked.save(update_fields=["status", "submitted_at"])
-    audit_record(
-        action=AuditAction.SUBMITTED,
-        actor=actor,
-        participant=locked.participant,
-        obj=locked,
-        occurred_at=now,
-        details={"responses": [r.pk for r in responses], "period": locked.period_number},
+    submission_write(
+        assessment=locked,
+        responses=responses,
+        audit=audit_event(
+            action=AuditAction.SUBMITTED,
+            actor=actor,
+            participant=locked.participant,
+            obj=locked,
+            occurred_at=now,
+            details={"period": locked.period_number},  # and the response ids, once inserted
+        ),
+        now=now,
     )
     # Scored by a worker once committed; robust: a broker failure never fails a stored submission.
     transaction.on_commit(

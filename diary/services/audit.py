@@ -25,10 +25,37 @@ def audit_record(
     occurred_at: datetime | None = None,
 ) -> AuditEvent:
     """Append one business event. Call inside the transaction of the action it records."""
+    event = audit_event(
+        action=action,
+        actor=actor,
+        study=study,
+        participant=participant,
+        obj=obj,
+        reason=reason,
+        details=details,
+        occurred_at=occurred_at,
+    )
+    event.save(force_insert=True)
+    return event
+
+
+def audit_event(
+    *,
+    action: AuditAction,
+    actor: AbstractBaseUser | AnonymousUser | None = None,
+    study: Study | None = None,
+    participant: Participant | None = None,
+    obj: models.Model | None = None,
+    reason: str = "",
+    details: dict[str, Any] | None = None,
+    occurred_at: datetime | None = None,
+) -> AuditEvent:
+    """The event audit_record appends, not yet saved: for a caller that writes it in a statement
+    of its own (diary.services.submission_write)."""
     user = actor if actor is not None and actor.is_authenticated else None
     if participant is not None and study is None:
         study = participant.study
-    return AuditEvent.objects.create(
+    return AuditEvent(
         occurred_at=occurred_at or timezone.now(),
         actor=user,
         actor_label=user.get_username() if user is not None else "",

@@ -175,8 +175,8 @@ def draft_submit(
     (window not open: the draft is left as it was) or ValidationError (invalid answers).
     Nothing is stored when it raises.
 
-    One transaction: the assessment row is locked (with its draft read in the same query),
-    then assessment_submit_locked stores the responses, and the draft is stamped as submitted.
+    One transaction: the assessment row is locked (with its draft read in the same query), then
+    assessment_submit_locked stores the responses and stamps the draft as submitted.
     """
     now = now or timezone.now()
     locked = (
@@ -199,13 +199,10 @@ def draft_submit(
                 "or go back and answer them."
             )
         )
-    responses = assessment_submit_locked(
+    return assessment_submit_locked(
         locked=locked,
         answers=answers,
         actor=actor,
         metadata=draft.metadata if draft is not None else {},
         now=now,
     )
-    if draft is not None:
-        ResponseDraft.objects.filter(pk=draft.pk).update(submitted_at=now)
-    return responses
