@@ -144,6 +144,32 @@ def test_submit_stores_every_answer_once_with_unanswered_as_null(client_a, asses
     assert assessment.status == AssessmentStatus.SUBMITTED
 
 
+def test_a_submission_is_in_the_row_history_and_the_audit_trail_with_her_request(
+    client_a, assessment, world
+):
+    review = reverse("diary:questionnaire_review", args=[assessment.pk])
+    response = client_a.post(
+        review, {"confirm_unanswered": "on"}, HTTP_X_REQUEST_ID="req-0123456789"
+    )
+    assert response.status_code == 302
+    responses = list(Response.objects.filter(assessment=assessment).order_by("pk"))
+    assert len(responses) == 2
+    inserted = [response.events.get(pgh_label="insert") for response in responses]
+    submitted = assessment.events.filter(pgh_label="update").latest("pgh_id")
+    assert submitted.status == AssessmentStatus.SUBMITTED
+    for event in [*inserted, submitted]:
+        assert event.pgh_context.metadata["user"] == world.participant_a.user.pk
+        assert event.pgh_context.metadata["url"] == review
+    audit = AuditEvent.objects.get(action=AuditAction.SUBMITTED)
+    assert audit.details == {
+        "period": assessment.period_number,
+        "responses": [r.pk for r in responses],
+    }
+    assert audit.request_id == "req-0123456789"
+    assert audit.actor == world.participant_a.user
+    assert audit.object_id == str(assessment.pk)
+
+
 def test_an_untouched_vas_is_stored_as_not_answered(client_a, assessment):
     fill_ehp30(client_a, assessment, skip=())
     client_a.post(page_url(assessment, VAS_PAGE), {"vas_dysmenorrhea": "", "nav": "next"})
