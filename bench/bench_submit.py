@@ -1,17 +1,19 @@
 """Full questionnaire submission under gunicorn, against a bare one-INSERT view, same run.
 
-    python -m bench.bench_submit [--clients 20] [--per-client 40] [--workers 4] [--threads 4]
+    python -m bench.bench_submit [--clients 20] [--per-client 40] [--workers N] [--threads 1]
 
 Starts an embedded PostgreSQL (.data/pg-bench, database recreated each run) and Redis, migrates,
 creates one participant per client with `--per-client` open questionnaires whose drafts hold a
-complete EHP-30 and VAS, starts gunicorn on 127.0.0.1 with the production settings plus a
-bench-only URLconf, logs every client in through the login page, then drives `--clients`
-concurrent clients (threads, http.client, keep-alive) through:
+complete EHP-30 and VAS, starts gunicorn on 127.0.0.1 as production runs it
+(config/gunicorn.conf.py: sync workers) with the production settings plus a bench-only URLconf,
+logs every client in through the login page, warms every worker up with both requests (one
+submission per client, not measured), then drives `--clients` concurrent clients (threads,
+http.client, a new connection per request) through:
 
 1. the baseline: POST /bench/bare/ (session, CSRF and auth middleware, one INSERT);
 2. the real thing: POST .../review/ (validated submission from the draft, one Response per
-   instrument, the assessment locked and marked submitted, an audit event; scoring is queued
-   after commit where the scoring pipeline is installed).
+   instrument, the assessment locked and marked submitted, an audit event, one scoring task
+   published to the broker after commit).
 
 The two alternate in `--rounds` rounds so that both see the same background load; each round
 is bounded by a request count and a time limit. Prints requests/s, p50 and p95 for
@@ -24,6 +26,7 @@ import argparse
 import http.client
 import os
 import re
+import runpy
 import signal
 import statistics
 import subprocess
@@ -128,25 +131,29 @@ def data_create(*, clients: int, per_client: int) -> list[tuple[str, list[int]]]
     return result
 
 
-def gunicorn_start(env: dict[str, str], *, port: int, workers: int, threads: int):
+def gunicorn_start(env: dict[str, str], *, port: int, workers: int | None, threads: int = 1):
+    """gunicorn as production runs it (config/gunicorn.conf.py: sync workers), on loopback.
+
+    `workers` None keeps the configuration's number; `threads` above 1 runs threaded workers
+    (gthread, keep-alive) instead, to compare.
+    """
     command = [
         sys.executable,
         "-m",
         "gunicorn",
+        "--config",
+        "config/gunicorn.conf.py",
         "config.wsgi:application",
         "--bind",
         f"{HOST}:{port}",
-        "--workers",
-        str(workers),
-        "--threads",
-        str(threads),
-        "--worker-class",
-        "gthread",
-        "--keep-alive",
-        "30",
         "--log-level",
         "warning",
     ]
+    if workers is not None:
+        command += ["--workers", str(workers)]
+    if threads > 1:
+        command += ["--worker-class", "gthread", "--threads", str(threads), "--keep-alive", "30"]
+    env = {**env, "GUNICORN_ACCESS_LOG": ""}
     process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -172,6 +179,8 @@ class Client:
     port: int
     cookies: dict[str, str] = field(default_factory=dict)
     connection: http.client.HTTPConnection | None = None
+    # False: a connection of its own for every request (see main()).
+    keep_alive: bool = True
 
     timeout: ClassVar[float] = 30.0
 
@@ -179,6 +188,8 @@ class Client:
         if self.connection is None:
             self.connection = http.client.HTTPConnection(HOST, self.port, timeout=self.timeout)
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        if not self.keep_alive:
+            headers["Connection"] = "close"
         payload = None
         if body is not None:
             payload = urlencode(body)
@@ -187,6 +198,9 @@ class Client:
         self.connection.request(method, path, body=payload, headers=headers)
         response = self.connection.getresponse()
         content = response.read()
+        if not self.keep_alive:
+            self.connection.close()
+            self.connection = None
         self.received(response)
         for header in response.headers.get_all("Set-Cookie") or []:
             for name, morsel in SimpleCookie(header).items():
@@ -306,8 +320,12 @@ def main(argv: list[str] | None = None) -> int:
         default=40,
         help="submissions per client (each its own questionnaire)",
     )
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument(
+        "--workers", type=int, default=None, help="default: config/gunicorn.conf.py's"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=1, help="above 1: threaded workers (gthread), to compare"
+    )
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument(
         "--rounds", type=int, default=4, help="alternating baseline/submission rounds"
@@ -322,20 +340,29 @@ def main(argv: list[str] | None = None) -> int:
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--verbosity", "0"], cwd=ROOT, env=env, check=True
     )
-    participants = data_create(clients=args.clients, per_client=args.per_client)
+    # One more questionnaire each, submitted in the warm-up.
+    participants = data_create(clients=args.clients, per_client=args.per_client + 1)
     from django.db import connections
 
     connections.close_all()
 
     server = gunicorn_start(env, port=args.port, workers=args.workers, threads=args.threads)
     try:
-        clients = [Client(args.port) for _ in participants]
+        # A connection of its own for each request, as a reverse proxy passes requests on (and
+        # as sync workers require). Kept alive, threaded workers serve each connection in the
+        # worker that accepted it, and a run measured how evenly 20 connections happened to
+        # spread over the workers (clients differed two-fold in mean latency) more than views.
+        clients = [Client(args.port, keep_alive=False) for _ in participants]
         for client, (subject_id, _) in zip(clients, participants, strict=True):
             client.log_in(subject_id)
+        # Every worker process has loaded what both views need before anything is measured.
         warm = phase_run(
             "warm-up",
             clients,
-            lambda i: [("POST", "/bench/bare/", 204)] * 5,
+            lambda i: [
+                *[("POST", "/bench/bare/", 204)] * 5,
+                ("POST", f"/diary/questionnaire/{participants[i][1][0]}/review/", 302),
+            ],
             time_limit=args.time_limit,
         )
         if warm.failures:
@@ -360,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
                     clients,
                     lambda i, start=start: [
                         ("POST", f"/diary/questionnaire/{pk}/review/", 302)
-                        for pk in participants[i][1][start : start + size]
+                        for pk in participants[i][1][1:][start : start + size]
                     ],
                     time_limit=args.time_limit,
                 ),
@@ -371,9 +398,11 @@ def main(argv: list[str] | None = None) -> int:
 
     ratio = submit.throughput / bare.throughput if bare.throughput else 0.0
     p95 = percentiles(submit.latencies)[1]
+    workers = args.workers or runpy.run_path(str(ROOT / "config" / "gunicorn.conf.py"))["workers"]
+    kind = "sync workers" if args.threads == 1 else f"gthread workers x {args.threads} threads"
     print(
-        f"{args.clients} concurrent clients, gunicorn {args.workers} workers x "
-        f"{args.threads} threads on {HOST}, {os.cpu_count()} CPUs"
+        f"{args.clients} concurrent clients, gunicorn {workers} {kind} on {HOST}, "
+        f"{os.cpu_count()} CPUs"
     )
     print(bare.line())
     print(submit.line())

@@ -71,7 +71,8 @@ MIDDLEWARE = [
     "diary.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's SessionMiddleware, plus the idle-timeout renewal (diary/sessions.py).
+    "diary.sessions.IdleSessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -150,9 +151,17 @@ AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_CALLABLE = "diary.auth.axes_username"
 AXES_LOCKOUT_TEMPLATE = "diary/lockout.html"
 
-# Idle timeout: the session expires this long after the last request.
+# Idle timeout: the session expires this long after the last request. A request renews it
+# when it was last renewed SESSION_RENEW_SECONDS ago or more (diary/sessions.py), rather than
+# writing the session on every request.
+SESSION_ENGINE = "diary.sessions"
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_RENEW_SECONDS = env.int("SESSION_RENEW_SECONDS", default=60)
+if not 0 <= SESSION_RENEW_SECONDS < SESSION_COOKIE_AGE:
+    raise ImproperlyConfigured(
+        "SESSION_RENEW_SECONDS: must be at least 0 and less than SESSION_IDLE_SECONDS"
+    )
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # --- Internationalisation and time -----------------------------------------------------------

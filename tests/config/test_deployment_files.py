@@ -2,10 +2,13 @@
 here, so the files themselves are checked)."""
 
 import importlib
+import os
 import re
+import runpy
 import shlex
 from pathlib import Path
 
+import pytest
 from ruamel.yaml import YAML
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,11 +28,33 @@ def test_compose_runs_web_worker_and_beat_from_our_modules():
     services = compose()["services"]
     web = " ".join(services["web"]["command"])
     assert "manage.py migrate --noinput" in web
-    assert "gunicorn config.wsgi:application" in web
+    assert "gunicorn --config config/gunicorn.conf.py config.wsgi:application" in web
     assert services["worker"]["command"][:4] == ["celery", "-A", "config", "worker"]
     assert services["beat"]["command"][:4] == ["celery", "-A", "config", "beat"]
     assert importlib.import_module("config.wsgi").application is not None
     assert importlib.import_module("config.celery").app.main == "epro"
+
+
+def test_the_image_and_compose_run_gunicorn_with_its_config_file():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert 'CMD ["gunicorn", "--config", "config/gunicorn.conf.py", "config.wsgi:application"]' in (
+        dockerfile
+    )
+
+
+@pytest.mark.parametrize(
+    ("environment", "workers"),
+    [({}, min(2 * (os.cpu_count() or 1) + 1, 9)), ({"WEB_CONCURRENCY": "3"}, 3)],
+)
+def test_gunicorn_serves_port_8000_with_sync_workers(monkeypatch, environment, workers):
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    config = runpy.run_path(str(ROOT / "config" / "gunicorn.conf.py"))
+    assert config["bind"] == ["0.0.0.0:8000"]
+    assert config["worker_class"] == "sync"
+    assert config["workers"] == workers
+    assert config["accesslog"] == "-"
 
 
 def test_compose_depends_on_healthy_services_and_holds_no_secret():

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
 from diary.models import AuditAction, AuditEvent
 from tests.conftest import PASSWORD
@@ -116,17 +118,33 @@ def test_a_weak_password_is_refused_by_the_validators(
 
 def test_an_idle_session_expires_and_sends_her_back_to_login(client, world):
     log_in(client, "S01-001")
-    assert settings.SESSION_SAVE_EVERY_REQUEST
     assert client.get(reverse("diary:home")).status_code == 200
     # Idle for longer than the timeout: the stored session has expired.
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     Session.objects.update(expire_date=timezone.now() - timedelta(seconds=1))
     response = client.get(reverse("diary:home"))
     assert response.status_code == 302
     assert response.url.startswith(reverse("diary:login"))
+
+
+def test_activity_keeps_the_session_alive_renewing_it_at_most_once_a_minute(client, world):
+    log_in(client, "S01-001")
+    age = timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    renew = timedelta(seconds=settings.SESSION_RENEW_SECONDS)
+    assert timedelta(0) < renew < age
+    # Renewed within the last minute: a request writes nothing.
+    recently = timezone.now() + age - renew / 2
+    Session.objects.update(expire_date=recently)
+    assert client.get(reverse("diary:home")).status_code == 200
+    assert Session.objects.get().expire_date == recently
+    # Renewed longer ago: the next request pushes the end to a full idle timeout from now.
+    earlier = timezone.now() + age - renew - timedelta(seconds=1)
+    Session.objects.update(expire_date=earlier)
+    before = timezone.now()
+    assert client.get(reverse("diary:home")).status_code == 200
+    assert Session.objects.get().expire_date >= before + age
+    # Still signed in, and never past the idle timeout after her last request.
+    assert client.get(reverse("diary:home")).status_code == 200
+    assert Session.objects.get().expire_date <= timezone.now() + age
 
 
 def test_staff_logging_in_to_the_diary_get_no_diary(client, world):
