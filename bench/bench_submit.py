@@ -1,6 +1,6 @@
 """Full questionnaire submission under gunicorn, against a bare one-INSERT view, same run.
 
-    python -m bench.bench_submit [--clients 20] [--per-client 40] [--workers N] [--threads 1]
+    python -m bench.bench_submit [--clients 20] [--per-client 150] [--workers N] [--threads 1]
 
 Starts an embedded PostgreSQL (.data/pg-bench, database recreated each run) and Redis, migrates,
 creates one participant per client with `--per-client` open questionnaires whose drafts hold a
@@ -317,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--per-client",
         type=int,
-        default=40,
+        default=150,
         help="submissions per client (each its own questionnaire)",
     )
     parser.add_argument(
@@ -369,14 +369,15 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"warm-up: {warm.failures} requests failed")
         # Alternating rounds, so both measurements see the same background load.
         bare, submit = Phase("bare view (1 INSERT)"), Phase("questionnaire submission")
-        size = max(1, args.per_client // args.rounds)
+        size = -(-args.per_client // args.rounds)  # rounded up: exactly `rounds` rounds
         for start in range(0, args.per_client, size):
+            count = min(size, args.per_client - start)  # as many of each in every round
             phase_merge(
                 bare,
                 phase_run(
                     bare.name,
                     clients,
-                    lambda i: [("POST", "/bench/bare/", 204)] * size,
+                    lambda i, count=count: [("POST", "/bench/bare/", 204)] * count,
                     time_limit=args.time_limit,
                 ),
             )
@@ -385,9 +386,9 @@ def main(argv: list[str] | None = None) -> int:
                 phase_run(
                     submit.name,
                     clients,
-                    lambda i, start=start: [
+                    lambda i, start=start, count=count: [
                         ("POST", f"/diary/questionnaire/{pk}/review/", 302)
-                        for pk in participants[i][1][1:][start : start + size]
+                        for pk in participants[i][1][1:][start : start + count]
                     ],
                     time_limit=args.time_limit,
                 ),
