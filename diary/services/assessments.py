@@ -110,6 +110,10 @@ def assessment_submit_locked(
     metadata = metadata or {}
     study = locked.participant.study
     submission_check(locked, now)
+    if not study.instruments:
+        raise ValidationError(
+            _("This study collects no questionnaires, so there is nothing to submit.")
+        )
     unknown = set(answers) - set(study.instruments)
     if unknown:
         raise ValidationError(f"Not collected in this study: {', '.join(sorted(unknown))}.")

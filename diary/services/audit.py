@@ -13,30 +13,12 @@ from diary.middleware import current_request_id
 from diary.models import AuditAction, AuditEvent, Participant, Study
 
 
-def audit_record(
-    *,
-    action: AuditAction,
-    actor: AbstractBaseUser | AnonymousUser | None = None,
-    study: Study | None = None,
-    participant: Participant | None = None,
-    obj: models.Model | None = None,
-    reason: str = "",
-    details: dict[str, Any] | None = None,
-    occurred_at: datetime | None = None,
-) -> AuditEvent:
-    """Append one business event. Call inside the transaction of the action it records."""
-    event = audit_event(
-        action=action,
-        actor=actor,
-        study=study,
-        participant=participant,
-        obj=obj,
-        reason=reason,
-        details=details,
-        occurred_at=occurred_at,
-    )
-    event.save(force_insert=True)
-    return event
+def audit_record(**event: Any) -> AuditEvent:
+    """Append one business event, given as audit_event's keyword arguments. Call inside the
+    transaction of the action it records."""
+    recorded = audit_event(**event)
+    recorded.save(force_insert=True)
+    return recorded
 
 
 def audit_event(
@@ -50,8 +32,8 @@ def audit_event(
     details: dict[str, Any] | None = None,
     occurred_at: datetime | None = None,
 ) -> AuditEvent:
-    """The event audit_record appends, not yet saved: for a caller that writes it in a statement
-    of its own (diary.services.submission_write)."""
+    """A business event, not yet saved: audit_record saves it; a caller that writes it in a
+    statement of its own (diary.services.submission_write) takes it as it is."""
     user = actor if actor is not None and actor.is_authenticated else None
     if participant is not None and study is None:
         study = participant.study

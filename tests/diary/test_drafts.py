@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import ValidationError
 
-from diary.models import Assessment, AuditAction, AuditEvent, Response, ResponseDraft
+from diary.models import (
+    Assessment,
+    AssessmentStatus,
+    AuditAction,
+    AuditEvent,
+    Response,
+    ResponseDraft,
+)
 from diary.services.assessments import SubmissionRefused
 from diary.services.drafts import (
     DraftRefused,
@@ -179,6 +187,22 @@ def test_another_participants_questionnaire_cannot_be_submitted(world):
             actor=world.participant_a.user,
             confirm_unanswered=True,
         )
+    assert not Response.objects.exists()
+
+
+def test_a_study_without_questionnaires_refuses_submission_and_stores_nothing(world):
+    assessment = open_assessment(world.participant_a)
+    world.study.instruments = []
+    world.study.save(update_fields=["instruments"])
+    with pytest.raises(ValidationError, match="collects no questionnaires"):
+        draft_submit(
+            participant=world.participant_a,
+            assessment_id=assessment.pk,
+            actor=world.participant_a.user,
+            confirm_unanswered=True,
+        )
+    assessment.refresh_from_db()
+    assert assessment.status != AssessmentStatus.SUBMITTED
     assert not Response.objects.exists()
 
 
