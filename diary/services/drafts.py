@@ -21,6 +21,7 @@ from diary.services.assessments import (
     submission_refusal,
 )
 from diary.services.audit import audit_record
+from diary.services.submission_write import assessment_lock
 from scoring.definitions import Item, instrument_get
 
 
@@ -175,21 +176,14 @@ def draft_submit(
     (window not open: the draft is left as it was) or ValidationError (invalid answers).
     Nothing is stored when it raises.
 
-    One transaction: the assessment row is locked (with its draft read in the same query), then
-    assessment_submit_locked stores the responses and stamps the draft as submitted.
+    One transaction: the assessment row is locked with its draft read in the same statement
+    (submission_write.assessment_lock), then assessment_submit_locked stores the responses and
+    stamps the draft as submitted.
     """
     now = now or timezone.now()
-    locked = (
-        Assessment.objects.select_for_update(of=("self",))
-        .select_related("draft")
-        .get(pk=assessment_id, participant=participant, opens_at__isnull=False)
-    )
+    locked, draft = assessment_lock(participant_id=participant.pk, assessment_id=assessment_id)
     locked.participant = participant  # her study comes with her (no second query)
     submission_check(locked, now)
-    try:
-        draft: ResponseDraft | None = locked.draft
-    except ResponseDraft.DoesNotExist:
-        draft = None
     answers = _complete(locked, draft)
     unanswered = sum(v is None for values in answers.values() for v in values.values())
     if unanswered and not confirm_unanswered:

@@ -1,14 +1,15 @@
-"""A submission's writes as one SQL statement.
+"""A submission's two statements, written out: the lock with the draft, and the writes.
 
-A submission is the diary's busiest write. Through the ORM it is four statements: the responses,
-the assessment's status, the draft's stamp and the audit event, each a round trip to PostgreSQL
-and each compiled in Python while the participant waits. Under load each round trip also waits
-its turn for the worker's CPU, and those waits were most of a submission's time
-(bench/bench_submit.py). Here the four are one statement with data-modifying CTEs.
+A submission is the diary's busiest write. Through the ORM its writes are four statements: the
+responses, the assessment's status, the draft's stamp and the audit event, each a round trip
+to PostgreSQL and each compiled in Python while the participant waits; under load each round
+trip also waits its turn for the worker's CPU. Here the four are one statement with
+data-modifying CTEs. Compiling the ORM's locking query cost four times as much CPU as running
+the same SELECT written out, so the lock is written out too (bench/bench_submit.py).
 
-Nothing about the rows changes: the column lists and values come from the model instances
-themselves, prepared by their fields as the ORM would; PostgreSQL's row triggers (row history
-with its request context, the append-only guards) and constraints act on them as on any write.
+Nothing about the rows changes: the column lists come from the models and the values are
+prepared by the models' fields, as the ORM does; PostgreSQL's row triggers (row history with
+its request context, the append-only guards) and constraints act on them as on any write.
 """
 
 from __future__ import annotations
@@ -20,6 +21,62 @@ from typing import Any
 from django.db import connection, models
 
 from diary.models import Assessment, AssessmentStatus, AuditEvent, Response, ResponseDraft
+
+
+def _columns(model: type[models.Model], alias: str) -> tuple[list[models.Field], str]:
+    fields = list(model._meta.concrete_fields)
+    quote = connection.ops.quote_name
+    return fields, ", ".join(f"{alias}.{quote(field.column)}" for field in fields)
+
+
+def _instance(model: type[models.Model], fields: list[models.Field], values: Sequence[Any]):
+    """A model instance from the values of `fields` as a query returned them (as the ORM's
+    from_db_value converters leave them: JSON decoded, for one)."""
+    converted = [
+        field.from_db_value(value, None, connection)
+        if value is not None and hasattr(field, "from_db_value")
+        else value
+        for field, value in zip(fields, values, strict=True)
+    ]
+    return model.from_db(connection.alias, [field.attname for field in fields], converted)
+
+
+def assessment_lock(
+    *, participant_id: int, assessment_id: int
+) -> tuple[Assessment, ResponseDraft | None]:
+    """Lock the participant's assessment `assessment_id` (FOR UPDATE, until the caller's
+    transaction ends) and read it with its draft, if any, in one statement.
+
+    Raises Assessment.DoesNotExist when it is not hers or its window is not known yet.
+    """
+    quote = connection.ops.quote_name
+    assessment_fields, assessment_columns = _columns(Assessment, "a")
+    draft_fields, draft_columns = _columns(ResponseDraft, "d")
+
+    def column(model: type[models.Model], name: str) -> str:
+        return quote(model._meta.get_field(name).column)
+
+    sql = f"""
+        SELECT {assessment_columns}, {draft_columns}
+        FROM {quote(Assessment._meta.db_table)} a
+        LEFT JOIN {quote(ResponseDraft._meta.db_table)} d
+            ON d.{column(ResponseDraft, "assessment")} = a.{column(Assessment, "id")}
+        WHERE a.{column(Assessment, "id")} = %s AND a.{column(Assessment, "participant")} = %s
+            AND a.{column(Assessment, "opens_at")} IS NOT NULL
+        FOR UPDATE OF a
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [assessment_id, participant_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise Assessment.DoesNotExist(f"No assessment {assessment_id} of this participant.")
+    split = len(assessment_fields)
+    assessment = _instance(Assessment, assessment_fields, row[:split])
+    draft = None
+    if row[split] is not None:  # the draft's id: she has saved something
+        draft = _instance(ResponseDraft, draft_fields, row[split:])
+        draft.assessment = assessment
+    return assessment, draft
 
 
 def _insert(
