@@ -9,455 +9,145 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("diary", "0005_response_draft"),
-        ("pghistory", "0007_auto_20250421_0444"),
+        ('diary', '0005_response_draft'),
+        ('pghistory', '0007_auto_20250421_0444'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name="participant",
+            name='participant',
+            options={'ordering': ['study', 'subject_id'], 'permissions': [('enrol_participant', 'Can enrol participants'), ('invite_participant', 'Can send or resend invitations'), ('withdraw_participant', 'Can withdraw participants'), ('excuse_assessment', 'Can excuse a missed assessment'), ('randomize_participant', 'Can randomize a participant from the allocation list')]},
+        ),
+        migrations.CreateModel(
+            name='AllocationList',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('method', models.CharField(choices=[('uploaded', 'Uploaded CSV'), ('generated', 'Generated with permuted blocks')], max_length=12)),
+                ('stratified_by_site', models.BooleanField(default=False)),
+                ('seed', models.BigIntegerField(blank=True, null=True)),
+                ('block_sizes', django.contrib.postgres.fields.ArrayField(base_field=models.PositiveSmallIntegerField(), blank=True, default=list, size=None)),
+                ('strata', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=16), blank=True, default=list, size=None)),
+                ('source_sha256', models.CharField(blank=True, max_length=64, verbose_name='SHA-256 of the uploaded file')),
+                ('created_at', models.DateTimeField()),
+                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('study', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='allocation_list', to='diary.study')),
+            ],
+        ),
+        migrations.CreateModel(
+            name='AllocationListEvent',
+            fields=[
+                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
+                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
+                ('pgh_label', models.TextField(help_text='The event label.')),
+                ('id', models.BigIntegerField()),
+                ('method', models.CharField(choices=[('uploaded', 'Uploaded CSV'), ('generated', 'Generated with permuted blocks')], max_length=12)),
+                ('stratified_by_site', models.BooleanField(default=False)),
+                ('seed', models.BigIntegerField(blank=True, null=True)),
+                ('block_sizes', django.contrib.postgres.fields.ArrayField(base_field=models.PositiveSmallIntegerField(), blank=True, default=list, size=None)),
+                ('strata', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=16), blank=True, default=list, size=None)),
+                ('source_sha256', models.CharField(blank=True, max_length=64, verbose_name='SHA-256 of the uploaded file')),
+                ('created_at', models.DateTimeField()),
+                ('created_by', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL)),
+                ('pgh_context', models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context')),
+                ('pgh_obj', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='events', to='diary.allocationlist')),
+                ('study', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='diary.study')),
+            ],
             options={
-                "ordering": ["study", "subject_id"],
-                "permissions": [
-                    ("enrol_participant", "Can enrol participants"),
-                    ("invite_participant", "Can send or resend invitations"),
-                    ("withdraw_participant", "Can withdraw participants"),
-                    ("excuse_assessment", "Can excuse a missed assessment"),
-                    (
-                        "randomize_participant",
-                        "Can randomize a participant from the allocation list",
-                    ),
-                ],
+                'abstract': False,
             },
         ),
         migrations.CreateModel(
-            name="AllocationList",
+            name='AllocationSlot',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "method",
-                    models.CharField(
-                        choices=[
-                            ("uploaded", "Uploaded CSV"),
-                            ("generated", "Generated with permuted blocks"),
-                        ],
-                        max_length=12,
-                    ),
-                ),
-                ("stratified_by_site", models.BooleanField(default=False)),
-                ("seed", models.BigIntegerField(blank=True, null=True)),
-                (
-                    "block_sizes",
-                    django.contrib.postgres.fields.ArrayField(
-                        base_field=models.PositiveSmallIntegerField(),
-                        blank=True,
-                        default=list,
-                        size=None,
-                    ),
-                ),
-                (
-                    "strata",
-                    django.contrib.postgres.fields.ArrayField(
-                        base_field=models.CharField(max_length=16),
-                        blank=True,
-                        default=list,
-                        size=None,
-                    ),
-                ),
-                (
-                    "source_sha256",
-                    models.CharField(
-                        blank=True, max_length=64, verbose_name="SHA-256 of the uploaded file"
-                    ),
-                ),
-                ("created_at", models.DateTimeField()),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "study",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="allocation_list",
-                        to="diary.study",
-                    ),
-                ),
-            ],
-        ),
-        migrations.CreateModel(
-            name="AllocationListEvent",
-            fields=[
-                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
-                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
-                ("pgh_label", models.TextField(help_text="The event label.")),
-                ("id", models.BigIntegerField()),
-                (
-                    "method",
-                    models.CharField(
-                        choices=[
-                            ("uploaded", "Uploaded CSV"),
-                            ("generated", "Generated with permuted blocks"),
-                        ],
-                        max_length=12,
-                    ),
-                ),
-                ("stratified_by_site", models.BooleanField(default=False)),
-                ("seed", models.BigIntegerField(blank=True, null=True)),
-                (
-                    "block_sizes",
-                    django.contrib.postgres.fields.ArrayField(
-                        base_field=models.PositiveSmallIntegerField(),
-                        blank=True,
-                        default=list,
-                        size=None,
-                    ),
-                ),
-                (
-                    "strata",
-                    django.contrib.postgres.fields.ArrayField(
-                        base_field=models.CharField(max_length=16),
-                        blank=True,
-                        default=list,
-                        size=None,
-                    ),
-                ),
-                (
-                    "source_sha256",
-                    models.CharField(
-                        blank=True, max_length=64, verbose_name="SHA-256 of the uploaded file"
-                    ),
-                ),
-                ("created_at", models.DateTimeField()),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        db_constraint=False,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        related_query_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "pgh_context",
-                    models.ForeignKey(
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="pghistory.context",
-                    ),
-                ),
-                (
-                    "pgh_obj",
-                    models.ForeignKey(
-                        db_constraint=False,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="events",
-                        to="diary.allocationlist",
-                    ),
-                ),
-                (
-                    "study",
-                    models.ForeignKey(
-                        db_constraint=False,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        related_query_name="+",
-                        to="diary.study",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('stratum', models.CharField(blank=True, max_length=16)),
+                ('slot_number', models.PositiveIntegerField()),
+                ('used_at', models.DateTimeField(blank=True, null=True)),
+                ('allocation_list', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='slots', to='diary.allocationlist')),
+                ('participant', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='allocation_slot', to='diary.participant')),
+                ('sequence', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='diary.sequence')),
             ],
             options={
-                "abstract": False,
+                'ordering': ['allocation_list', 'stratum', 'slot_number'],
             },
         ),
         migrations.CreateModel(
-            name="AllocationSlot",
+            name='AllocationSlotEvent',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("stratum", models.CharField(blank=True, max_length=16)),
-                ("slot_number", models.PositiveIntegerField()),
-                ("used_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "allocation_list",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="slots",
-                        to="diary.allocationlist",
-                    ),
-                ),
-                (
-                    "participant",
-                    models.OneToOneField(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="allocation_slot",
-                        to="diary.participant",
-                    ),
-                ),
-                (
-                    "sequence",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="diary.sequence",
-                    ),
-                ),
+                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
+                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
+                ('pgh_label', models.TextField(help_text='The event label.')),
+                ('id', models.BigIntegerField()),
+                ('stratum', models.CharField(blank=True, max_length=16)),
+                ('slot_number', models.PositiveIntegerField()),
+                ('used_at', models.DateTimeField(blank=True, null=True)),
+                ('allocation_list', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='diary.allocationlist')),
+                ('participant', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='diary.participant')),
+                ('pgh_context', models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context')),
+                ('pgh_obj', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='events', to='diary.allocationslot')),
+                ('sequence', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='diary.sequence')),
             ],
             options={
-                "ordering": ["allocation_list", "stratum", "slot_number"],
-            },
-        ),
-        migrations.CreateModel(
-            name="AllocationSlotEvent",
-            fields=[
-                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
-                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
-                ("pgh_label", models.TextField(help_text="The event label.")),
-                ("id", models.BigIntegerField()),
-                ("stratum", models.CharField(blank=True, max_length=16)),
-                ("slot_number", models.PositiveIntegerField()),
-                ("used_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "allocation_list",
-                    models.ForeignKey(
-                        db_constraint=False,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        related_query_name="+",
-                        to="diary.allocationlist",
-                    ),
-                ),
-                (
-                    "participant",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        related_query_name="+",
-                        to="diary.participant",
-                    ),
-                ),
-                (
-                    "pgh_context",
-                    models.ForeignKey(
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="pghistory.context",
-                    ),
-                ),
-                (
-                    "pgh_obj",
-                    models.ForeignKey(
-                        db_constraint=False,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="events",
-                        to="diary.allocationslot",
-                    ),
-                ),
-                (
-                    "sequence",
-                    models.ForeignKey(
-                        db_constraint=False,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        related_query_name="+",
-                        to="diary.sequence",
-                    ),
-                ),
-            ],
-            options={
-                "abstract": False,
+                'abstract': False,
             },
         ),
         migrations.AddConstraint(
-            model_name="allocationlist",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(("method", "generated"), _negated=True),
-                    ("seed__isnull", False),
-                    _connector="OR",
-                ),
-                name="allocation_list_generated_has_seed",
-            ),
+            model_name='allocationlist',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('method', 'generated'), _negated=True), ('seed__isnull', False), _connector='OR'), name='allocation_list_generated_has_seed'),
         ),
         migrations.AddConstraint(
-            model_name="allocationlist",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(("method", "uploaded"), _negated=True),
-                    models.Q(("source_sha256", ""), _negated=True),
-                    _connector="OR",
-                ),
-                name="allocation_list_uploaded_has_hash",
-            ),
+            model_name='allocationlist',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('method', 'uploaded'), _negated=True), models.Q(('source_sha256', ''), _negated=True), _connector='OR'), name='allocation_list_uploaded_has_hash'),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name="allocationlist",
-            trigger=pgtrigger.compiler.Trigger(
-                name="insert_insert",
-                sql=pgtrigger.compiler.UpsertTriggerSql(
-                    func='INSERT INTO "diary_allocationlistevent" ("block_sizes", "created_at", "created_by_id", "id", "method", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "seed", "source_sha256", "strata", "stratified_by_site", "study_id") VALUES (NEW."block_sizes", NEW."created_at", NEW."created_by_id", NEW."id", NEW."method", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."seed", NEW."source_sha256", NEW."strata", NEW."stratified_by_site", NEW."study_id"); RETURN NULL;',
-                    hash="7662bd1e88a9390f2956954897815da3ad54a617",
-                    operation="INSERT",
-                    pgid="pgtrigger_insert_insert_3399b",
-                    table="diary_allocationlist",
-                    when="AFTER",
-                ),
-            ),
+            model_name='allocationlist',
+            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "diary_allocationlistevent" ("block_sizes", "created_at", "created_by_id", "id", "method", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "seed", "source_sha256", "strata", "stratified_by_site", "study_id") VALUES (NEW."block_sizes", NEW."created_at", NEW."created_by_id", NEW."id", NEW."method", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."seed", NEW."source_sha256", NEW."strata", NEW."stratified_by_site", NEW."study_id"); RETURN NULL;', hash='7662bd1e88a9390f2956954897815da3ad54a617', operation='INSERT', pgid='pgtrigger_insert_insert_3399b', table='diary_allocationlist', when='AFTER')),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name="allocationlist",
-            trigger=pgtrigger.compiler.Trigger(
-                name="update_update",
-                sql=pgtrigger.compiler.UpsertTriggerSql(
-                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
-                    func='INSERT INTO "diary_allocationlistevent" ("block_sizes", "created_at", "created_by_id", "id", "method", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "seed", "source_sha256", "strata", "stratified_by_site", "study_id") VALUES (NEW."block_sizes", NEW."created_at", NEW."created_by_id", NEW."id", NEW."method", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."seed", NEW."source_sha256", NEW."strata", NEW."stratified_by_site", NEW."study_id"); RETURN NULL;',
-                    hash="bf3669115c1ce9335492872154464afd52e60c32",
-                    operation="UPDATE",
-                    pgid="pgtrigger_update_update_aa7d5",
-                    table="diary_allocationlist",
-                    when="AFTER",
-                ),
-            ),
+            model_name='allocationlist',
+            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "diary_allocationlistevent" ("block_sizes", "created_at", "created_by_id", "id", "method", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "seed", "source_sha256", "strata", "stratified_by_site", "study_id") VALUES (NEW."block_sizes", NEW."created_at", NEW."created_by_id", NEW."id", NEW."method", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."seed", NEW."source_sha256", NEW."strata", NEW."stratified_by_site", NEW."study_id"); RETURN NULL;', hash='bf3669115c1ce9335492872154464afd52e60c32', operation='UPDATE', pgid='pgtrigger_update_update_aa7d5', table='diary_allocationlist', when='AFTER')),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name="allocationlist",
-            trigger=pgtrigger.compiler.Trigger(
-                name="delete_delete",
-                sql=pgtrigger.compiler.UpsertTriggerSql(
-                    func='INSERT INTO "diary_allocationlistevent" ("block_sizes", "created_at", "created_by_id", "id", "method", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "seed", "source_sha256", "strata", "stratified_by_site", "study_id") VALUES (OLD."block_sizes", OLD."created_at", OLD."created_by_id", OLD."id", OLD."method", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."seed", OLD."source_sha256", OLD."strata", OLD."stratified_by_site", OLD."study_id"); RETURN NULL;',
-                    hash="a4f20c43b5537edd6e1c658b33f9a5be624f2efa",
-                    operation="DELETE",
-                    pgid="pgtrigger_delete_delete_8a649",
-                    table="diary_allocationlist",
-                    when="AFTER",
-                ),
-            ),
+            model_name='allocationlist',
+            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "diary_allocationlistevent" ("block_sizes", "created_at", "created_by_id", "id", "method", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "seed", "source_sha256", "strata", "stratified_by_site", "study_id") VALUES (OLD."block_sizes", OLD."created_at", OLD."created_by_id", OLD."id", OLD."method", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."seed", OLD."source_sha256", OLD."strata", OLD."stratified_by_site", OLD."study_id"); RETURN NULL;', hash='a4f20c43b5537edd6e1c658b33f9a5be624f2efa', operation='DELETE', pgid='pgtrigger_delete_delete_8a649', table='diary_allocationlist', when='AFTER')),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name="allocationlistevent",
-            trigger=pgtrigger.compiler.Trigger(
-                name="append_only",
-                sql=pgtrigger.compiler.UpsertTriggerSql(
-                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
-                    hash="8f3dc18770db340f3b8d08cb4b86900f9f11cb03",
-                    operation="UPDATE OR DELETE",
-                    pgid="pgtrigger_append_only_ba9a9",
-                    table="diary_allocationlistevent",
-                    when="BEFORE",
-                ),
-            ),
+            model_name='allocationlistevent',
+            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='8f3dc18770db340f3b8d08cb4b86900f9f11cb03', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_ba9a9', table='diary_allocationlistevent', when='BEFORE')),
         ),
         migrations.AddIndex(
-            model_name="allocationslot",
-            index=models.Index(
-                condition=models.Q(("participant__isnull", True)),
-                fields=["allocation_list", "stratum", "slot_number"],
-                name="slot_free_by_stratum",
-            ),
+            model_name='allocationslot',
+            index=models.Index(condition=models.Q(('participant__isnull', True)), fields=['allocation_list', 'stratum', 'slot_number'], name='slot_free_by_stratum'),
         ),
         migrations.AddConstraint(
-            model_name="allocationslot",
-            constraint=models.UniqueConstraint(
-                fields=("allocation_list", "stratum", "slot_number"), name="slot_unique_in_list"
-            ),
+            model_name='allocationslot',
+            constraint=models.UniqueConstraint(fields=('allocation_list', 'stratum', 'slot_number'), name='slot_unique_in_list'),
         ),
         migrations.AddConstraint(
-            model_name="allocationslot",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("slot_number__gte", 1)), name="slot_number_positive"
-            ),
+            model_name='allocationslot',
+            constraint=models.CheckConstraint(condition=models.Q(('slot_number__gte', 1)), name='slot_number_positive'),
         ),
         migrations.AddConstraint(
-            model_name="allocationslot",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(("participant__isnull", True), ("used_at__isnull", True)),
-                    models.Q(("participant__isnull", False), ("used_at__isnull", False)),
-                    _connector="OR",
-                ),
-                name="slot_used_has_participant_and_time",
-            ),
+            model_name='allocationslot',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('participant__isnull', True), ('used_at__isnull', True)), models.Q(('participant__isnull', False), ('used_at__isnull', False)), _connector='OR'), name='slot_used_has_participant_and_time'),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name="allocationslot",
-            trigger=pgtrigger.compiler.Trigger(
-                name="insert_insert",
-                sql=pgtrigger.compiler.UpsertTriggerSql(
-                    func='INSERT INTO "diary_allocationslotevent" ("allocation_list_id", "id", "participant_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "sequence_id", "slot_number", "stratum", "used_at") VALUES (NEW."allocation_list_id", NEW."id", NEW."participant_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."sequence_id", NEW."slot_number", NEW."stratum", NEW."used_at"); RETURN NULL;',
-                    hash="78810a0f1f8d74f02b1e289314e8ff2ca307a75e",
-                    operation="INSERT",
-                    pgid="pgtrigger_insert_insert_b621b",
-                    table="diary_allocationslot",
-                    when="AFTER",
-                ),
-            ),
+            model_name='allocationslot',
+            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "diary_allocationslotevent" ("allocation_list_id", "id", "participant_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "sequence_id", "slot_number", "stratum", "used_at") VALUES (NEW."allocation_list_id", NEW."id", NEW."participant_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."sequence_id", NEW."slot_number", NEW."stratum", NEW."used_at"); RETURN NULL;', hash='78810a0f1f8d74f02b1e289314e8ff2ca307a75e', operation='INSERT', pgid='pgtrigger_insert_insert_b621b', table='diary_allocationslot', when='AFTER')),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name="allocationslot",
-            trigger=pgtrigger.compiler.Trigger(
-                name="update_update",
-                sql=pgtrigger.compiler.UpsertTriggerSql(
-                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
-                    func='INSERT INTO "diary_allocationslotevent" ("allocation_list_id", "id", "participant_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "sequence_id", "slot_number", "stratum", "used_at") VALUES (NEW."allocation_list_id", NEW."id", NEW."participant_id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."sequence_id", NEW."slot_number", NEW."stratum", NEW."used_at"); RETURN NULL;',
-                    hash="b171f66ffc61ebddfe83a7f957564735a45bf315",
-                    operation="UPDATE",
-                    pgid="pgtrigger_update_update_2d07e",
-                    table="diary_allocationslot",
-                    when="AFTER",
-                ),
-            ),
+            model_name='allocationslot',
+            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "diary_allocationslotevent" ("allocation_list_id", "id", "participant_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "sequence_id", "slot_number", "stratum", "used_at") VALUES (NEW."allocation_list_id", NEW."id", NEW."participant_id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."sequence_id", NEW."slot_number", NEW."stratum", NEW."used_at"); RETURN NULL;', hash='b171f66ffc61ebddfe83a7f957564735a45bf315', operation='UPDATE', pgid='pgtrigger_update_update_2d07e', table='diary_allocationslot', when='AFTER')),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name="allocationslot",
-            trigger=pgtrigger.compiler.Trigger(
-                name="delete_delete",
-                sql=pgtrigger.compiler.UpsertTriggerSql(
-                    func='INSERT INTO "diary_allocationslotevent" ("allocation_list_id", "id", "participant_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "sequence_id", "slot_number", "stratum", "used_at") VALUES (OLD."allocation_list_id", OLD."id", OLD."participant_id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."sequence_id", OLD."slot_number", OLD."stratum", OLD."used_at"); RETURN NULL;',
-                    hash="1f449c63ce729dc3455e8419837cd2f1019af9b6",
-                    operation="DELETE",
-                    pgid="pgtrigger_delete_delete_f924d",
-                    table="diary_allocationslot",
-                    when="AFTER",
-                ),
-            ),
+            model_name='allocationslot',
+            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "diary_allocationslotevent" ("allocation_list_id", "id", "participant_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "sequence_id", "slot_number", "stratum", "used_at") VALUES (OLD."allocation_list_id", OLD."id", OLD."participant_id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."sequence_id", OLD."slot_number", OLD."stratum", OLD."used_at"); RETURN NULL;', hash='1f449c63ce729dc3455e8419837cd2f1019af9b6', operation='DELETE', pgid='pgtrigger_delete_delete_f924d', table='diary_allocationslot', when='AFTER')),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name="allocationslotevent",
-            trigger=pgtrigger.compiler.Trigger(
-                name="append_only",
-                sql=pgtrigger.compiler.UpsertTriggerSql(
-                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
-                    hash="813b1c2a269f000ce397b69f4af4bc055a5ab206",
-                    operation="UPDATE OR DELETE",
-                    pgid="pgtrigger_append_only_610e6",
-                    table="diary_allocationslotevent",
-                    when="BEFORE",
-                ),
-            ),
+            model_name='allocationslotevent',
+            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='813b1c2a269f000ce397b69f4af4bc055a5ab206', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_610e6', table='diary_allocationslotevent', when='BEFORE')),
         ),
     ]
