@@ -8,7 +8,10 @@ _axe = Axe()
 
 
 def serious_violations(page) -> list[str]:
-    """axe-core violations of impact serious or critical, as readable lines."""
+    """axe-core violations of impact serious or critical, as readable lines, on the page as it
+    settles: a colour caught halfway through a transition (an answer just chosen) once failed
+    the contrast check though neither end of the transition does."""
+    page.evaluate("() => Promise.allSettled(document.getAnimations().map(a => a.finished))")
     results = _axe.run(page)
     return [
         f"{v['id']} ({v['impact']}): {v['help']} -> "
