@@ -70,6 +70,35 @@ def services_start(data: Path) -> dict[str, str]:
     }
 
 
+def participant_with_open_windows(*, study, site, subject_id: str, password: str, now) -> list[int]:
+    """Enrol and activate a participant whose account has the encoded `password`, and open the
+    window of every questionnaire of hers directly (bench data, not her reports). Returns her
+    assessment ids in period order. Needs Django set up."""
+    from datetime import timedelta
+
+    from diary.models import Assessment, AssessmentStatus
+    from diary.services.participants import participant_activate, participant_enrol
+
+    participant = participant_enrol(
+        study=study,
+        site=site,
+        subject_id=subject_id,
+        email=f"{subject_id.lower()}@example.org",
+        actor=None,
+        now=now,
+    )
+    participant.user.password = password
+    participant.user.save(update_fields=["password"])
+    participant_activate(participant=participant, actor=None, now=now)
+    assessments = Assessment.objects.filter(participant=participant)
+    assessments.update(
+        status=AssessmentStatus.OPEN,
+        opens_at=now - timedelta(days=1),
+        closes_at=now + timedelta(days=6),
+    )
+    return list(assessments.order_by("period_number").values_list("pk", flat=True))
+
+
 def data_create(*, clients: int, per_client: int) -> list[tuple[str, list[int]]]:
     """One participant per client, each with `per_client` open questionnaires fully drafted.
 
@@ -79,12 +108,10 @@ def data_create(*, clients: int, per_client: int) -> list[tuple[str, list[int]]]
     import django
 
     django.setup()
-    from datetime import timedelta
-
+    from django.contrib.auth.hashers import make_password
     from django.utils import timezone
 
-    from diary.models import Assessment, AssessmentStatus, ResponseDraft, Site, Study
-    from diary.services.participants import participant_activate, participant_enrol
+    from diary.models import ResponseDraft, Site, Study
     from scoring.definitions import instrument_get
 
     study = Study.objects.create(
@@ -102,32 +129,19 @@ def data_create(*, clients: int, per_client: int) -> list[tuple[str, list[int]]]
     }
     metadata = {"vas_dysmenorrhea": {"viewport_width": "360", "device_pixel_ratio": "3"}}
     result = []
+    password = make_password(PASSWORD)
     for number in range(1, clients + 1):
-        participant = participant_enrol(
-            study=study,
-            site=site,
-            subject_id=f"B01-{number:03d}",
-            email=f"b01-{number:03d}@example.org",
-            actor=None,
-            now=now,
+        subject_id = f"B01-{number:03d}"
+        ids = participant_with_open_windows(
+            study=study, site=site, subject_id=subject_id, password=password, now=now
         )
-        participant.user.set_password(PASSWORD)
-        participant.user.save(update_fields=["password"])
-        participant_activate(participant=participant, actor=None, now=now)
-        assessments = Assessment.objects.filter(participant=participant)
-        assessments.update(
-            status=AssessmentStatus.OPEN,
-            opens_at=now - timedelta(days=1),
-            closes_at=now + timedelta(days=6),
-        )
-        ids = list(assessments.order_by("period_number").values_list("pk", flat=True))
         ResponseDraft.objects.bulk_create(
             ResponseDraft(
                 assessment_id=pk, answers=answers, metadata=metadata, created_at=now, updated_at=now
             )
             for pk in ids
         )
-        result.append((participant.subject_id, ids))
+        result.append((subject_id, ids))
     return result
 
 

@@ -22,10 +22,9 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import ClassVar
 
-from bench.bench_submit import PASSWORD, Client, percentiles
+from bench.bench_submit import PASSWORD, Client, participant_with_open_windows, percentiles
 
 REPLAY_EVERY = 3  # every third submission is replayed afterwards
 DOUBLE_CLICK_EVERY = 5  # every fifth is sent twice at once
@@ -49,9 +48,8 @@ def cohort_create(*, participants: int, periods: int, code: str = "RELIABILITY")
     from django.contrib.auth.hashers import MD5PasswordHasher
     from django.utils import timezone
 
-    from diary.models import Assessment, AssessmentStatus, Site, Study
+    from diary.models import Site, Study
     from diary.selectors import questionnaire_steps
-    from diary.services.participants import participant_activate, participant_enrol
 
     study = Study.objects.create(
         code=code,
@@ -64,27 +62,13 @@ def cohort_create(*, participants: int, periods: int, code: str = "RELIABILITY")
     now = timezone.now()
     # See bench/reliability_settings.py: a cheap hash, so that logging in is not the load.
     hasher = MD5PasswordHasher()
+    password = hasher.encode(PASSWORD, hasher.salt())
     subjects = []
     for number in range(1, participants + 1):
         subject_id = f"R01-{number:04d}"
-        participant = participant_enrol(
-            study=study,
-            site=site,
-            subject_id=subject_id,
-            email=f"{subject_id.lower()}@example.org",
-            actor=None,
-            now=now,
+        ids = participant_with_open_windows(
+            study=study, site=site, subject_id=subject_id, password=password, now=now
         )
-        participant.user.password = hasher.encode(PASSWORD, hasher.salt())
-        participant.user.save(update_fields=["password"])
-        participant_activate(participant=participant, actor=None, now=now)
-        assessments = Assessment.objects.filter(participant=participant)
-        assessments.update(
-            status=AssessmentStatus.OPEN,
-            opens_at=now - timedelta(days=1),
-            closes_at=now + timedelta(days=6),
-        )
-        ids = list(assessments.order_by("period_number").values_list("pk", flat=True))
         subjects.append((subject_id, ids))
     pages = [
         [(item.key, item.kind) for item in step.items]
