@@ -84,6 +84,20 @@ def _participant_url(participant) -> str:
     return reverse("admin:diary_participant_change", args=[participant.pk])
 
 
+def _saved(request, form, participant, save, message: str) -> HttpResponse | None:
+    """Run `save` (a correction service): on success, say `message` and go back to the
+    participant's page; a refusal is a 404; a validation error goes onto the form (None)."""
+    try:
+        save()
+    except PermissionDenied as exc:
+        raise Http404 from exc
+    except ValidationError as exc:
+        form.add_error(None, exc)
+        return None
+    messages.success(request, message)
+    return redirect(_participant_url(participant))
+
+
 def response_correct_view(request: HttpRequest, response_id: int) -> HttpResponse:
     response = get_object_or_404(
         Response.objects.select_related("assessment__participant__study"),
@@ -101,20 +115,20 @@ def response_correct_view(request: HttpRequest, response_id: int) -> HttpRespons
     initial = {f"{prefix}{k}": v for k, v in response.answers.items()}
     form = form_class(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        try:
-            response_correct(
+        saved = _saved(
+            request,
+            form,
+            participant,
+            lambda: response_correct(
                 response=response,
                 answers=answers_of(form.cleaned_data, prefix),
                 reason=form.cleaned_data["reason"],
                 actor=request.user,
-            )
-        except PermissionDenied as exc:
-            raise Http404 from exc
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, "The correction was saved; the earlier answers are kept.")
-            return redirect(_participant_url(participant))
+            ),
+            "The correction was saved; the earlier answers are kept.",
+        )
+        if saved is not None:
+            return saved
     period = response.assessment.period_number
     title = f"Correct {participant.subject_id}, period {period}, {instrument.key}"
     return _page(request, title, form, participant, _participant_url(participant))
@@ -134,21 +148,21 @@ def assessment_transcribe_view(request: HttpRequest, assessment_id: int) -> Http
     form = _form_class(parts, paper=True)(request.POST or None)
     if request.method == "POST" and form.is_valid():
         answers = {i.key: answers_of(form.cleaned_data, f"{i.key}__") for i, _ in parts}
-        try:
-            assessment_transcribe(
+        saved = _saved(
+            request,
+            form,
+            participant,
+            lambda: assessment_transcribe(
                 assessment=assessment,
                 answers=answers,
                 completed_on=form.cleaned_data["completed_on"],
                 reason=form.cleaned_data["reason"],
                 actor=request.user,
-            )
-        except PermissionDenied as exc:
-            raise Http404 from exc
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, "The paper questionnaire was entered.")
-            return redirect(_participant_url(participant))
+            ),
+            "The paper questionnaire was entered.",
+        )
+        if saved is not None:
+            return saved
     title = (
         f"Enter the paper questionnaire of {participant.subject_id}, "
         f"period {assessment.period_number}"
