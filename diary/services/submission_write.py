@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from django.db import connection, models
@@ -41,14 +42,9 @@ def _instance(model: type[models.Model], fields: list[models.Field], values: Seq
     return model.from_db(connection.alias, [field.attname for field in fields], converted)
 
 
-def assessment_lock(
-    *, participant_id: int, assessment_id: int
-) -> tuple[Assessment, ResponseDraft | None]:
-    """Lock the participant's assessment `assessment_id` (FOR UPDATE, until the caller's
-    transaction ends) and read it with its draft, if any, in one statement.
-
-    Raises Assessment.DoesNotExist when it is not hers or its window is not known yet.
-    """
+@cache
+def _lock_statement() -> tuple[list[models.Field], list[models.Field], str]:
+    """assessment_lock's SELECT and the fields of its columns: the same for every call."""
     quote = connection.ops.quote_name
     assessment_fields, assessment_columns = _columns(Assessment, "a")
     draft_fields, draft_columns = _columns(ResponseDraft, "d")
@@ -65,6 +61,18 @@ def assessment_lock(
             AND a.{column(Assessment, "opens_at")} IS NOT NULL
         FOR UPDATE OF a
     """
+    return assessment_fields, draft_fields, sql
+
+
+def assessment_lock(
+    *, participant_id: int, assessment_id: int
+) -> tuple[Assessment, ResponseDraft | None]:
+    """Lock the participant's assessment `assessment_id` (FOR UPDATE, until the caller's
+    transaction ends) and read it with its draft, if any, in one statement.
+
+    Raises Assessment.DoesNotExist when it is not hers or its window is not known yet.
+    """
+    assessment_fields, draft_fields, sql = _lock_statement()
     with connection.cursor() as cursor:
         cursor.execute(sql, [assessment_id, participant_id])
         row = cursor.fetchone()
