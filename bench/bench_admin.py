@@ -77,7 +77,7 @@ def build(size: int):
         Study,
         Treatment,
     )
-    from diary.roles import staff_groups_sync
+    from diary.services.staff import staff_groups_sync
     from scoring.services import responses_score
 
     User = get_user_model()

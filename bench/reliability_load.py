@@ -49,7 +49,7 @@ def cohort_create(*, participants: int, periods: int, code: str = "RELIABILITY")
     from django.utils import timezone
 
     from diary.models import Site, Study
-    from diary.selectors import questionnaire_steps
+    from diary.selectors.questionnaire import questionnaire_steps
 
     study = Study.objects.create(
         code=code,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib import admin, messages
@@ -17,7 +18,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import URLPattern, path, reverse
 from django_otp import login as otp_login
 from django_otp import user_has_device
 from django_otp.admin import OTPAdminAuthenticationForm
@@ -56,21 +57,20 @@ class EproAdminSite(admin.AdminSite):
 
     def study_pages(self, request: HttpRequest) -> list[tuple[str, str]]:
         """The custom pages this user may open, for the index (never one she would get 404)."""
-        from diary import roles
         from diary.services.exports import EXPORT_ROLES
 
         user = request.user
         if not (user.is_authenticated and user.is_staff):
             return []
         pages = []
-        held = roles.roles_held(user)  # cached per request: no extra query per page
-        if roles.staff_can(user, "diary.view_participant"):
+        held = access.roles_held(user)  # cached per request: no extra query per page
+        if access.staff_can(user, "diary.view_participant"):
             pages.append((reverse("admin:diary_participant_compliance"), "Compliance dashboard"))
         if held & EXPORT_ROLES:
             pages.append((reverse("admin:exports"), "Export study data"))
         if held:
             pages.append((reverse("admin:audit_export"), "Audit trail export"))
-        if roles.unblinded_study_ids(user):
+        if access.unblinded_study_ids(user):
             pages.append((reverse("admin:arm_summary"), "Per-arm summary (unblinded)"))
         # has_perm is cached; the explicit-grant query runs only for those who pass it.
         if user.has_perm("diary.emergency_unblind") and access.has_granted_permission(
@@ -113,43 +113,19 @@ class EproAdminSite(admin.AdminSite):
             return redirect("admin:two_factor_setup")
         return super().login(request, extra_context)
 
-    def get_urls(self):
-        from diary.admin_audit import audit_export_view, participant_timeline_view
-        from diary.admin_corrections import assessment_transcribe_view, response_correct_view
-        from diary.admin_exports import export_view
-        from diary.admin_summary import arm_summary_view
-        from diary.admin_unblinding import unblinding_view
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._page_routes: list[Callable[[admin.AdminSite], list[URLPattern]]] = []
 
+    def register_pages(self, routes: Callable[[admin.AdminSite], list[URLPattern]]) -> None:
+        """Add custom pages, as an app registers its model admins: `routes(site)` returns
+        their URL patterns (diary.admin.pages.urls), placed before the model admins' URLs."""
+        self._page_routes.append(routes)
+
+    def get_urls(self):
         return [
-            path("summary/", self.admin_view(arm_summary_view), name="arm_summary"),
-            path(
-                "corrections/response/<int:response_id>/",
-                self.admin_view(response_correct_view),
-                name="response_correct",
-            ),
-            path(
-                "corrections/assessment/<int:assessment_id>/paper/",
-                self.admin_view(assessment_transcribe_view),
-                name="assessment_transcribe",
-            ),
-            path(
-                "summary/<slug:study_code>/",
-                self.admin_view(arm_summary_view),
-                name="arm_summary_study",
-            ),
-            path("unblinding/", self.admin_view(unblinding_view), name="unblinding"),
-            path("audit/export/", self.admin_view(audit_export_view), name="audit_export"),
-            path(
-                "audit/participant/<int:participant_id>/",
-                self.admin_view(participant_timeline_view),
-                name="audit_timeline",
-            ),
-            path(
-                "security/two-factor/",
-                self.two_factor_setup,
-                name="two_factor_setup",
-            ),
-            path("exports/", self.admin_view(export_view), name="exports"),
+            *(pattern for routes in self._page_routes for pattern in routes(self)),
+            path("security/two-factor/", self.two_factor_setup, name="two_factor_setup"),
             *super().get_urls(),
         ]
 

@@ -72,7 +72,8 @@ class PeriodCorrectForm(forms.Form):
 
 
 class ReviewForm(forms.Form):
-    """The confirmation box, shown only when questions are unanswered (draft_submit checks it)."""
+    """The confirmation box, shown only when questions are unanswered (the submission checks
+    it)."""
 
     confirm_unanswered = forms.BooleanField(
         required=False, label=_("I have left these questions unanswered on purpose.")

@@ -5,14 +5,16 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
-from contextvars import ContextVar
+from zoneinfo import ZoneInfo
 
 import pghistory
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone, translation
 
-current_request_id: ContextVar[str] = ContextVar("current_request_id", default="")
+from diary.access import participant_of
+from diary.request_context import current_request_id
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -81,8 +83,6 @@ class ParticipantLocaleMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        from django.utils import timezone, translation
-
         previous = translation.get_language()
         try:
             response = self.get_response(request)
@@ -94,13 +94,6 @@ class ParticipantLocaleMiddleware:
             translation.activate(previous)
 
     def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs) -> None:
-        from zoneinfo import ZoneInfo
-
-        from django.conf import settings
-        from django.utils import timezone, translation
-
-        from diary.access import participant_of
-
         match = request.resolver_match
         if match is None or match.app_name != "diary":
             return None

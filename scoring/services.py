@@ -20,6 +20,7 @@ from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from diary.models import AuditAction, Response, Study
 from diary.services.audit import audit_record
+from scoring import tasks  # the usual Celery pair: the tasks call these services back
 from scoring.definitions import AnswersInvalid, Instrument, InstrumentNotFound
 from scoring.engine import ALGORITHM_VERSION, decimal_exact, scores_compute
 from scoring.models import InstrumentVersion, Score
@@ -200,14 +201,11 @@ def response_score_queue(*, response_ids: Iterable[int]) -> int:
     (after the publish retry policy in settings) it logs a warning and returns 0 without
     raising: the answers are already committed, and the periodic sweep scores them later.
     """
-    # Imported here: scoring.tasks imports this module.
-    from scoring.tasks import response_score_task
-
     ids = list(response_ids)
     if not ids:
         return 0
     try:
-        response_score_task.delay(*ids)
+        tasks.response_score_task.delay(*ids)
     except (BrokerUnreachable, OSError) as exc:
         logger.warning("broker unreachable, responses %s left for the scoring sweep: %s", ids, exc)
         return 0

@@ -5,7 +5,8 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from scoring.services import responses_score, scoring_sweep
+# A module import, not names: scoring.services imports this module back (the Celery pair).
+from scoring import services
 
 # A database restart or failover should not lose a score: retry with growing delays. Anything
 # still unscored after the last retry is picked up by the sweep.
@@ -22,10 +23,10 @@ _DB_RETRY = {
 def response_score_task(*response_ids: int) -> int:
     """Score these responses (one task per submission, all its instruments); returns the number
     of scale scores written."""
-    return responses_score(response_ids=response_ids).scores
+    return services.responses_score(response_ids=response_ids).scores
 
 
 @shared_task(**_DB_RETRY)
 def scoring_sweep_task() -> int:
     """Score what was left unscored; returns the number of responses scored."""
-    return scoring_sweep().responses
+    return services.scoring_sweep().responses

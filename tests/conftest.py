@@ -22,8 +22,9 @@ from diary.models import (
     Study,
     Treatment,
 )
-from diary.roles import staff_groups_sync
-from diary.services.participants import allocation_assign, participant_activate, participant_enrol
+from diary.services.participants import participant_activate, participant_enrol
+from diary.services.randomization import allocation_assign
+from diary.services.staff import staff_groups_sync
 
 PASSWORD = "correct-horse-battery-9"
 

@@ -65,8 +65,9 @@ from diary.models import (
     StaffMembership,
     Treatment,
 )
+from diary.selectors.periods import local_today
 from diary.services.invitations import invitation_send
-from diary.services.periods import local_today, period_start_report
+from diary.services.periods import period_start_report
 from diary.services.randomization import allocation_list_generate
 from scoring.definitions import instrument_get
 from scoring.models import InstrumentVersion

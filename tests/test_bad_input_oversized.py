@@ -9,9 +9,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from diary.models import AuditAction, ResponseDraft
+from diary.selectors.periods import local_today
 from diary.services.invitations import invitation_send
 from diary.services.participants import participant_enrol
-from diary.services.periods import local_today, period_start_report
+from diary.services.periods import period_start_report
 from tests.bad_input import snapshot, text_of
 from tests.diary.journey import open_assessment
 

@@ -17,7 +17,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from diary.models import AuditAction, MenstrualPeriod
-from diary.services.periods import local_today, period_end_report, period_start_report
+from diary.selectors.periods import local_today
+from diary.services.periods import period_end_report, period_start_report
 from tests.bad_input import BOUNDED, FEW, example_isolated, junk_text, snapshot, text_of
 
 pytestmark = pytest.mark.django_db

@@ -231,7 +231,7 @@ def module_assessment(world):
 
 
 def module_page(assessment) -> int:
-    from diary.selectors import questionnaire_steps
+    from diary.selectors.questionnaire import questionnaire_steps
 
     steps = questionnaire_steps(study=assessment.participant.study, language="en")
     return next(s.index for s in steps if "ehp30_work_q1" in s.page.item_keys)

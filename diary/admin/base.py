@@ -6,10 +6,11 @@ from typing import Any
 
 from django.contrib import admin
 from django.db.models import Model, QuerySet
+from django.db.models.options import Options
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
-from diary import roles
+from diary import access
 
 
 def view_perm(model_admin: admin.ModelAdmin) -> str:
@@ -37,14 +38,14 @@ class ScopedAdmin(ReadOnlyAdmin):
     participant_path = "participant"
 
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return roles.staff_can(request.user, view_perm(self))
+        return access.staff_can(request.user, view_perm(self))
 
     def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         # Objects outside the scope never reach here: get_object() uses get_queryset().
-        return roles.staff_can(request.user, view_perm(self))
+        return access.staff_can(request.user, view_perm(self))
 
     def scoped(self, request: HttpRequest, qs: QuerySet, perm: str | None = None) -> QuerySet:
-        visible = roles.participants_where(request.user, perm or view_perm(self))
+        visible = access.participants_where(request.user, perm or view_perm(self))
         if self.participant_path == "":
             return qs.filter(pk__in=visible.values("pk"))
         return qs.filter(**{f"{self.participant_path}__in": visible.values("pk")})
@@ -60,7 +61,7 @@ class UnblindedAdmin(ReadOnlyAdmin):
     study_path = "study"
 
     def _visible(self, request: HttpRequest) -> bool:
-        return bool(roles.unblinded_study_ids(request.user)) and request.user.has_perm(
+        return bool(access.unblinded_study_ids(request.user)) and request.user.has_perm(
             view_perm(self)
         )
 
@@ -71,13 +72,13 @@ class UnblindedAdmin(ReadOnlyAdmin):
         return self._visible(request)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        studies = roles.unblinded_study_ids(request.user)
+        studies = access.unblinded_study_ids(request.user)
         return super().get_queryset(request).filter(**{f"{self.study_path}__in": studies})
 
 
 def admin_page(
     request: HttpRequest,
-    model_admin: admin.ModelAdmin,
+    opts: Options,
     template: str,
     title: str,
     context: dict[str, Any],
@@ -87,8 +88,8 @@ def admin_page(
         request,
         template,
         {
-            **model_admin.admin_site.each_context(request),
-            "opts": model_admin.opts,
+            **admin.site.each_context(request),
+            "opts": opts,
             "title": title,
             **context,
         },

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 
-from diary import roles
+from diary import access
 from diary.admin.base import ScopedAdmin, view_perm
 from diary.admin.forms import ReasonForm
 from diary.admin.participants import confirmed_reason, reason_page
@@ -47,7 +47,7 @@ class AssessmentAdmin(ScopedAdmin):
     actions = ["excuse"]
 
     def has_excuse_permission(self, request: HttpRequest) -> bool:
-        return roles.staff_can(request.user, "diary.excuse_assessment")
+        return access.staff_can(request.user, "diary.excuse_assessment")
 
     def get_actions(self, request: HttpRequest):
         actions = super().get_actions(request)
@@ -110,7 +110,7 @@ class ActionFilter(admin.SimpleListFilter):
     parameter_name = "action"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin):
-        hidden = [] if roles.unblinded_study_ids(request.user) else UNBLINDED_ACTIONS
+        hidden = [] if access.unblinded_study_ids(request.user) else UNBLINDED_ACTIONS
         return [(value, label) for value, label in AuditAction.choices if value not in hidden]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
@@ -127,12 +127,12 @@ class AuditEventAdmin(ScopedAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         qs = admin.ModelAdmin.get_queryset(self, request)
         perm = view_perm(self)
-        visible = roles.participants_where(request.user, perm)
-        studies = roles.memberships_granting(request.user, perm).values("study_id")
+        visible = access.participants_where(request.user, perm)
+        studies = access.memberships_granting(request.user, perm).values("study_id")
         # Study-level events (no participant) are visible to members of that study.
         qs = qs.filter(
             Q(participant__in=visible.values("pk")) | Q(participant__isnull=True, study__in=studies)
         )
         return qs.exclude(
-            Q(action__in=UNBLINDED_ACTIONS) & ~Q(study__in=roles.unblinded_study_ids(request.user))
+            Q(action__in=UNBLINDED_ACTIONS) & ~Q(study__in=access.unblinded_study_ids(request.user))
         )

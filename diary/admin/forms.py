@@ -9,12 +9,12 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 
-from diary import roles
+from diary import access
 from diary.models import Site, Study
 
 
 def sites_where(user: AbstractBaseUser, perm: str) -> QuerySet[Site]:
-    memberships = roles.memberships_granting(user, perm)
+    memberships = access.memberships_granting(user, perm)
     return Site.objects.filter(
         Q(study__in=memberships.filter(site__isnull=True).values("study_id"))
         | Q(pk__in=memberships.filter(site__isnull=False).values("site_id"))

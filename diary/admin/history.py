@@ -9,7 +9,7 @@ from typing import Any
 from django.http import HttpRequest
 from pghistory.admin import EventsAdmin
 
-from diary import roles
+from diary import access
 from diary.models import Study
 
 
@@ -18,7 +18,7 @@ class UnblindedEventsAdmin(EventsAdmin):
         # One list of every study's rows, which cannot be scoped to a study: a statistician
         # unblinded in one study would read another study's treatments and allocation here.
         # So only users unblinded in every study may open it.
-        unblinded = roles.unblinded_study_ids(request.user)
+        unblinded = access.unblinded_study_ids(request.user)
         return bool(unblinded) and not Study.objects.exclude(pk__in=unblinded).exists()
 
     def has_module_permission(self, request: HttpRequest) -> bool:

@@ -14,11 +14,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.urls import path, reverse
+from django.urls import reverse
 
-from diary import roles
+from diary import access
 from diary.admin.base import ScopedAdmin, admin_page
-from diary.admin.compliance import compliance_view
 from diary.admin.forms import EnrolForm, ReasonForm
 from diary.admin.reminders import ReminderLogInline
 from diary.models import (
@@ -49,7 +48,7 @@ def reason_page(
     """The intermediate page of an action that needs a reason; posts back to the action."""
     return admin_page(
         request,
-        model_admin,
+        model_admin.opts,
         "admin/diary/reason_form.html",
         title,
         {
@@ -108,7 +107,7 @@ class ParticipantAdmin(ScopedAdmin):
         return contact.email if contact else ""
 
     def _can_see_email(self, request: HttpRequest, obj: Participant | None) -> bool:
-        return obj is not None and roles.staff_can(
+        return obj is not None and access.staff_can(
             request.user,
             "diary.view_participantcontact",
             study_id=obj.study_id,
@@ -124,18 +123,18 @@ class ParticipantAdmin(ScopedAdmin):
 
     # Permissions behind the actions (Django calls has_<name>_permission).
     def has_invite_permission(self, request: HttpRequest) -> bool:
-        return roles.staff_can(request.user, "diary.invite_participant")
+        return access.staff_can(request.user, "diary.invite_participant")
 
     def has_withdraw_permission(self, request: HttpRequest) -> bool:
-        return roles.staff_can(request.user, "diary.withdraw_participant")
+        return access.staff_can(request.user, "diary.withdraw_participant")
 
     def has_randomize_permission(self, request: HttpRequest) -> bool:
-        return bool(roles.unblinded_study_ids(request.user)) and roles.staff_can(
+        return bool(access.unblinded_study_ids(request.user)) and access.staff_can(
             request.user, "diary.randomize_participant"
         )
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return roles.staff_can(request.user, "diary.enrol_participant")
+        return access.staff_can(request.user, "diary.enrol_participant")
 
     def _in_scope(self, request: HttpRequest, queryset: QuerySet, perm: str) -> QuerySet:
         allowed = self.scoped(request, queryset, perm)
@@ -203,7 +202,7 @@ class ParticipantAdmin(ScopedAdmin):
     @admin.action(description="Randomize (next free slot of the list)", permissions=["randomize"])
     def randomize(self, request: HttpRequest, queryset: QuerySet) -> None:
         done = 0
-        unblinded = roles.unblinded_study_ids(request.user)
+        unblinded = access.unblinded_study_ids(request.user)
         for participant in self._in_scope(request, queryset, "diary.randomize_participant"):
             if participant.study_id not in unblinded:
                 continue
@@ -220,16 +219,6 @@ class ParticipantAdmin(ScopedAdmin):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
         return actions
-
-    def get_urls(self) -> list:
-        return [
-            path(
-                "compliance/",
-                self.admin_site.admin_view(lambda request: compliance_view(request, self)),
-                name="diary_participant_compliance",
-            ),
-            *super().get_urls(),
-        ]
 
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None):
         """Enrolment through the service (participant, login, contact, schedule, audit)."""
@@ -260,7 +249,7 @@ class ParticipantAdmin(ScopedAdmin):
                 return redirect("admin:diary_participant_change", participant.pk)
         return admin_page(
             request,
-            self,
+            self.opts,
             "admin/diary/participant/enrol.html",
             "Enrol a participant",
             {"form": form, "add": True},
@@ -272,7 +261,7 @@ class ParticipantAdmin(ScopedAdmin):
         if obj is not None and self.has_view_permission(request, obj):
             extra_context.update(participant_record(obj))
             extra_context["can_correct"] = may_correct(request.user, obj)
-            if obj.study_id in roles.unblinded_study_ids(request.user):
+            if obj.study_id in access.unblinded_study_ids(request.user):
                 extra_context["allocation"] = (
                     Allocation.objects.select_related("sequence").filter(participant=obj).first()
                 )

@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import path
 
-from diary import roles
+from diary import access
 from diary.admin.base import UnblindedAdmin, admin_page
 from diary.admin.forms import GenerateForm, UploadForm
 from diary.models import (
@@ -22,7 +22,7 @@ from diary.models import (
     ParticipantStatus,
     Study,
 )
-from diary.randomization import ListInvalid
+from diary.rules.allocation_lists import ListInvalid
 from diary.services.randomization import allocation_list_generate, allocation_list_upload
 
 ADD_PERM = "diary.add_allocationlist"
@@ -106,13 +106,13 @@ class AllocationListAdmin(UnblindedAdmin):
     def _studies(self, request: HttpRequest) -> QuerySet[Study]:
         """Studies where the user may store a list: unblinded there, with the permission, and
         no list yet."""
-        ids = set(roles.unblinded_study_ids(request.user)) & set(
-            roles.memberships_granting(request.user, ADD_PERM).values_list("study_id", flat=True)
+        ids = set(access.unblinded_study_ids(request.user)) & set(
+            access.memberships_granting(request.user, ADD_PERM).values_list("study_id", flat=True)
         )
         return Study.objects.filter(pk__in=ids, allocation_list__isnull=True).order_by("code")
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
-        can_add = bool(roles.unblinded_study_ids(request.user)) and roles.staff_can(
+        can_add = bool(access.unblinded_study_ids(request.user)) and access.staff_can(
             request.user, ADD_PERM
         )
         return super().changelist_view(request, {**(extra_context or {}), "can_store": can_add})
@@ -126,7 +126,7 @@ class AllocationListAdmin(UnblindedAdmin):
         ]
 
     def _form_page(self, request: HttpRequest, form_class: type, store, title: str):
-        if not self._visible(request) or not roles.staff_can(request.user, ADD_PERM):
+        if not self._visible(request) or not access.staff_can(request.user, ADD_PERM):
             raise PermissionDenied
         studies = self._studies(request)
         form = form_class(request.POST or None, request.FILES or None, studies=studies)
@@ -143,7 +143,7 @@ class AllocationListAdmin(UnblindedAdmin):
                 return redirect("admin:diary_allocationlist_change", allocation_list.pk)
         return admin_page(
             request,
-            self,
+            self.opts,
             "admin/diary/allocationlist/form.html",
             title,
             {"form": form, "errors": errors, "no_study": not studies.exists()},

@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from diary import roles
+from diary import access
 from diary.admin.base import ScopedAdmin
 from diary.models import ReminderLog
 
@@ -58,4 +58,4 @@ class ReminderLogInline(admin.TabularInline):
 
     def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
         # The participant page itself is scoped to the user's sites.
-        return roles.staff_can(request.user, "diary.view_reminderlog")
+        return access.staff_can(request.user, "diary.view_reminderlog")

@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from diary import roles
+from diary import access
 from diary.admin.base import UnblindedAdmin
 from diary.models import (
     Allocation,
@@ -19,6 +19,7 @@ from diary.models import (
     Study,
     Treatment,
 )
+from diary.services import staff
 from diary.services.studies import study_settings_save
 
 
@@ -28,7 +29,7 @@ class ConfigurationAdmin(admin.ModelAdmin):
     study_path = "pk"
 
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return request.user.is_superuser or roles.staff_can(
+        return request.user.is_superuser or access.staff_can(
             request.user, f"diary.view_{self.opts.model_name}"
         )
 
@@ -48,7 +49,7 @@ class ConfigurationAdmin(admin.ModelAdmin):
         qs = super().get_queryset(request)
         if request.user.is_superuser:
             return qs
-        studies = roles.memberships_granting(
+        studies = access.memberships_granting(
             request.user, f"diary.view_{self.opts.model_name}"
         ).values("study_id")
         return qs.filter(**{f"{self.study_path}__in": studies})
@@ -71,7 +72,7 @@ class SiteAdmin(ConfigurationAdmin):
 
 @admin.register(StaffMembership)
 class StaffMembershipAdmin(admin.ModelAdmin):
-    """Users' study roles. Saving keeps the user's role groups in step (diary.roles)."""
+    """Users' study roles. Saving keeps the user's role groups in step (diary.access)."""
 
     list_display = ["user", "study", "site", "role"]
     list_filter = ["study", "role"]
@@ -92,7 +93,7 @@ class StaffMembershipAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request: HttpRequest, obj: StaffMembership, form: Any, change: bool):
-        roles.staff_membership_save(membership=obj, actor=request.user)
+        staff.staff_membership_save(membership=obj, actor=request.user)
 
 
 class SequenceBlockInline(admin.TabularInline):

@@ -1,3 +1,13 @@
+from diary.models.allocation import (
+    Allocation,
+    AllocationList,
+    AllocationListMethod,
+    AllocationSlot,
+    AllocationSource,
+    Sequence,
+    SequenceBlock,
+    Treatment,
+)
 from diary.models.audit import UNBLINDED_ACTIONS, AuditAction, AuditEvent
 from diary.models.clinical import (
     Assessment,
@@ -8,25 +18,15 @@ from diary.models.clinical import (
 )
 from diary.models.draft import ResponseDraft
 from diary.models.invitation import Invitation, InvitationPurpose
-from diary.models.participant import (
-    Allocation,
-    AllocationSource,
-    Participant,
-    ParticipantContact,
-    ParticipantStatus,
-)
-from diary.models.randomization import AllocationList, AllocationListMethod, AllocationSlot
+from diary.models.participant import Participant, ParticipantContact, ParticipantStatus
 from diary.models.reminder import ReminderKind, ReminderLog, ReminderStatus
 from diary.models.study import (
     UNBLINDED_ROLES,
     MissingItemRule,
-    Sequence,
-    SequenceBlock,
     Site,
     StaffMembership,
     StaffRole,
     Study,
-    Treatment,
 )
 
 __all__ = [

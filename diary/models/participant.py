@@ -1,4 +1,4 @@
-"""Participants, their contact details (kept apart) and their concealed allocation."""
+"""Participants and their contact details (kept apart from clinical data)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 
 from diary.models.history import tracked
-from diary.models.study import Sequence, Site, Study, validate_time_zone
+from diary.models.study import Site, Study, validate_time_zone
 
 
 class ParticipantStatus(models.TextChoices):
@@ -42,7 +42,7 @@ class Participant(models.Model):
 
     class Meta:
         ordering = ["study", "subject_id"]
-        # Actions checked by the admin, together with the user's site scope (diary.roles).
+        # Actions checked by the admin, together with the user's site scope (diary.access).
         permissions = [
             ("enrol_participant", "Can enrol participants"),
             ("invite_participant", "Can send or resend invitations"),
@@ -79,32 +79,3 @@ class ParticipantContact(models.Model):
 
     def __str__(self) -> str:
         return f"contact of {self.participant}"
-
-
-class AllocationSource(models.TextChoices):
-    UPLOADED_LIST = "uploaded_list", "Uploaded concealed list"
-    RANDOMIZER = "randomizer", "Permuted-block randomizer"
-    DEMO = "demo", "Demo data"
-
-
-@tracked()
-class Allocation(models.Model):
-    """Which sequence a participant follows. Readable by unblinded roles only."""
-
-    participant = models.OneToOneField(
-        Participant, on_delete=models.PROTECT, related_name="allocation"
-    )
-    sequence = models.ForeignKey(Sequence, on_delete=models.PROTECT, related_name="allocations")
-    source = models.CharField(max_length=20, choices=AllocationSource.choices)
-    slot_number = models.PositiveIntegerField(null=True, blank=True)
-    allocated_at = models.DateTimeField()
-    allocated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-
-    def __str__(self) -> str:
-        return f"allocation of {self.participant}"

@@ -9,8 +9,8 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import models
 from django.utils import timezone
 
-from diary.middleware import current_request_id
 from diary.models import AuditAction, AuditEvent, Participant, Study
+from diary.request_context import current_request_id
 
 
 def audit_record(**event: Any) -> AuditEvent:
@@ -33,7 +33,7 @@ def audit_event(
     occurred_at: datetime | None = None,
 ) -> AuditEvent:
     """A business event, not yet saved: audit_record saves it; a caller that writes it in a
-    statement of its own (diary.services.submission_write) takes it as it is."""
+    statement of its own (diary.services._submission_sql) takes it as it is."""
     user = actor if actor is not None and actor.is_authenticated else None
     if participant is not None and study is None:
         study = participant.study

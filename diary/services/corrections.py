@@ -26,7 +26,7 @@ from diary.models import (
     ResponseSource,
     StaffRole,
 )
-from diary.services.assessments import modules_for
+from diary.selectors.questionnaire import modules_for
 from diary.services.audit import audit_record
 from scoring.definitions import AnswersInvalid, answers_validate, instrument_get
 from scoring.selectors import structure_for

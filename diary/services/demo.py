@@ -27,11 +27,12 @@ from diary.models import (
     Study,
     Treatment,
 )
-from diary.roles import staff_groups_sync
-from diary.services.assessments import assessment_submit
 from diary.services.audit import audit_record
-from diary.services.participants import allocation_assign, participant_activate, participant_enrol
+from diary.services.participants import participant_activate, participant_enrol
 from diary.services.periods import period_end_report, period_start_report
+from diary.services.randomization import allocation_assign
+from diary.services.staff import staff_groups_sync
+from diary.services.submission import assessment_submit
 from scoring.definitions import instrument_get
 
 DEMO_CODE = "ENDO-ANK"
@@ -237,7 +238,8 @@ def _demo_participant(
         on_drug = block_treatments[study.block_of_period(number) - 1] == active_code
         effect = 0.55 if on_drug else 0.0
         assessment_submit(
-            assessment=assessment,
+            participant=participant,
+            assessment_id=assessment.pk,
             answers={
                 "ehp30": _answers(rng, item_keys, severity - effect),
                 "vas_dysmenorrhea": {
@@ -254,6 +256,7 @@ def _demo_participant(
                 }
             },
             actor=user,
+            confirm_unanswered=True,  # her demo answers leave some items unanswered
             now=moment,
         )
     return participant

@@ -1,4 +1,4 @@
-"""Saving answers as the participant goes, and submitting them from the draft."""
+"""Saving answers as the participant goes; diary.services.submission submits them."""
 
 from __future__ import annotations
 
@@ -13,15 +13,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from diary.models import Assessment, AuditAction, Participant, Response, ResponseDraft
-from diary.services.assessments import (
-    assessment_submit_locked,
-    modules_for,
-    submission_check,
-    submission_refusal,
-)
+from diary.models import Assessment, AuditAction, ResponseDraft
+from diary.selectors.questionnaire import modules_for
 from diary.services.audit import audit_record
-from diary.services.submission_write import assessment_lock
+from diary.services.submission import submission_refusal
 from scoring.definitions import Item, instrument_get
 
 
@@ -139,10 +134,6 @@ def _expected_answer(item: Item) -> str:
     return _("Please choose one of the answer options.")
 
 
-class UnansweredNotConfirmed(ValidationError):
-    """Some questions are unanswered and the participant has not confirmed leaving them so."""
-
-
 def _complete(assessment: Assessment, draft: ResponseDraft | None) -> dict[str, dict[str, Any]]:
     study = assessment.participant.study
     result = {}
@@ -156,47 +147,3 @@ def _complete(assessment: Assessment, draft: ResponseDraft | None) -> dict[str, 
 def draft_answers(*, assessment: Assessment) -> dict[str, dict[str, Any]]:
     """The saved answers per study instrument, every variable present (None = unanswered)."""
     return _complete(assessment, ResponseDraft.objects.filter(assessment=assessment).first())
-
-
-@transaction.atomic
-def draft_submit(
-    *,
-    participant: Participant,
-    assessment_id: int,
-    actor: AbstractBaseUser,
-    confirm_unanswered: bool = False,
-    now: datetime | None = None,
-) -> list[Response]:
-    """Submit the draft's answers of the participant's assessment `assessment_id`, exactly once.
-
-    Unanswered items are submitted as not answered (None), as on paper, once the participant
-    has confirmed leaving them (`confirm_unanswered`); otherwise UnansweredNotConfirmed is
-    raised. Raises Assessment.DoesNotExist when the assessment is not hers or has no window
-    yet, AlreadySubmitted (a double click, a second tab, a replayed POST), SubmissionRefused
-    (window not open: the draft is left as it was) or ValidationError (invalid answers).
-    Nothing is stored when it raises.
-
-    One transaction: the assessment row is locked with its draft read in the same statement
-    (submission_write.assessment_lock), then assessment_submit_locked stores the responses and
-    stamps the draft as submitted.
-    """
-    now = now or timezone.now()
-    locked, draft = assessment_lock(participant_id=participant.pk, assessment_id=assessment_id)
-    locked.participant = participant  # her study comes with her (no second query)
-    submission_check(locked, now)
-    answers = _complete(locked, draft)
-    unanswered = sum(v is None for values in answers.values() for v in values.values())
-    if unanswered and not confirm_unanswered:
-        raise UnansweredNotConfirmed(
-            _(
-                "Please confirm that you want to leave these questions unanswered, "
-                "or go back and answer them."
-            )
-        )
-    return assessment_submit_locked(
-        locked=locked,
-        answers=answers,
-        actor=actor,
-        metadata=draft.metadata if draft is not None else {},
-        now=now,
-    )

@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from diary import roles
+from diary import access
 from diary.exports.columns import (
     KINDS,
     UNBLINDED_ONLY_KINDS,
@@ -75,7 +75,7 @@ def export_scope(*, user: AbstractBaseUser, request: ExportRequest) -> Scope:
     )
     if not memberships:
         raise PermissionDenied("You have no role in this study that allows exports.")
-    unblinded = request.study.pk in roles.unblinded_study_ids(user)
+    unblinded = request.study.pk in access.unblinded_study_ids(user)
     if not request.blinded and not unblinded:
         raise PermissionDenied("Unblinded exports need an unblinded role.")
     if UNBLINDED_ONLY_KINDS & set(request.kinds) and (request.blinded or not unblinded):

@@ -11,18 +11,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from diary.models import (
-    Allocation,
-    AllocationSource,
     Assessment,
     AuditAction,
     Participant,
     ParticipantContact,
     ParticipantStatus,
-    Sequence,
     Site,
     Study,
 )
 from diary.services.audit import audit_record
+from diary.services.randomization import participant_randomize_if_listed
 
 
 def _username_for(study: Study, subject_id: str) -> str:
@@ -104,42 +102,6 @@ def participant_activate(
         obj=participant,
         occurred_at=now,
     )
-    # Randomization happens at activation when the study has a concealed list. Imported here:
-    # the randomization service builds on this module (allocation_assign).
-    from diary.services.randomization import participant_randomize_if_listed
-
+    # Randomization happens at activation when the study has a concealed list.
     participant_randomize_if_listed(participant=participant, actor=actor, now=now)
     return participant
-
-
-@transaction.atomic
-def allocation_assign(
-    *,
-    participant: Participant,
-    sequence: Sequence,
-    source: AllocationSource,
-    actor: AbstractBaseUser | None,
-    slot_number: int | None = None,
-    now: datetime | None = None,
-) -> Allocation:
-    """Give a participant her sequence. One allocation per participant (database-enforced)."""
-    now = now or timezone.now()
-    if sequence.study_id != participant.study_id:
-        raise ValidationError("The sequence belongs to another study.")
-    allocation = Allocation.objects.create(
-        participant=participant,
-        sequence=sequence,
-        source=source,
-        slot_number=slot_number,
-        allocated_at=now,
-        allocated_by=actor if actor is not None and actor.is_authenticated else None,
-    )
-    # The event says that randomization happened, never to what: blinded staff read the trail.
-    audit_record(
-        action=AuditAction.RANDOMIZED,
-        actor=actor,
-        participant=participant,
-        occurred_at=now,
-        details={"source": source},
-    )
-    return allocation

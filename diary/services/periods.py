@@ -21,8 +21,9 @@ from diary.models import (
     ParticipantStatus,
     Study,
 )
+from diary.rules.windows import WindowRule, WindowState, window_compute, window_state
+from diary.selectors.periods import local_today, period_correctable
 from diary.services.audit import audit_record
-from diary.windows import WindowRule, WindowState, window_compute, window_state
 
 
 def window_rule_of(study: Study) -> WindowRule:
@@ -31,10 +32,6 @@ def window_rule_of(study: Study) -> WindowRule:
         length_days=study.window_length_days,
         close_time=study.window_close_time,
     )
-
-
-def local_today(participant: Participant, now: datetime) -> date:
-    return now.astimezone(ZoneInfo(participant.time_zone)).date()
 
 
 def _check_reportable_date(participant: Participant, day: date, now: datetime) -> None:
@@ -168,15 +165,6 @@ def period_end_report(
         details={"number": period.number, "ended_on": ended_on.isoformat()},
     )
     return period
-
-
-def period_correctable(period: MenstrualPeriod, now: datetime) -> dict[str, bool]:
-    """Which of the period's dates the participant may still correct (study grace time)."""
-    grace = timedelta(hours=period.participant.study.period_correction_grace_hours)
-    return {
-        "started_on": now - period.start_reported_at <= grace,
-        "ended_on": period.end_reported_at is not None and now - period.end_reported_at <= grace,
-    }
 
 
 @transaction.atomic

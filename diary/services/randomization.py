@@ -24,11 +24,44 @@ from diary.models import (
     AuditAction,
     Participant,
     ParticipantStatus,
+    Sequence,
     Study,
 )
-from diary.randomization import ListInvalid, Slot, allocation_csv_parse, permuted_blocks
+from diary.rules.allocation_lists import ListInvalid, Slot, allocation_csv_parse, permuted_blocks
 from diary.services.audit import audit_record
-from diary.services.participants import allocation_assign
+
+
+@transaction.atomic
+def allocation_assign(
+    *,
+    participant: Participant,
+    sequence: Sequence,
+    source: AllocationSource,
+    actor: AbstractBaseUser | None,
+    slot_number: int | None = None,
+    now: datetime | None = None,
+) -> Allocation:
+    """Give a participant her sequence. One allocation per participant (database-enforced)."""
+    now = now or timezone.now()
+    if sequence.study_id != participant.study_id:
+        raise ValidationError("The sequence belongs to another study.")
+    allocation = Allocation.objects.create(
+        participant=participant,
+        sequence=sequence,
+        source=source,
+        slot_number=slot_number,
+        allocated_at=now,
+        allocated_by=actor if actor is not None and actor.is_authenticated else None,
+    )
+    # The event says that randomization happened, never to what: blinded staff read the trail.
+    audit_record(
+        action=AuditAction.RANDOMIZED,
+        actor=actor,
+        participant=participant,
+        occurred_at=now,
+        details={"source": source},
+    )
+    return allocation
 
 
 class NoFreeSlot(ValidationError):
@@ -65,7 +98,7 @@ def _list_store(
 def allocation_list_upload(
     *, study: Study, content: bytes, actor: AbstractBaseUser, now: datetime | None = None
 ) -> AllocationList:
-    """Store an uploaded CSV list (see diary.randomization.allocation_csv_parse for the format).
+    """Store an uploaded CSV list (format: diary.rules.allocation_lists.allocation_csv_parse).
 
     Raises ListInvalid with line-numbered errors, or ValidationError when the study has a list.
     """

@@ -30,7 +30,6 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from diary import reminder_rules
 from diary.models import (
     Assessment,
     AssessmentStatus,
@@ -42,6 +41,8 @@ from diary.models import (
     ReminderLog,
     ReminderStatus,
 )
+from diary.rules import reminders as reminder_rules
+from diary.rules.local_time import local_midnight
 from diary.services.audit import audit_record
 
 # A closing reminder pulled back before the night is sent this long before quiet hours begin.
@@ -187,7 +188,7 @@ def _nudge_rows(now: datetime) -> list[ReminderLog]:
         )
         if expected is None:
             continue
-        trigger = reminder_rules.local_midnight(
+        trigger = local_midnight(
             expected + timedelta(days=participant.study.period_nudge_days), tz
         )
         if trigger > now:

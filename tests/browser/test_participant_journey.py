@@ -9,9 +9,9 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from diary.models import Response, ResponseDraft
+from diary.selectors.periods import local_today
 from diary.services.invitations import invitation_send
 from diary.services.participants import participant_enrol
-from diary.services.periods import local_today
 from tests.browser.pages import check
 from tests.conftest import PASSWORD
 from tests.diary.journey import ehp30_pages, open_assessment, window_close

@@ -7,7 +7,8 @@ from datetime import timedelta
 from django.utils import timezone
 
 from diary.models import Assessment, Participant
-from diary.services.periods import local_today, period_end_report, period_start_report
+from diary.selectors.periods import local_today
+from diary.services.periods import period_end_report, period_start_report
 from scoring.definitions import instrument_get
 
 

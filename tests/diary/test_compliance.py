@@ -5,7 +5,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from diary.compliance import assessments_overdue, compliance_by_participant, compliance_by_site
 from diary.models import (
     Assessment,
     AssessmentStatus,
@@ -13,6 +12,11 @@ from diary.models import (
     Participant,
     Response,
     ResponseSource,
+)
+from diary.selectors.compliance import (
+    assessments_overdue,
+    compliance_by_participant,
+    compliance_by_site,
 )
 
 pytestmark = pytest.mark.django_db

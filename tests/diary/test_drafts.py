@@ -1,4 +1,5 @@
-"""draft_save and draft_submit: answers kept as she goes, refused ones named, submitted once."""
+"""draft_save, and assessment_submit from the draft: answers kept as she goes, refused ones
+named, submitted once."""
 
 from __future__ import annotations
 
@@ -13,13 +14,11 @@ from diary.models import (
     Response,
     ResponseDraft,
 )
-from diary.services.assessments import SubmissionRefused
-from diary.services.drafts import (
-    DraftRefused,
+from diary.services.drafts import DraftRefused, draft_answers, draft_save
+from diary.services.submission import (
+    SubmissionRefused,
     UnansweredNotConfirmed,
-    draft_answers,
-    draft_save,
-    draft_submit,
+    assessment_submit,
 )
 from tests.conftest import make_participant
 from tests.diary.journey import open_assessment, window_close
@@ -124,7 +123,7 @@ def test_drafts_are_refused_outside_the_window_and_the_saved_draft_survives(worl
             assessment=assessment, instrument_key="ehp30", answers={"ehp30_q01": 2}, actor=user
         )
     with pytest.raises(SubmissionRefused, match="has closed"):
-        draft_submit(
+        assessment_submit(
             participant=world.participant_a,
             assessment_id=assessment.pk,
             actor=user,
@@ -143,14 +142,14 @@ def test_a_questionnaire_whose_period_is_not_reported_takes_no_draft(world):
 def test_submitting_twice_stores_one_response_per_instrument(world):
     assessment = open_assessment(world.participant_a)
     user = world.participant_a.user
-    draft_submit(
+    assessment_submit(
         participant=world.participant_a,
         assessment_id=assessment.pk,
         actor=user,
         confirm_unanswered=True,
     )
     with pytest.raises(SubmissionRefused, match="already been submitted"):
-        draft_submit(
+        assessment_submit(
             participant=world.participant_a,
             assessment_id=assessment.pk,
             actor=user,
@@ -163,7 +162,7 @@ def test_submitting_stamps_the_draft_and_records_what_was_saved(world):
     assessment = open_assessment(world.participant_a)
     user = world.participant_a.user
     draft_save(assessment=assessment, instrument_key="ehp30", answers={"ehp30_q01": 3}, actor=user)
-    responses = draft_submit(
+    responses = assessment_submit(
         participant=world.participant_a,
         assessment_id=assessment.pk,
         actor=user,
@@ -181,7 +180,7 @@ def test_submitting_stamps_the_draft_and_records_what_was_saved(world):
 def test_another_participants_questionnaire_cannot_be_submitted(world):
     theirs = open_assessment(make_participant(world.study, world.site1, "S01-078"))
     with pytest.raises(Assessment.DoesNotExist):
-        draft_submit(
+        assessment_submit(
             participant=world.participant_a,
             assessment_id=theirs.pk,
             actor=world.participant_a.user,
@@ -195,7 +194,7 @@ def test_a_study_without_questionnaires_refuses_submission_and_stores_nothing(wo
     world.study.instruments = []
     world.study.save(update_fields=["instruments"])
     with pytest.raises(ValidationError, match="collects no questionnaires"):
-        draft_submit(
+        assessment_submit(
             participant=world.participant_a,
             assessment_id=assessment.pk,
             actor=world.participant_a.user,
@@ -215,7 +214,7 @@ def test_unanswered_questions_need_her_confirmation(world):
         actor=world.participant_a.user,
     )
     with pytest.raises(UnansweredNotConfirmed, match="Please confirm"):
-        draft_submit(
+        assessment_submit(
             participant=world.participant_a,
             assessment_id=assessment.pk,
             actor=world.participant_a.user,
@@ -250,7 +249,7 @@ def test_two_tabs_submitting_at_the_same_moment_store_one_response(world):
     def submit() -> None:
         start.wait()
         try:
-            draft_submit(
+            assessment_submit(
                 participant=world.participant_a,
                 assessment_id=assessment.pk,
                 actor=user,

@@ -292,7 +292,8 @@ def test_before_the_window_opens_she_is_told_when_and_submission_is_refused(clie
 
     from django.utils import timezone
 
-    from diary.services.periods import local_today, period_start_report
+    from diary.selectors.periods import local_today
+    from diary.services.periods import period_start_report
 
     participant = world.participant_a
     today = local_today(participant, timezone.now())

@@ -9,7 +9,8 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
 
-from diary.services.drafts import draft_save, draft_submit
+from diary.services.drafts import draft_save
+from diary.services.submission import assessment_submit
 from tests.diary.journey import open_assessment
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +39,7 @@ def test_history_shows_when_a_questionnaire_was_submitted_and_no_scores(client, 
         answers={"ehp30_q01": 4, "ehp30_q02": 4},
         actor=participant.user,
     )
-    draft_submit(
+    assessment_submit(
         participant=participant,
         assessment_id=assessment.pk,
         actor=participant.user,
@@ -93,7 +94,8 @@ def test_while_a_period_is_ongoing_she_is_asked_for_its_end_not_a_new_start(clie
 
     from django.utils import timezone
 
-    from diary.services.periods import local_today, period_start_report
+    from diary.selectors.periods import local_today
+    from diary.services.periods import period_start_report
 
     participant = world.participant_a
     today = local_today(participant, timezone.now())

@@ -11,14 +11,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from diary.models import Assessment, AssessmentStatus, AuditAction, AuditEvent
-from diary.services.assessments import SubmissionRefused, assessments_refresh_status
-from diary.services.periods import (
-    local_today,
-    period_correct,
-    period_end_report,
-    period_start_report,
-)
-from diary.windows import WindowRule, window_compute
+from diary.rules.windows import WindowRule, window_compute
+from diary.selectors.periods import local_today
+from diary.services.assessments import assessments_refresh_status
+from diary.services.periods import period_correct, period_end_report, period_start_report
+from diary.services.submission import SubmissionRefused, assessment_submit
 from tests.conftest import make_participant
 
 pytestmark = pytest.mark.django_db
@@ -146,8 +143,6 @@ def test_correcting_the_end_moves_an_unsettled_window(world):
 
 
 def test_beat_sweep_marks_a_closed_unsubmitted_window_missed_and_submission_is_refused(world):
-    from diary.services.assessments import assessment_submit
-
     participant = world.participant_a
     now = timezone.now()
     today = local_today(participant, now)
@@ -161,7 +156,13 @@ def test_beat_sweep_marks_a_closed_unsubmitted_window_missed_and_submission_is_r
     assessment.refresh_from_db()
     assert assessment.status == AssessmentStatus.MISSED
     with pytest.raises(SubmissionRefused, match="has closed"):
-        assessment_submit(assessment=assessment, answers={}, actor=participant.user)
+        assessment_submit(
+            participant=participant,
+            assessment_id=assessment.pk,
+            answers={},
+            actor=participant.user,
+            confirm_unanswered=True,
+        )
 
 
 # --- the pages ------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from diary.randomization import ListInvalid, allocation_csv_parse, permuted_blocks
+from diary.rules.allocation_lists import ListInvalid, allocation_csv_parse, permuted_blocks
 
 
 def generate(seed: int = 7, **kw):
@@ -94,6 +94,6 @@ def test_unknown_site_and_mixed_strata_are_refused():
 
 
 def test_the_module_imports_no_django():
-    code = "import sys, diary.randomization; print('django' in sys.modules)"
+    code = "import sys, diary.rules.allocation_lists; print('django' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

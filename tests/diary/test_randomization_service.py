@@ -15,7 +15,7 @@ from diary.models import (
     AuditAction,
     AuditEvent,
 )
-from diary.randomization import ListInvalid
+from diary.rules.allocation_lists import ListInvalid
 from diary.services.participants import participant_activate, participant_enrol
 from diary.services.randomization import (
     allocation_list_generate,

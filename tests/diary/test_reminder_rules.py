@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from diary.reminder_rules import (
+from diary.rules.reminders import (
     in_quiet_hours,
     mean_cycle_days,
     next_period_expected_on,
@@ -133,7 +133,7 @@ def test_retry_backoff_grows_then_gives_up() -> None:
 
 def test_rules_module_imports_no_django() -> None:
     script = (
-        "import sys, diary.reminder_rules\n"
+        "import sys, diary.rules.reminders\n"
         "print([m for m in sys.modules if m == 'django' or m.startswith('django.')])"
     )
     result = subprocess.run(

@@ -19,9 +19,9 @@ from diary.models import (
     ReminderStatus,
     Site,
 )
-from diary.services.assessments import assessment_submit
 from diary.services.periods import period_start_report
 from diary.services.reminders import reminders_dispatch, reminders_plan
+from diary.services.submission import assessment_submit
 from tests.conftest import make_study
 from tests.diary.reminder_helpers import at_local, beat, enrol, mails_to, window_open
 
@@ -68,9 +68,11 @@ def test_week_across_dst_reminds_each_zone_at_local_morning_once(trio):
     while now <= end:
         if now == submitted_at:
             assessment_submit(
-                assessment=assessment,
+                participant=nyc,
+                assessment_id=assessment.pk,
                 answers={"ehp30": {"ehp30_q01": 2}},
                 actor=nyc.user,
+                confirm_unanswered=True,
                 now=now,
             )
         before = len(mail.outbox)
@@ -131,9 +133,11 @@ def test_closing_reminder_only_to_those_who_have_not_submitted(trio):
     for participant in (cph, nyc):
         beat(at_local(participant, WINDOW_DAY, time(9)))
     assessment_submit(
-        assessment=Assessment.objects.get(participant=cph, period_number=1),
+        participant=cph,
+        assessment_id=Assessment.objects.get(participant=cph, period_number=1).pk,
         answers={"ehp30": {"ehp30_q01": 1}},
         actor=cph.user,
+        confirm_unanswered=True,
         now=at_local(cph, WINDOW_DAY, time(10)),
     )
     mail.outbox.clear()
@@ -148,9 +152,11 @@ def test_submitting_while_a_reminder_waits_for_the_morning_cancels_it(trio):
     cph = trio["cph"]
     beat(at_local(cph, WINDOW_DAY, time(0, 30)))
     assessment_submit(
-        assessment=Assessment.objects.get(participant=cph, period_number=1),
+        participant=cph,
+        assessment_id=Assessment.objects.get(participant=cph, period_number=1).pk,
         answers={"ehp30": {"ehp30_q01": 3}},
         actor=cph.user,
+        confirm_unanswered=True,
         now=at_local(cph, WINDOW_DAY, time(6, 0)),
     )
     beat(at_local(cph, WINDOW_DAY, time(8, 0)))

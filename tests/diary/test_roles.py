@@ -3,8 +3,9 @@
 import pytest
 from django.contrib.auth.models import Group
 
-from diary import roles
+from diary import access
 from diary.models import AuditAction, AuditEvent, StaffMembership, StaffRole
+from diary.services import staff
 from tests.conftest import make_staff
 
 pytestmark = pytest.mark.django_db
@@ -16,8 +17,8 @@ def perms(group_name: str) -> set[str]:
 
 
 def test_the_migration_creates_one_group_per_role_with_its_permissions(db):
-    for role, name in roles.ROLE_GROUPS.items():
-        assert perms(name) == set(roles.ROLE_PERMISSIONS[role]), role
+    for role, name in access.ROLE_GROUPS.items():
+        assert perms(name) == set(access.ROLE_PERMISSIONS[role]), role
 
 
 def test_monitor_group_is_read_only_and_blinded(db):
@@ -27,7 +28,9 @@ def test_monitor_group_is_read_only_and_blinded(db):
 
 
 def test_only_the_statistician_group_is_unblinded(db):
-    holders = [name for name in roles.ROLE_GROUPS.values() if "diary.view_unblinded" in perms(name)]
+    holders = [
+        name for name in access.ROLE_GROUPS.values() if "diary.view_unblinded" in perms(name)
+    ]
     assert holders == ["Unblinded statistician"]
 
 
@@ -35,38 +38,40 @@ def test_groups_follow_memberships(world):
     user = world.coordinator1
     assert list(user.groups.values_list("name", flat=True)) == ["Coordinator"]
     StaffMembership.objects.filter(user=user).update(role=StaffRole.MONITOR)
-    roles.staff_groups_sync(user=user)
+    staff.staff_groups_sync(user=user)
     assert list(user.groups.values_list("name", flat=True)) == ["Monitor"]
 
 
 def test_permission_is_checked_against_the_site(world):
     c1 = world.coordinator1
     study = world.study.pk
-    assert roles.staff_can(c1, "diary.withdraw_participant", study_id=study, site_id=world.site1.pk)
-    assert not roles.staff_can(
+    assert access.staff_can(
+        c1, "diary.withdraw_participant", study_id=study, site_id=world.site1.pk
+    )
+    assert not access.staff_can(
         c1, "diary.withdraw_participant", study_id=study, site_id=world.site2.pk
     )
-    assert not roles.staff_can(world.monitor, "diary.withdraw_participant")
+    assert not access.staff_can(world.monitor, "diary.withdraw_participant")
 
 
 def test_a_superuser_without_a_study_role_sees_no_clinical_data(world):
     root = make_staff("root", superuser=True)
     assert root.has_perm("diary.view_participant")  # Django's view of a superuser...
-    assert not roles.staff_can(root, "diary.view_participant")  # ...is not enough here.
-    assert not roles.participants_where(root, "diary.view_participant").exists()
-    assert roles.unblinded_study_ids(root) == []
+    assert not access.staff_can(root, "diary.view_participant")  # ...is not enough here.
+    assert not access.participants_where(root, "diary.view_participant").exists()
+    assert access.unblinded_study_ids(root) == []
 
 
 def test_a_superuser_with_a_blinded_role_is_not_unblinded(world):
     assert world.admin.is_superuser
-    assert roles.unblinded_study_ids(world.admin) == []
-    assert roles.unblinded_study_ids(world.statistician) == [world.study.pk]
+    assert access.unblinded_study_ids(world.admin) == []
+    assert access.unblinded_study_ids(world.statistician) == [world.study.pk]
 
 
 def test_a_membership_without_the_group_grants_nothing(world):
     # The role's group was removed by hand: the membership alone opens nothing.
     world.monitor.groups.clear()
-    assert not roles.staff_can(world.monitor, "diary.view_participant")
+    assert not access.staff_can(world.monitor, "diary.view_participant")
 
 
 def test_adding_a_membership_in_the_admin_puts_the_user_in_the_role_group(client, world):
@@ -95,7 +100,7 @@ def test_only_the_system_admin_manages_memberships(client, world):
 
 def test_granting_an_unblinded_role_is_audited_with_that_reason(world):
     membership = StaffMembership(user=world.outsider, study=world.study, role="statistician")
-    roles.staff_membership_save(membership=membership, actor=world.admin)
+    staff.staff_membership_save(membership=membership, actor=world.admin)
     event = AuditEvent.objects.get(action=AuditAction.STUDY_CHANGED)
     assert event.reason == "unblinded role granted"
-    assert roles.unblinded_study_ids(world.outsider) == [world.study.pk]
+    assert access.unblinded_study_ids(world.outsider) == [world.study.pk]

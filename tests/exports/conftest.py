@@ -3,8 +3,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from diary.services.assessments import assessment_submit
 from diary.services.periods import period_end_report, period_start_report
+from diary.services.submission import assessment_submit
 from scoring.definitions import instrument_get
 
 
@@ -24,9 +24,11 @@ def submit_period(participant, *, number: int, answers: dict, vas: int | None, d
     )
     period.assessment.refresh_from_db()
     return assessment_submit(
-        assessment=period.assessment,
+        participant=participant,
+        assessment_id=period.assessment.pk,
         answers={"ehp30": answers, "vas_dysmenorrhea": {"vas_dysmenorrhea": vas}},
         actor=participant.user,
+        confirm_unanswered=True,
         now=now,
     )
 

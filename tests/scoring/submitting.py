@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from diary.models import Assessment, AssessmentStatus, Participant, Response
-from diary.services.assessments import assessment_submit
+from diary.services.submission import assessment_submit
 from scoring.definitions import instrument_get
 
 EHP30 = instrument_get("ehp30", "1.0")
@@ -40,11 +40,13 @@ def submit(
 ) -> dict[str, Response]:
     """Submit both instruments of the world study; returns the responses by instrument key."""
     responses = assessment_submit(
-        assessment=assessment_open(participant, number),
+        participant=participant,
+        assessment_id=assessment_open(participant, number).pk,
         answers={
             "ehp30": ehp30 if ehp30 is not None else ehp30_answers(),
             "vas_dysmenorrhea": {"vas_dysmenorrhea": vas},
         },
         actor=participant.user,
+        confirm_unanswered=True,
     )
     return {response.instrument_key: response for response in responses}

@@ -8,14 +8,14 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 
-from diary import roles
+from diary import access
 from diary.models import AuditAction, Study
 from diary.services.audit import audit_record
 from scoring.summaries import arm_summary
 
 
 def unblinded_studies(user):
-    return Study.objects.filter(pk__in=roles.unblinded_study_ids(user))
+    return Study.objects.filter(pk__in=access.unblinded_study_ids(user))
 
 
 def arm_summary_view(request: HttpRequest, study_code: str | None = None) -> HttpResponse:
@@ -30,7 +30,7 @@ def arm_summary_view(request: HttpRequest, study_code: str | None = None) -> Htt
             "title": "Per-arm summary",
             "studies": studies,
         }
-        return TemplateResponse(request, "admin/arm_summary_choose.html", context)
+        return TemplateResponse(request, "admin/diary/pages/arm_summary_choose.html", context)
     study = get_object_or_404(studies, code=study_code)
     summary = arm_summary(study=study)
     with transaction.atomic():
@@ -41,6 +41,6 @@ def arm_summary_view(request: HttpRequest, study_code: str | None = None) -> Htt
         "study": study,
         "summary": summary,
     }
-    response = TemplateResponse(request, "admin/arm_summary.html", context)
+    response = TemplateResponse(request, "admin/diary/pages/arm_summary.html", context)
     response["Cache-Control"] = "no-store"
     return response

@@ -1,7 +1,9 @@
-"""The concealed allocation list: uploaded by, or generated for, the unblinded statistician.
+"""Everything blinded staff never see: treatments, sequences and their blocks, each
+participant's allocation, and the concealed allocation list with its slots.
 
-Readable by unblinded roles only. Activation takes the next free slot of the participant's
-stratum; the slot then names her sequence.
+Readable by unblinded roles only. The list is uploaded by, or generated for, the unblinded
+statistician; activation takes the next free slot of the participant's stratum, and the slot
+then names her sequence.
 """
 
 from __future__ import annotations
@@ -13,7 +15,87 @@ from django.db.models import Q
 
 from diary.models.history import tracked
 from diary.models.participant import Participant
-from diary.models.study import Sequence, Study
+from diary.models.study import Study
+
+
+@tracked()
+class Treatment(models.Model):
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="treatments")
+    code = models.CharField(max_length=8)
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "code"], name="treatment_code_unique_in_study"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+@tracked()
+class Sequence(models.Model):
+    """A crossover sequence such as AP: the treatment given in each block, in order."""
+
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="sequences")
+    code = models.CharField(max_length=16)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["study", "code"], name="sequence_code_unique_in_study"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+@tracked()
+class SequenceBlock(models.Model):
+    sequence = models.ForeignKey(Sequence, on_delete=models.PROTECT, related_name="blocks")
+    block = models.PositiveSmallIntegerField()
+    treatment = models.ForeignKey(Treatment, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["sequence", "block"]
+        constraints = [
+            # A sequence names exactly one treatment per block.
+            models.UniqueConstraint(fields=["sequence", "block"], name="sequence_block_unique"),
+            models.CheckConstraint(name="sequence_block_positive", condition=Q(block__gte=1)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sequence} block {self.block}: {self.treatment.code}"
+
+
+class AllocationSource(models.TextChoices):
+    UPLOADED_LIST = "uploaded_list", "Uploaded concealed list"
+    RANDOMIZER = "randomizer", "Permuted-block randomizer"
+    DEMO = "demo", "Demo data"
+
+
+@tracked()
+class Allocation(models.Model):
+    """Which sequence a participant follows. Readable by unblinded roles only."""
+
+    participant = models.OneToOneField(
+        Participant, on_delete=models.PROTECT, related_name="allocation"
+    )
+    sequence = models.ForeignKey(Sequence, on_delete=models.PROTECT, related_name="allocations")
+    source = models.CharField(max_length=20, choices=AllocationSource.choices)
+    slot_number = models.PositiveIntegerField(null=True, blank=True)
+    allocated_at = models.DateTimeField()
+    allocated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    def __str__(self) -> str:
+        return f"allocation of {self.participant}"
 
 
 class AllocationListMethod(models.TextChoices):

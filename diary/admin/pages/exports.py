@@ -84,4 +84,4 @@ def export_view(request: HttpRequest) -> HttpResponse:
             response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
             return response
     context = {**admin.site.each_context(request), "title": "Export study data", "form": form}
-    return TemplateResponse(request, "admin/exports.html", context, status=status)
+    return TemplateResponse(request, "admin/diary/pages/exports.html", context, status=status)

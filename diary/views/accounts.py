@@ -1,50 +1,25 @@
-"""The participant's diary pages."""
+"""The participant's account pages: invitation, password, language."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import SetPasswordForm
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import i18n
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
-from diary import access, selectors
+from diary.access import participant_of
 from diary.forms import PasswordForgottenForm
-from diary.models import Participant
 from diary.services.accounts import participant_language_set, password_reset_request
 from diary.services.invitations import InvitationInvalid, invitation_accept, invitation_check
 
 AUTH_BACKEND = "diary.auth.StudyIdOrEmailBackend"
-
-
-def participant_required(request: HttpRequest) -> Participant:
-    participant = access.participant_of(request.user)
-    if participant is None:
-        # Staff and strangers get no hint that a diary exists for this account.
-        raise Http404("No diary for this account.")
-    return participant
-
-
-@login_required
-@require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    participant = participant_required(request)
-    return render(
-        request,
-        "diary/home.html",
-        {
-            "participant": participant,
-            **selectors.diary_overview(participant=participant, now=timezone.now()),
-        },
-    )
 
 
 INVITATION_SESSION_KEY = "invitation_token"
@@ -107,7 +82,7 @@ def password_forgotten(request: HttpRequest) -> HttpResponse:
 @require_POST
 def language(request: HttpRequest) -> HttpResponse:
     """Switch the interface language; a participant's choice is kept on her record too."""
-    participant = access.participant_of(request.user)
+    participant = participant_of(request.user)
     chosen = request.POST.get("language", "")
     if chosen not in {code for code, _name in settings.LANGUAGES}:
         # Only a tampered form sends another code. set_language would ignore most silently but

@@ -12,10 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-
-def _local_instant(day: date, at: time, tz: ZoneInfo) -> datetime:
-    """The UTC instant of a local wall-clock time; a time skipped by DST moves forward."""
-    return datetime.combine(day, at).replace(tzinfo=tz).astimezone(UTC)
+from diary.rules.local_time import local_datetime
 
 
 def in_quiet_hours(local: time, *, start: time, end: time) -> bool:
@@ -40,7 +37,7 @@ def quiet_hours_shift(due: datetime, *, tz: ZoneInfo, start: time, end: time) ->
     day = local.date()
     if start > end and clock >= start:
         day += timedelta(days=1)
-    return _local_instant(day, end, tz)
+    return local_datetime(day, end, tz)
 
 
 def quiet_hours_last_before(
@@ -57,11 +54,7 @@ def quiet_hours_last_before(
     day = local.date()
     if start > end and clock < end:
         day -= timedelta(days=1)  # the quiet night began the evening before
-    return _local_instant(day, start, tz) - margin
-
-
-def local_midnight(day: date, tz: ZoneInfo) -> datetime:
-    return _local_instant(day, time(0, 0), tz)
+    return local_datetime(day, start, tz) - margin
 
 
 def mean_cycle_days(starts: Sequence[date]) -> float | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.http import QueryDict
 
-from diary.selectors import Step
+from diary.selectors.questionnaire import Step
 from scoring.definitions import Item
 
 # Capture details the VAS page sends with an answer (filled in by vas.js).

@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from diary import access
 from diary.models import Assessment, Response
-from diary.services.assessments import modules_for
+from diary.selectors.questionnaire import modules_for
 from diary.services.corrections import (
     MIN_REASON_LENGTH,
     assessment_transcribe,
@@ -77,7 +77,7 @@ def _page(request, title, form, participant, back) -> TemplateResponse:
         "participant": participant,
         "back": back,
     }
-    return TemplateResponse(request, "admin/answers_form.html", context)
+    return TemplateResponse(request, "admin/diary/pages/answers_form.html", context)
 
 
 def _participant_url(participant) -> str:

@@ -14,16 +14,11 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from diary.access import participant_required
 from diary.forms import PeriodCorrectForm, PeriodEndForm, PeriodStartForm
 from diary.models import MenstrualPeriod, Participant
-from diary.services.periods import (
-    local_today,
-    period_correct,
-    period_correctable,
-    period_end_report,
-    period_start_report,
-)
-from diary.views import participant_required
+from diary.selectors.periods import local_today, period_correctable
+from diary.services.periods import period_correct, period_end_report, period_start_report
 
 
 def period_of(participant: Participant, pk: int) -> MenstrualPeriod:

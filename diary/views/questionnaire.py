@@ -12,13 +12,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from diary import entry, selectors
+from diary.access import participant_required
 from diary.forms import ReviewForm
 from diary.models import Assessment, AssessmentStatus, Participant
-from diary.services.assessments import AlreadySubmitted, SubmissionRefused
-from diary.services.drafts import DraftRefused, draft_answers, draft_save, draft_submit
-from diary.views import participant_required
-from diary.windows import window_state
+from diary.rules.windows import window_state
+from diary.selectors.questionnaire import Step, assessment_is_open, questionnaire_steps
+from diary.services.drafts import DraftRefused, draft_answers, draft_save
+from diary.services.submission import AlreadySubmitted, SubmissionRefused, assessment_submit
+from diary.views import questionnaire_input
 
 
 def assessment_of(participant: Participant, pk: int) -> Assessment:
@@ -31,16 +32,14 @@ def assessment_of(participant: Participant, pk: int) -> Assessment:
     )
 
 
-def _steps(request: HttpRequest, assessment: Assessment) -> list[selectors.Step]:
-    return selectors.questionnaire_steps(
-        study=assessment.participant.study, language=request.LANGUAGE_CODE
-    )
+def _steps(request: HttpRequest, assessment: Assessment) -> list[Step]:
+    return questionnaire_steps(study=assessment.participant.study, language=request.LANGUAGE_CODE)
 
 
 def _window_context(assessment: Assessment) -> dict:
     now = timezone.now()
     state = window_state(now=now, opens_at=assessment.opens_at, closes_at=assessment.closes_at)
-    return {"is_open": selectors.assessment_is_open(assessment, now), "window": state.value}
+    return {"is_open": assessment_is_open(assessment, now), "window": state.value}
 
 
 @login_required
@@ -96,7 +95,7 @@ def _page_save(request, assessment, steps, step) -> HttpResponse:
             return JsonResponse({"saved": False, "errors": [unread]}, status=400)
         saved = draft_answers(assessment=assessment)[step.instrument.key]
         return _page_render(request, assessment, steps, step, saved, [unread], 400)
-    answers = entry.page_answers(step, request.POST)
+    answers = questionnaire_input.page_answers(step, request.POST)
     answered_vas = step.is_vas and any(v is not None for v in answers.values())
     try:
         result = draft_save(
@@ -105,7 +104,9 @@ def _page_save(request, assessment, steps, step) -> HttpResponse:
             answers=answers,
             actor=request.user,
             now=now,
-            metadata=entry.vas_metadata(request.POST, now=now) if answered_vas else None,
+            metadata=questionnaire_input.vas_metadata(request.POST, now=now)
+            if answered_vas
+            else None,
         )
     except DraftRefused as exc:
         if autosave:
@@ -136,7 +137,7 @@ def _page_save(request, assessment, steps, step) -> HttpResponse:
 
 
 def _page_render(request, assessment, steps, step, answers, errors=(), status=200):
-    numbers = entry.item_numbers(steps)
+    numbers = questionnaire_input.item_numbers(steps)
     return render(
         request,
         "diary/questionnaire_page.html",
@@ -145,7 +146,7 @@ def _page_render(request, assessment, steps, step, answers, errors=(), status=20
             "step": step,
             "total": len(steps),
             "percent": round(100 * (step.index - 1) / len(steps)),
-            "rows": entry.review_rows(step, answers, numbers),
+            "rows": questionnaire_input.review_rows(step, answers, numbers),
             "errors": errors,
             "from_review": request.GET.get("from") == "review",
         },
@@ -166,10 +167,10 @@ def questionnaire_review(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _review_submit(request: HttpRequest, participant: Participant, pk: int) -> HttpResponse:
-    # draft_submit finds and locks her assessment itself: the busiest write of the diary reads
+    # The service finds and locks her assessment itself: the busiest write of the diary reads
     # the assessment once (bench/bench_submit.py).
     try:
-        draft_submit(
+        assessment_submit(
             participant=participant,
             assessment_id=pk,
             actor=request.user,
@@ -190,8 +191,10 @@ def _review_submit(request: HttpRequest, participant: Participant, pk: int) -> H
 def _review_render(request, assessment, errors=(), status=200) -> HttpResponse:
     steps = _steps(request, assessment)
     answers = draft_answers(assessment=assessment)
-    numbers = entry.item_numbers(steps)
-    pages = [(s, entry.review_rows(s, answers[s.instrument.key], numbers)) for s in steps]
+    numbers = questionnaire_input.item_numbers(steps)
+    pages = [
+        (s, questionnaire_input.review_rows(s, answers[s.instrument.key], numbers)) for s in steps
+    ]
     unanswered = [(s, row) for s, rows in pages for row in rows if row.value is None]
     return render(
         request,

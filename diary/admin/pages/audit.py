@@ -15,9 +15,9 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 
-from diary import access, roles
+from diary import access
 from diary.models import UNBLINDED_ACTIONS, AuditAction
-from diary.selectors_audit import audit_events_visible_to, participant_timeline
+from diary.selectors.audit import audit_events_visible_to, participant_timeline
 from diary.services.audit import audit_record
 
 AUDIT_COLUMNS = [
@@ -48,7 +48,7 @@ def participant_timeline_view(request: HttpRequest, participant_id: int) -> Http
         "participant": participant,
         "entries": participant_timeline(participant=participant, user=request.user),
     }
-    return TemplateResponse(request, "admin/audit_timeline.html", context)
+    return TemplateResponse(request, "admin/diary/pages/audit_timeline.html", context)
 
 
 class AuditFilterForm(forms.Form):
@@ -60,7 +60,7 @@ class AuditFilterForm(forms.Form):
     def __init__(self, *args, user, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # A blinded user is not even offered the kinds of event that concern unblinding.
-        hidden = set() if roles.unblinded_study_ids(user) else UNBLINDED_ACTIONS
+        hidden = set() if access.unblinded_study_ids(user) else UNBLINDED_ACTIONS
         self.fields["action"].choices = [
             ("", "Any action"),
             *((value, label) for value, label in AuditAction.choices if value not in hidden),
@@ -77,7 +77,7 @@ def audit_export_view(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None, user=request.user)
     if "download" not in request.GET or not form.is_valid():
         context = {**admin.site.each_context(request), "title": "Audit trail export", "form": form}
-        return TemplateResponse(request, "admin/audit_export.html", context)
+        return TemplateResponse(request, "admin/diary/pages/audit_export.html", context)
     filters = {k: (str(v) if v else "") for k, v in form.cleaned_data.items()}
     events = audit_events_visible_to(
         request.user,

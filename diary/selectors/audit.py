@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from pghistory.models import Events
 
-from diary import access, roles
+from diary import access
 from diary.models import UNBLINDED_ACTIONS, AuditEvent, Participant, Response
 
 
@@ -99,7 +99,9 @@ def audit_events_visible_to(
     qs = AuditEvent.objects.filter(participant__in=visible) | AuditEvent.objects.filter(
         participant__isnull=True, study__in=studies
     )
-    qs = qs.exclude(Q(action__in=UNBLINDED_ACTIONS) & ~Q(study__in=roles.unblinded_study_ids(user)))
+    qs = qs.exclude(
+        Q(action__in=UNBLINDED_ACTIONS) & ~Q(study__in=access.unblinded_study_ids(user))
+    )
     if action:
         qs = qs.filter(action=action)
     if subject_id:

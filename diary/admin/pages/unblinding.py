@@ -50,6 +50,6 @@ def unblinding_view(request: HttpRequest) -> HttpResponse:
         "form": form,
         "result": result,
     }
-    response = TemplateResponse(request, "admin/unblinding.html", context)
+    response = TemplateResponse(request, "admin/diary/pages/unblinding.html", context)
     response["Cache-Control"] = "no-store"
     return response

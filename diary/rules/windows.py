@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from diary.rules.local_time import local_datetime
 
 
 @dataclass(frozen=True)
@@ -24,14 +26,6 @@ class WindowState(enum.StrEnum):
     BEFORE = "before"
     OPEN = "open"
     CLOSED = "closed"
-
-
-def local_datetime(day: date, at: time, tz: ZoneInfo) -> datetime:
-    """The UTC instant of a local wall-clock time; a time skipped by DST moves forward."""
-    naive = datetime.combine(day, at)
-    aware = naive.replace(tzinfo=tz)
-    # Round-trip through UTC to normalise a non-existent local time (spring forward).
-    return aware.astimezone(UTC)
 
 
 def window_open_date(*, started_on: date, ended_on: date | None, rule: WindowRule) -> date:

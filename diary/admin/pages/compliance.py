@@ -6,22 +6,21 @@ paginated.
 
 from __future__ import annotations
 
-from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from diary import roles
+from diary import access
 from diary.admin.base import admin_page
-from diary.compliance import (
+from diary.models import Participant, ParticipantStatus, Site, Study
+from diary.selectors.compliance import (
     OVERDUE_HOURS,
     assessments_overdue,
     compliance_by_participant,
     compliance_by_site,
 )
-from diary.models import ParticipantStatus, Site, Study
 
 PAGE_SIZE = 100
 PERM = "diary.view_participant"
@@ -46,11 +45,11 @@ def _int_or_none(value: str | None) -> int | None:
         return None
 
 
-def compliance_view(request: HttpRequest, model_admin: admin.ModelAdmin) -> HttpResponse:
-    if not roles.staff_can(request.user, PERM):
+def compliance_view(request: HttpRequest) -> HttpResponse:
+    if not access.staff_can(request.user, PERM):
         raise PermissionDenied
     now = timezone.now()
-    scope = roles.participants_where(request.user, PERM)
+    scope = access.participants_where(request.user, PERM)
     studies = list(Study.objects.filter(pk__in=scope.values("study_id")).order_by("code"))
     study = next(
         (s for s in studies if s.pk == _int_or_none(request.GET.get("study"))),
@@ -78,8 +77,8 @@ def compliance_view(request: HttpRequest, model_admin: admin.ModelAdmin) -> Http
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     return admin_page(
         request,
-        model_admin,
-        "admin/diary/compliance.html",
+        Participant._meta,
+        "admin/diary/pages/compliance.html",
         "Compliance",
         {
             "study": study,

@@ -1,0 +1,45 @@
+"""Routes of the custom admin pages, each wrapped in the site's admin_view (login, staff,
+second factor). The site (config.admin_site) adds them before the model admins' own URLs."""
+
+from __future__ import annotations
+
+from django.contrib.admin import AdminSite
+from django.urls import URLPattern, path
+
+from diary.admin.pages.arm_summary import arm_summary_view
+from diary.admin.pages.audit import audit_export_view, participant_timeline_view
+from diary.admin.pages.compliance import compliance_view
+from diary.admin.pages.corrections import assessment_transcribe_view, response_correct_view
+from diary.admin.pages.exports import export_view
+from diary.admin.pages.unblinding import unblinding_view
+
+
+def page_urls(site: AdminSite) -> list[URLPattern]:
+    view = site.admin_view
+    return [
+        path(
+            "diary/participant/compliance/",
+            view(compliance_view),
+            name="diary_participant_compliance",
+        ),
+        path("summary/", view(arm_summary_view), name="arm_summary"),
+        path("summary/<slug:study_code>/", view(arm_summary_view), name="arm_summary_study"),
+        path(
+            "corrections/response/<int:response_id>/",
+            view(response_correct_view),
+            name="response_correct",
+        ),
+        path(
+            "corrections/assessment/<int:assessment_id>/paper/",
+            view(assessment_transcribe_view),
+            name="assessment_transcribe",
+        ),
+        path("unblinding/", view(unblinding_view), name="unblinding"),
+        path("audit/export/", view(audit_export_view), name="audit_export"),
+        path(
+            "audit/participant/<int:participant_id>/",
+            view(participant_timeline_view),
+            name="audit_timeline",
+        ),
+        path("exports/", view(export_view), name="exports"),
+    ]

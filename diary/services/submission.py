@@ -1,0 +1,180 @@
+"""Submitting an assessment's questionnaires: the diary's busiest write, read top to bottom.
+
+One public entry point, `assessment_submit`, used by the participant's review page, the demo
+data and the tests alike. Its tuned SQL (the lock with the draft in one statement, the writes
+in another) is the private half in diary.services._submission_sql.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from diary.models import (
+    Assessment,
+    AssessmentStatus,
+    AuditAction,
+    Participant,
+    Response,
+    ResponseSource,
+)
+from diary.rules.windows import WindowState, window_state
+from diary.selectors.questionnaire import modules_for
+from diary.services._submission_sql import assessment_lock, submission_write
+from diary.services.audit import audit_event
+from scoring.definitions import AnswersInvalid, answers_validate
+from scoring.selectors import instrument_for
+from scoring.services import response_score_queue
+
+
+class SubmissionRefused(ValidationError):
+    """The assessment cannot take a submission now; the message says why."""
+
+
+class AlreadySubmitted(SubmissionRefused):
+    """A second tab, a double click or a replayed POST: the questionnaire was submitted."""
+
+
+class UnansweredNotConfirmed(ValidationError):
+    """Some questions are unanswered and the participant has not confirmed leaving them so."""
+
+
+def submission_refusal(assessment: Assessment, now: datetime) -> str:
+    """Why the answers of this assessment cannot change now, or "" when they can."""
+    if assessment.status == AssessmentStatus.SUBMITTED:
+        return _("This questionnaire has already been submitted.")
+    if assessment.status in {AssessmentStatus.MISSED, AssessmentStatus.EXCUSED}:
+        return _("The window for this questionnaire has closed.")
+    state = window_state(now=now, opens_at=assessment.opens_at, closes_at=assessment.closes_at)
+    return {
+        WindowState.NOT_YET_DEFINED: _("This questionnaire opens after you report your period."),
+        WindowState.BEFORE: _("This questionnaire is not open yet."),
+        WindowState.CLOSED: _("The window for this questionnaire has closed."),
+    }.get(state, "")
+
+
+def submission_check(assessment: Assessment, now: datetime) -> None:
+    """Raise AlreadySubmitted or SubmissionRefused unless the assessment takes answers now."""
+    reason = submission_refusal(assessment, now)
+    if assessment.status == AssessmentStatus.SUBMITTED:
+        raise AlreadySubmitted(reason)
+    if reason:
+        raise SubmissionRefused(reason)
+
+
+@transaction.atomic
+def assessment_submit(
+    *,
+    participant: Participant,
+    assessment_id: int,
+    actor: AbstractBaseUser,
+    answers: Mapping[str, Mapping[str, Any]] | None = None,
+    metadata: Mapping[str, Mapping[str, Any]] | None = None,
+    confirm_unanswered: bool = False,
+    now: datetime | None = None,
+) -> list[Response]:
+    """Submit the participant's assessment `assessment_id`, exactly once.
+
+    The answers are her saved draft's, or `answers` when given (instrument key -> {item
+    variable -> code or None}, with `metadata` per instrument). Unanswered items are submitted
+    as not answered (None), as on paper, once she has confirmed leaving them
+    (`confirm_unanswered`); otherwise UnansweredNotConfirmed is raised.
+
+    Raises Assessment.DoesNotExist when the assessment is not hers or has no window yet,
+    AlreadySubmitted (a double click, a second tab, a replayed POST: the row lock makes the
+    second attempt wait and then see the first), SubmissionRefused (window not open; a draft is
+    left as it was) or ValidationError (invalid answers, one message per bad variable). Nothing
+    is stored when it raises. Scoring is queued after commit; a broker failure never fails a
+    stored submission.
+    """
+    now = now or timezone.now()
+    locked, draft = assessment_lock(participant_id=participant.pk, assessment_id=assessment_id)
+    locked.participant = participant  # her study comes with her (no second query)
+    study = participant.study
+    submission_check(locked, now)
+    if not study.instruments:
+        raise ValidationError(
+            _("This study collects no questionnaires, so there is nothing to submit.")
+        )
+    if answers is None:
+        answers = draft.answers if draft is not None else {}
+        metadata = draft.metadata if draft is not None else {}
+    responses = _responses(locked, answers, metadata or {}, actor=actor, now=now)
+    unanswered = sum(v is None for r in responses for v in r.answers.values())
+    if unanswered and not confirm_unanswered:
+        raise UnansweredNotConfirmed(
+            _(
+                "Please confirm that you want to leave these questions unanswered, "
+                "or go back and answer them."
+            )
+        )
+    submission_write(
+        assessment=locked,
+        responses=responses,
+        audit=audit_event(
+            action=AuditAction.SUBMITTED,
+            actor=actor,
+            participant=participant,
+            obj=locked,
+            occurred_at=now,
+            details={"period": locked.period_number},  # and the response ids, once inserted
+        ),
+        now=now,
+    )
+    transaction.on_commit(
+        partial(response_score_queue, response_ids=[r.pk for r in responses]), robust=True
+    )
+    return responses
+
+
+def _responses(
+    assessment: Assessment,
+    answers: Mapping[str, Mapping[str, Any]],
+    metadata: Mapping[str, Mapping[str, Any]],
+    *,
+    actor: AbstractBaseUser,
+    now: datetime,
+) -> list[Response]:
+    """One unsaved, validated Response per instrument of the study; ValidationError listing
+    every bad variable of every instrument otherwise."""
+    study = assessment.participant.study
+    unknown = set(answers) - set(study.instruments)
+    if unknown:
+        raise ValidationError(f"Not collected in this study: {', '.join(sorted(unknown))}.")
+    errors: list[str] = []
+    responses: list[Response] = []
+    for key in study.instruments:
+        # The version she was shown (licensed wording in her language when loaded): the
+        # response records its version and hash; scoring maps it back to its structure.
+        instrument = instrument_for(key=key, language=assessment.participant.language)
+        try:
+            validated = answers_validate(
+                instrument, answers.get(key, {}), modules=modules_for(key, study.ehp30_modules)
+            )
+        except AnswersInvalid as exc:
+            errors.extend(exc.errors)
+            continue
+        responses.append(
+            Response(
+                assessment=assessment,
+                instrument_key=key,
+                instrument_version=instrument.version,
+                instrument_hash=instrument.content_hash,
+                answers=validated,
+                metadata=dict(metadata.get(key, {})),
+                submitted_at=now,
+                submitted_by=actor,
+                source=ResponseSource.PARTICIPANT_WEB,
+            )
+        )
+    if errors:
+        raise ValidationError(errors)
+    return responses
