@@ -58,6 +58,7 @@ from scoring.definitions import instrument_get
 from scoring.models import InstrumentVersion
 from scoring.services import scoring_sweep
 from tests.conftest import World, make_participant, make_staff, make_study
+from tests.layout import PACKAGES
 from tests.scoring.submitting import submit
 
 pytestmark = pytest.mark.django_db
@@ -139,9 +140,8 @@ QUERIES: dict[str, tuple[str, int]] = {
 VARIANTS = {"admin:audit_export": ("download=1",)}
 # Roles of the world that open pages.
 ROLES = ("coordinator1", "statistician", "admin")
-# The views every ModelAdmin has; the others its get_urls adds are pages of their own.
+# The views every ModelAdmin has; the others the project's own admins add are pages too.
 STANDARD_VIEWS = ("changelist", "add", "history", "delete", "change")
-PROJECT_APPS = ("diary", "scoring", "config")
 
 
 @dataclass(frozen=True)
@@ -159,7 +159,7 @@ def admin_pages() -> dict[str, Page]:
         prefix = f"admin:{model._meta.app_label}_{model._meta.model_name}_"
         for view in ("changelist", "change"):
             pages[prefix + view] = Page(prefix + view, model=model, view=view)
-        if type(model_admin).__module__.partition(".")[0] in PROJECT_APPS:
+        if type(model_admin).__module__.partition(".")[0] in PACKAGES:
             for pattern in model_admin.get_urls():
                 name = pattern.name or ""
                 if name and not name.endswith(tuple(f"_{v}" for v in STANDARD_VIEWS)):
@@ -380,6 +380,7 @@ def pages_count(world, clients, django_assert_num_queries, subtests, rows: str) 
 def test_admin_pages_run_a_fixed_number_of_queries(
     world: World, django_assert_num_queries, subtests
 ) -> None:
+    # Emergency unblinding is granted by name, here to coordinator1.
     world.coordinator1.user_permissions.add(
         Permission.objects.get(codename="emergency_unblind", content_type__app_label="diary")
     )
