@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from config import embedded
+from config.env import database_from_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -42,8 +43,6 @@ def database_check(url: str) -> None:
     """One clear line when DATABASE_URL is malformed or its server does not answer."""
     import psycopg
     from django.core.exceptions import ImproperlyConfigured
-
-    from config.env import database_from_url
 
     try:
         config = database_from_url(url)

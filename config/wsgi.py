@@ -2,6 +2,8 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from config.celery import app
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 application = get_wsgi_application()
 
@@ -15,8 +17,6 @@ def _task_publishing_prepare() -> None:
     own table: it reads a dozen of them for every task it publishes, each looked up through
     Django's settings object, which made up a sixth of a publish.
     """
-    from config.celery import app
-
     app.finalize(auto=True)
     app.connection_for_write().transport  # noqa: B018  (the property imports the transport)
     settings = app.conf.table(with_defaults=True, censored=False)

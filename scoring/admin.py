@@ -14,6 +14,8 @@ class InstrumentVersionAdmin(admin.ModelAdmin):
     one here. Configuration, not clinical data, so only superusers see it."""
 
     list_display = ("key", "version", "language", "structure_version", "loaded_at", "loaded_by")
+    # Named: the admin's automatic select_related() leaves out the nullable loaded_by.
+    list_select_related = ("loaded_by",)
     list_filter = ("key", "language")
     readonly_fields = [field.name for field in InstrumentVersion._meta.fields]
 

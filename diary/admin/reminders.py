@@ -6,6 +6,7 @@ Shows no e-mail address and nothing clinical: kind, period number, timing and ou
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from diary import access
@@ -59,3 +60,7 @@ class ReminderLogInline(admin.TabularInline):
     def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
         # The participant page itself is scoped to the user's sites.
         return access.staff_can(request.user, "diary.view_reminderlog")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # Each row is titled by ReminderLog.__str__, which names the participant.
+        return super().get_queryset(request).select_related("participant")
