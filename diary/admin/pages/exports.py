@@ -63,7 +63,6 @@ def export_view(request: HttpRequest) -> HttpResponse:
     if not access.memberships_of(request.user).filter(role__in=EXPORT_ROLES).exists():
         raise Http404
     form = ExportForm(request.POST or None, user=request.user)
-    status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         export_request = ExportRequest(
@@ -77,11 +76,11 @@ def export_view(request: HttpRequest) -> HttpResponse:
         try:
             export = export_start(user=request.user, request=export_request)
         except PermissionDenied as exc:
+            # The page is hers; what she asked of it is not: the form again, with the reason.
             form.add_error(None, str(exc))
-            status = 403
         else:
             response = StreamingHttpResponse(export.chunks, content_type=export.content_type)
             response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
             return response
     context = {**admin.site.each_context(request), "title": "Export study data", "form": form}
-    return TemplateResponse(request, "admin/diary/pages/exports.html", context, status=status)
+    return TemplateResponse(request, "admin/diary/pages/exports.html", context)

@@ -1,0 +1,81 @@
+"""One refusal rule: a custom admin page the user may not open does not exist for her (404).
+
+The custom pages are read from the routes (diary.admin.pages.urls and every model admin's own
+URLs beyond Django's generic ones), not listed by hand, so a new page is covered here the day
+it is added. Django's generic model-admin views, and third-party admins, keep Django's answers
+(see README, "Access and refusals").
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib import admin
+from django.test import Client
+from django.urls import URLPattern, reverse
+
+from diary.admin.pages.urls import page_urls
+from tests.conftest import make_staff
+from tests.scoring.submitting import assessment_open, submit
+
+pytestmark = pytest.mark.django_db
+
+GENERIC = ("_changelist", "_add", "_change", "_delete", "_history")
+OURS = ("diary.", "scoring.")
+
+
+def custom_page_names() -> list[str]:
+    names = [p.name for p in page_urls(admin.site)]
+    # The project's own model admins; third-party ones (users, devices) keep their answers.
+    ours = [m for m in admin.site._registry.values() if type(m).__module__.startswith(OURS)]
+    for model_admin in ours:
+        names += [
+            p.name
+            for p in model_admin.get_urls()
+            if isinstance(p, URLPattern) and p.name and not p.name.endswith(GENERIC)
+        ]
+    return sorted(names)
+
+
+def test_the_custom_pages_are_found() -> None:
+    """Guards the parametrisation below against a walk that finds nothing."""
+    names = custom_page_names()
+    assert {"exports", "audit_export", "diary_participant_compliance", "unblinding"} <= set(names)
+    assert {"diary_allocationlist_upload", "diary_allocationlist_generate"} <= set(names)
+
+
+@pytest.fixture
+def urls(world) -> dict[str, str]:
+    """Every custom page, its parameters filled with participant A's objects."""
+    response = submit(world.participant_a, vas=40)["vas_dysmenorrhea"]
+    values = {
+        "participant_id": world.participant_a.pk,
+        "response_id": response.pk,
+        "assessment_id": assessment_open(world.participant_a, 2).pk,
+        "study_code": world.study.code,
+    }
+    patterns = {p.name: p for p in page_urls(admin.site)}
+    out = {}
+    for name in custom_page_names():
+        params = patterns[name].pattern.regex.groupindex if name in patterns else {}
+        out[name] = reverse(f"admin:{name}", kwargs={k: values[k] for k in params})
+    return out
+
+
+def assert_refused(user, urls: dict[str, str]) -> None:
+    """Every custom page answers this user 404, to GET and to POST."""
+    client = Client(raise_request_exception=False)
+    client.force_login(user)
+    wrong = []
+    for name, url in urls.items():
+        for method in (client.get, client.post):
+            status = method(url).status_code
+            if status != 404:
+                wrong.append(f"{method.__name__.upper()} {name} {url}: {status}")
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("who", ["outsider", "root"])
+def test_staff_without_a_study_role_find_no_custom_page(world, urls, who):
+    """Staff without a membership, a superuser included: every custom page is a 404."""
+    user = world.outsider if who == "outsider" else make_staff("root", superuser=True)
+    assert_refused(user, urls)
