@@ -57,8 +57,6 @@ class EproAdminSite(admin.AdminSite):
 
     def study_pages(self, request: HttpRequest) -> list[tuple[str, str]]:
         """The custom pages this user may open, for the index (never one she would get 404)."""
-        from diary.services.exports import EXPORT_ROLES
-
         user = request.user
         if not (user.is_authenticated and user.is_staff):
             return []
@@ -66,7 +64,7 @@ class EproAdminSite(admin.AdminSite):
         held = access.roles_held(user)  # cached per request: no extra query per page
         if access.staff_can(user, "diary.view_participant"):
             pages.append((reverse("admin:diary_participant_compliance"), "Compliance dashboard"))
-        if held & EXPORT_ROLES:
+        if access.staff_can(user, access.EXPORT):
             pages.append((reverse("admin:exports"), "Export study data"))
         if held:
             pages.append((reverse("admin:audit_export"), "Audit trail export"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib import admin
+from django.contrib.auth.models import Group, Permission
 from django.test import Client
 from django.urls import URLPattern, reverse
 
@@ -79,3 +80,33 @@ def test_staff_without_a_study_role_find_no_custom_page(world, urls, who):
     """Staff without a membership, a superuser included: every custom page is a 404."""
     user = world.outsider if who == "outsider" else make_staff("root", superuser=True)
     assert_refused(user, urls)
+
+
+def revoke(group_name: str, codename: str) -> None:
+    Group.objects.get(name=group_name).permissions.remove(
+        Permission.objects.get(content_type__app_label="diary", codename=codename)
+    )
+
+
+@pytest.mark.parametrize(
+    ("codename", "group", "who", "pages"),
+    [
+        ("export_data", "Monitor", "monitor", ["exports"]),
+    ],
+)
+def test_a_role_without_the_permission_is_refused_despite_its_membership(
+    world, urls, codename, group, who, pages
+):
+    """The page opens for her; taken out of her role's group, that permission closes exactly
+    its pages (404), while her membership still opens the others."""
+    client = Client(raise_request_exception=False)
+    client.force_login(getattr(world, who))
+    assert [client.get(urls[name]).status_code for name in pages] == [200] * len(pages)
+    revoke(group, codename)
+    for name in pages:
+        assert client.get(urls[name]).status_code == 404, name
+        assert client.post(urls[name]).status_code == 404, name
+    assert client.get(urls["diary_participant_compliance"]).status_code == 200
+    assert all(
+        urls[name] not in client.get(reverse("admin:index")).content.decode() for name in pages
+    )
