@@ -61,12 +61,12 @@ class EproAdminSite(admin.AdminSite):
         if not (user.is_authenticated and user.is_staff):
             return []
         pages = []
-        held = access.roles_held(user)  # cached per request: no extra query per page
-        if access.staff_can(user, "diary.view_participant"):
+        # Each question is the one its page asks; memberships are read once per request.
+        if access.staff_can(user, access.VIEW_PARTICIPANT):
             pages.append((reverse("admin:diary_participant_compliance"), "Compliance dashboard"))
         if access.staff_can(user, access.EXPORT):
             pages.append((reverse("admin:exports"), "Export study data"))
-        if held:
+        if access.staff_can(user, access.AUDIT_TRAIL):
             pages.append((reverse("admin:audit_export"), "Audit trail export"))
         if access.unblinded_study_ids(user):
             pages.append((reverse("admin:arm_summary"), "Per-arm summary (unblinded)"))
