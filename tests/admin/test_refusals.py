@@ -93,6 +93,12 @@ def revoke(group_name: str, codename: str) -> None:
     [
         ("export_data", "Monitor", "monitor", ["exports"]),
         ("view_audit_trail", "Monitor", "monitor", ["audit_export", "audit_timeline"]),
+        (
+            "correct_response",
+            "Coordinator",
+            "coordinator1",
+            ["response_correct", "assessment_transcribe"],
+        ),
     ],
 )
 def test_a_role_without_the_permission_is_refused_despite_its_membership(
