@@ -70,10 +70,7 @@ class EproAdminSite(admin.AdminSite):
             pages.append((reverse("admin:audit_export"), "Audit trail export"))
         if access.unblinded_study_ids(user):
             pages.append((reverse("admin:arm_summary"), "Per-arm summary (unblinded)"))
-        # has_perm is cached; the explicit-grant query runs only for those who pass it.
-        if user.has_perm("diary.emergency_unblind") and access.has_granted_permission(
-            user, "emergency_unblind"
-        ):
+        if access.may_emergency_unblind(user):
             pages.append((reverse("admin:unblinding"), "Emergency unblinding"))
         pages.append((reverse("admin:two_factor_setup"), "Two-factor authentication"))
         return pages

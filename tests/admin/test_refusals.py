@@ -82,6 +82,24 @@ def test_staff_without_a_study_role_find_no_custom_page(world, urls, who):
     assert_refused(user, urls)
 
 
+def every_permission_by_name(user) -> None:
+    """Every permission of the app, given to the user herself (not through a role group)."""
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="diary"))
+
+
+def test_permissions_without_a_membership_open_nothing(world, urls):
+    """Every permission of the app given by name, emergency unblinding included, but no
+    membership: still nothing opens."""
+    every_permission_by_name(world.outsider)
+    assert_refused(world.outsider, urls)
+
+
+def test_a_membership_without_its_role_group_opens_nothing(world, urls):
+    """The monitor's group taken away: her membership alone opens no page."""
+    world.monitor.groups.clear()
+    assert_refused(world.monitor, urls)
+
+
 def revoke(group_name: str, codename: str) -> None:
     Group.objects.get(name=group_name).permissions.remove(
         Permission.objects.get(content_type__app_label="diary", codename=codename)
