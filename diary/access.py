@@ -265,20 +265,3 @@ def participant_required(request: HttpRequest) -> Participant:
         # Staff and strangers get no hint that a diary exists for this account.
         raise Http404("No diary for this account.")
     return participant
-
-
-def roles_held(user: AnyUser) -> set[str]:
-    """The study roles the user holds anywhere (from the per-request membership cache)."""
-    if not (user.is_authenticated and user.is_active and user.is_staff):
-        return set()
-    return {role for _, _, role in _memberships(user)}
-
-
-def memberships_of(user: AnyUser) -> QuerySet[StaffMembership]:
-    if not user.is_authenticated or not user.is_active:
-        return StaffMembership.objects.none()
-    return StaffMembership.objects.filter(user=user)
-
-
-def studies_of(user: AnyUser) -> QuerySet[Study]:
-    return Study.objects.filter(memberships__in=memberships_of(user)).distinct()

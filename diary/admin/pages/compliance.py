@@ -22,7 +22,7 @@ from diary.selectors.compliance import (
 )
 
 PAGE_SIZE = 100
-PERM = "diary.view_participant"
+PERM = access.VIEW_PARTICIPANT  # the index offers the page on the same question
 # Orderings offered: who needs attention first. Never by anything derived from allocation.
 ORDERINGS = {
     "id": ("Study ID", ["site__code", "subject_id"]),
