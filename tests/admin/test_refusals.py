@@ -15,7 +15,7 @@ from django.test import Client
 from django.urls import URLPattern, reverse
 
 from diary.admin.pages.urls import page_urls
-from tests.conftest import make_staff
+from tests.conftest import make_participant, make_staff
 from tests.scoring.submitting import assessment_open, submit
 
 pytestmark = pytest.mark.django_db
@@ -134,3 +134,23 @@ def test_a_role_without_the_permission_is_refused_despite_its_membership(
     assert client.get(urls["diary_participant_compliance"]).status_code == 200
     index = client.get(reverse("admin:index")).content.decode()
     assert [name for name in pages if urls[name] in index] == []
+
+
+@pytest.mark.parametrize(
+    ("who", "action"), [("monitor", "withdraw"), ("coordinator1", "randomize")]
+)
+def test_an_action_she_may_not_run_is_answered_as_if_it_did_not_exist(world, who, action):
+    """An action the list never offered her, posted anyway: the list again, nothing done (no
+    403, no 500)."""
+    client = Client(raise_request_exception=False)
+    client.force_login(getattr(world, who))
+    a = make_participant(world.study, world.site1, "S01-002")
+    data = {"action": action, "_selected_action": [a.pk], "index": 0, "confirm": "1"}
+    response = client.post(
+        reverse("admin:diary_participant_changelist"), {**data, "reason": "Moved away"}, follow=True
+    )
+    assert response.status_code == 200
+    if who == "coordinator1":  # she has actions, just not this one
+        assert "No action selected." in response.content.decode()
+    a.refresh_from_db()
+    assert (a.status, hasattr(a, "allocation")) == ("active", False)
