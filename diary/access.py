@@ -230,7 +230,7 @@ def has_granted_permission(user: AnyUser, codename: str, app_label: str = "diary
 
 def may_emergency_unblind(user: AnyUser, participant: Participant | None = None) -> bool:
     """Emergency unblinding of `participant` (of someone, when None): diary.emergency_unblind
-    granted by name (no role group holds it and superuser status never counts) AND, as for
+    granted by name (no role group holds it by default; superuser status never counts) AND, as for
     every permission, a membership that lets her read the participant's record."""
     if participant is None:
         covered = staff_can(user, VIEW_PARTICIPANT)
