@@ -57,25 +57,20 @@ class EproAdminSite(admin.AdminSite):
 
     def study_pages(self, request: HttpRequest) -> list[tuple[str, str]]:
         """The custom pages this user may open, for the index (never one she would get 404)."""
-        from diary.services.exports import EXPORT_ROLES
-
         user = request.user
         if not (user.is_authenticated and user.is_staff):
             return []
         pages = []
-        held = access.roles_held(user)  # cached per request: no extra query per page
-        if access.staff_can(user, "diary.view_participant"):
+        # Each question is the one its page asks; memberships are read once per request.
+        if access.staff_can(user, access.VIEW_PARTICIPANT):
             pages.append((reverse("admin:diary_participant_compliance"), "Compliance dashboard"))
-        if held & EXPORT_ROLES:
+        if access.staff_can(user, access.EXPORT):
             pages.append((reverse("admin:exports"), "Export study data"))
-        if held:
+        if access.staff_can(user, access.AUDIT_TRAIL):
             pages.append((reverse("admin:audit_export"), "Audit trail export"))
         if access.unblinded_study_ids(user):
             pages.append((reverse("admin:arm_summary"), "Per-arm summary (unblinded)"))
-        # has_perm is cached; the explicit-grant query runs only for those who pass it.
-        if user.has_perm("diary.emergency_unblind") and access.has_granted_permission(
-            user, "emergency_unblind"
-        ):
+        if access.may_emergency_unblind(user):
             pages.append((reverse("admin:unblinding"), "Emergency unblinding"))
         pages.append((reverse("admin:two_factor_setup"), "Two-factor authentication"))
         return pages

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
 from diary import access
@@ -125,14 +125,8 @@ class AuditEventAdmin(ScopedAdmin):
     search_fields = ["participant__subject_id", "actor_label"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        qs = admin.ModelAdmin.get_queryset(self, request)
-        perm = view_perm(self)
-        visible = access.participants_where(request.user, perm)
-        studies = access.memberships_granting(request.user, perm).values("study_id")
-        # Study-level events (no participant) are visible to members of that study.
-        qs = qs.filter(
-            Q(participant__in=visible.values("pk")) | Q(participant__isnull=True, study__in=studies)
-        )
-        return qs.exclude(
-            Q(action__in=UNBLINDED_ACTIONS) & ~Q(study__in=access.unblinded_study_ids(request.user))
+        # The trail's own scope (study-level events, unblinding events) is the access
+        # policy's, shared with the audit CSV; here asked with this model's view permission.
+        return admin.ModelAdmin.get_queryset(self, request) & access.audit_events_where(
+            request.user, view_perm(self)
         )

@@ -27,7 +27,6 @@ from diary.models import (
     ParticipantStatus,
     Response,
 )
-from diary.services.corrections import may_correct
 from diary.services.invitations import invitation_send
 from diary.services.participants import participant_enrol
 from diary.services.randomization import participant_randomize
@@ -260,7 +259,7 @@ class ParticipantAdmin(ScopedAdmin):
         obj = self.get_object(request, object_id)
         if obj is not None and self.has_view_permission(request, obj):
             extra_context.update(participant_record(obj))
-            extra_context["can_correct"] = may_correct(request.user, obj)
+            extra_context["can_correct"] = access.may_correct(request.user, obj)
             if obj.study_id in access.unblinded_study_ids(request.user):
                 extra_context["allocation"] = (
                     Allocation.objects.select_related("sequence").filter(participant=obj).first()

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import path
 
@@ -111,11 +111,12 @@ class AllocationListAdmin(UnblindedAdmin):
         )
         return Study.objects.filter(pk__in=ids, allocation_list__isnull=True).order_by("code")
 
+    def _may_store(self, request: HttpRequest) -> bool:
+        return self._visible(request) and access.staff_can(request.user, ADD_PERM)
+
     def changelist_view(self, request: HttpRequest, extra_context=None):
-        can_add = bool(access.unblinded_study_ids(request.user)) and access.staff_can(
-            request.user, ADD_PERM
-        )
-        return super().changelist_view(request, {**(extra_context or {}), "can_store": can_add})
+        can_store = self._may_store(request)
+        return super().changelist_view(request, {**(extra_context or {}), "can_store": can_store})
 
     def get_urls(self) -> list:
         view = self.admin_site.admin_view
@@ -126,8 +127,8 @@ class AllocationListAdmin(UnblindedAdmin):
         ]
 
     def _form_page(self, request: HttpRequest, form_class: type, store, title: str):
-        if not self._visible(request) or not access.staff_can(request.user, ADD_PERM):
-            raise PermissionDenied
+        if not self._may_store(request):
+            raise Http404
         studies = self._studies(request)
         form = form_class(request.POST or None, request.FILES or None, studies=studies)
         errors: list[str] = []

@@ -21,7 +21,6 @@ from diary.models.invitation import Invitation, InvitationPurpose
 from diary.models.participant import Participant, ParticipantContact, ParticipantStatus
 from diary.models.reminder import ReminderKind, ReminderLog, ReminderStatus
 from diary.models.study import (
-    UNBLINDED_ROLES,
     MissingItemRule,
     Site,
     StaffMembership,
@@ -31,7 +30,6 @@ from diary.models.study import (
 
 __all__ = [
     "UNBLINDED_ACTIONS",
-    "UNBLINDED_ROLES",
     "Allocation",
     "AllocationList",
     "AllocationListMethod",

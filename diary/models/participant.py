@@ -49,6 +49,7 @@ class Participant(models.Model):
             ("withdraw_participant", "Can withdraw participants"),
             ("excuse_assessment", "Can excuse a missed assessment"),
             ("randomize_participant", "Can randomize a participant from the allocation list"),
+            ("correct_response", "Can correct answers and enter paper questionnaires"),
         ]
         constraints = [
             models.UniqueConstraint(

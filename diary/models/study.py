@@ -109,6 +109,11 @@ class Study(models.Model):
             # Granted deliberately to named users (e.g. the site investigator); every use is
             # audited and reported to the study's unblinded contacts.
             ("emergency_unblind", "Can unblind one participant in an emergency"),
+            # The study's own pages, held by role groups (migration 0009) and checked with the
+            # user's membership (diary.access).
+            ("export_data", "Can export the study's data (blinded)"),
+            ("export_unblinded", "Can export the study's data unblinded"),
+            ("view_audit_trail", "Can read participants' audit timelines and export the trail"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -159,9 +164,6 @@ class StaffRole(models.TextChoices):
     ADMIN = "admin", "Study administrator (blinded)"
 
 
-UNBLINDED_ROLES = frozenset({StaffRole.STATISTICIAN})
-
-
 @tracked()
 class StaffMembership(models.Model):
     """Scopes a staff user to a study and one site, or to all sites when site is empty."""
@@ -192,7 +194,3 @@ class StaffMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.role} {self.study} {self.site or 'all sites'}"
-
-    @property
-    def is_unblinded(self) -> bool:
-        return self.role in UNBLINDED_ROLES

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from pghistory.models import Events
 
 from diary import access
@@ -93,15 +93,8 @@ def audit_events_visible_to(
     since: date | None = None,
     until: date | None = None,
 ) -> QuerySet[AuditEvent]:
-    """The global log as this user may read it: her sites' participants and her studies."""
-    visible = access.participants_visible_to(user)
-    studies = access.studies_of(user)
-    qs = AuditEvent.objects.filter(participant__in=visible) | AuditEvent.objects.filter(
-        participant__isnull=True, study__in=studies
-    )
-    qs = qs.exclude(
-        Q(action__in=UNBLINDED_ACTIONS) & ~Q(study__in=access.unblinded_study_ids(user))
-    )
+    """The global log as this user may read it (diary.access.audit_events_where), filtered."""
+    qs = access.audit_events_where(user, access.AUDIT_TRAIL)
     if action:
         qs = qs.filter(action=action)
     if subject_id:

@@ -24,7 +24,6 @@ from diary.models import (
     Participant,
     Response,
     ResponseSource,
-    StaffRole,
 )
 from diary.selectors.questionnaire import modules_for
 from diary.services.audit import audit_record
@@ -35,24 +34,10 @@ from scoring.services import response_score_queue
 MIN_REASON_LENGTH = 10
 
 
-def _check_coordinator(actor: AbstractBaseUser, participant: Participant) -> None:
-    """Only a coordinator of the participant's site enters or corrects answers."""
-    coordinators = access.memberships_of(actor).filter(
-        role=StaffRole.COORDINATOR, study_id=participant.study_id
-    )
-    if (
-        not coordinators.filter(site__isnull=True).exists()
-        and not coordinators.filter(site_id=participant.site_id).exists()
-    ):
-        raise PermissionDenied("Only a coordinator of the participant's site can do this.")
-
-
-def may_correct(actor: AbstractBaseUser, participant: Participant) -> bool:
-    try:
-        _check_coordinator(actor, participant)
-    except PermissionDenied:
-        return False
-    return True
+def _check_may_correct(actor: AbstractBaseUser, participant: Participant) -> None:
+    """Only staff who may correct at the participant's site (diary.access.may_correct)."""
+    if not access.may_correct(actor, participant):
+        raise PermissionDenied("You may not enter or correct answers at this participant's site.")
 
 
 def _check_reason(reason: str) -> str:
@@ -90,7 +75,7 @@ def response_correct(
 ) -> Response:
     """Supersede the current response with corrected answers; returns the new one.
 
-    Raises PermissionDenied unless the actor coordinates the participant's site, and
+    Raises PermissionDenied unless the actor may correct at the participant's site, and
     ValidationError for a missing reason, invalid codes, no change, or a response that has
     already been superseded (correct the latest one).
     """
@@ -101,7 +86,7 @@ def response_correct(
         .get(pk=response.pk)
     )
     participant = current.assessment.participant
-    _check_coordinator(actor, participant)
+    _check_may_correct(actor, participant)
     reason = _check_reason(reason)
     if Response.objects.filter(supersedes=current).exists():
         raise ValidationError("This response has already been corrected; correct the latest one.")
@@ -163,7 +148,7 @@ def assessment_transcribe(
         .get(pk=assessment.pk)
     )
     participant = locked.participant
-    _check_coordinator(actor, participant)
+    _check_may_correct(actor, participant)
     reason = _check_reason(reason)
     if locked.responses.exists():
         raise ValidationError("Answers already exist for this questionnaire; correct them instead.")

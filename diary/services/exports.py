@@ -25,14 +25,9 @@ from diary.exports.columns import (
 )
 from diary.exports.queries import Scope, long_query, treatment_means_query, wide_query
 from diary.exports.writer import ExportFile, copy_csv, rows_csv, zip_stream
-from diary.models import AuditAction, StaffRole, Study
+from diary.models import AuditAction, Study
 from diary.services.audit import audit_record
 from scoring.engine import ALGORITHM_VERSION
-
-# Roles that may export at all; blinded roles get blinded exports only.
-EXPORT_ROLES = frozenset(
-    {StaffRole.COORDINATOR, StaffRole.MONITOR, StaffRole.STATISTICIAN, StaffRole.ADMIN}
-)
 
 
 @dataclass(frozen=True)
@@ -63,7 +58,9 @@ class Export:
 def export_scope(*, user: AbstractBaseUser, request: ExportRequest) -> Scope:
     """The rows this user may export for this request; PermissionDenied says why not.
 
-    The refusal never mentions treatments or allocation beyond the kind that was asked for.
+    Who may export what is the access policy's answer (diary.export_data at the sites of her
+    memberships; unblinded, diary.export_unblinded where she is unblinded). The refusal never
+    mentions treatments or allocation beyond the kind that was asked for.
     """
     if not user.is_authenticated or not user.is_active or not user.is_staff:
         raise PermissionDenied("Only study staff can export data.")
@@ -71,11 +68,13 @@ def export_scope(*, user: AbstractBaseUser, request: ExportRequest) -> Scope:
     if not request.kinds or unknown:
         raise PermissionDenied(f"Unknown export kind: {', '.join(sorted(unknown)) or 'none'}.")
     memberships = list(
-        user.memberships.filter(study=request.study, role__in=EXPORT_ROLES).select_related("site")
+        access.memberships_granting(user, access.EXPORT)
+        .filter(study=request.study)
+        .select_related("site")
     )
     if not memberships:
         raise PermissionDenied("You have no role in this study that allows exports.")
-    unblinded = request.study.pk in access.unblinded_study_ids(user)
+    unblinded = access.may_export_unblinded(user, request.study)
     if not request.blinded and not unblinded:
         raise PermissionDenied("Unblinded exports need an unblinded role.")
     if UNBLINDED_ONLY_KINDS & set(request.kinds) and (request.blinded or not unblinded):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db import transaction
 
-from diary.access import ROLE_GROUPS
-from diary.models import UNBLINDED_ROLES, AuditAction, StaffMembership
+from diary.access import ROLE_GROUPS, UNBLINDED_ROLES
+from diary.models import AuditAction, StaffMembership
 from diary.services.audit import audit_record
 
 
@@ -23,7 +23,13 @@ def staff_groups_sync(*, user: AbstractBaseUser) -> None:
     user.groups.remove(*[g for g in groups if g.name not in wanted])  # type: ignore[attr-defined]
     user.groups.add(*[g for g in groups if g.name in wanted])  # type: ignore[attr-defined]
     # Django's and our per-object caches would otherwise answer with the old roles.
-    for attr in ("_diary_memberships", "_perm_cache", "_user_perm_cache", "_group_perm_cache"):
+    for attr in (
+        "_diary_memberships",
+        "_diary_granted",
+        "_perm_cache",
+        "_user_perm_cache",
+        "_group_perm_cache",
+    ):
         user.__dict__.pop(attr, None)
 
 

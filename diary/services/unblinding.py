@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from diary import access
-from diary.models import AuditAction, Participant, StaffRole
+from diary.models import AuditAction, Participant
 from diary.services.audit import audit_record
 
 MIN_REASON_LENGTH = 15
@@ -31,9 +31,7 @@ def unblinded_contacts(participant: Participant) -> list[str]:
     return sorted(
         {
             m.user.email
-            for m in participant.study.memberships.filter(
-                role=StaffRole.STATISTICIAN
-            ).select_related("user")
+            for m in access.unblinded_memberships(participant.study).select_related("user")
             if m.user.email and m.user.is_active
         }
     )
@@ -49,13 +47,14 @@ def participant_unblind(
 ) -> Unblinded:
     """Reveal one participant's treatment per period to an authorised user.
 
-    Raises PermissionDenied without the emergency_unblind permission or outside the user's
-    sites, ValidationError for a missing or too short reason or no allocation.
+    Raises PermissionDenied unless diary.access.may_emergency_unblind (the permission granted
+    by name, and a membership covering her site), ValidationError for a missing or too short
+    reason or no allocation.
     """
     now = now or timezone.now()
-    if not access.has_granted_permission(actor, "emergency_unblind"):
+    if not access.may_emergency_unblind(actor):
         raise PermissionDenied("You are not authorised to unblind.")
-    if not access.participants_visible_to(actor).filter(pk=participant.pk).exists():
+    if not access.may_emergency_unblind(actor, participant):
         raise PermissionDenied("This participant is not at one of your sites.")
     reason = reason.strip()
     if len(reason) < MIN_REASON_LENGTH:

@@ -85,7 +85,7 @@ def test_a_coordinator_cannot_filter_her_way_into_another_site(client, world):
 def test_refused_without_a_study_role(client, world, who):
     user = world.outsider if who == "outsider" else make_staff("root", superuser=True)
     client.force_login(user)
-    assert client.get(URL).status_code == 403
+    assert client.get(URL).status_code == 404
 
 
 def test_anonymous_is_sent_to_login(client, world):

@@ -54,3 +54,28 @@ def test_participant_page_shows_her_scores_read_only(client, world):
     assert "Scores (0 = best, 100 = worst)" in page
     assert "<td>pain</td><td>50.0</td><td>11 of 11</td>" in page
     assert "Anakinra" not in page
+
+
+INDEX_PAGES = [
+    "diary_participant_compliance",
+    "exports",
+    "audit_export",
+    "arm_summary",
+    "unblinding",
+]
+
+
+@pytest.mark.parametrize(
+    "who", ["coordinator1", "coordinator2", "monitor", "statistician", "admin", "outsider"]
+)
+def test_a_page_the_index_does_not_offer_does_not_exist(client, world, who):
+    """The index and the pages ask the access policy the same question: what is not offered
+    is a 404, what is offered opens."""
+    user = getattr(world, who)
+    if who == "coordinator1":
+        user.user_permissions.add(Permission.objects.get(codename="emergency_unblind"))
+    page = index_links(client, user)
+    for name in INDEX_PAGES:
+        url = reverse(f"admin:{name}")
+        expected = 200 if f'href="{url}"' in page else 404
+        assert client.get(url).status_code == expected, (who, name)

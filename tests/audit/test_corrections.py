@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
@@ -102,6 +103,31 @@ def test_only_a_coordinator_of_her_site_may_correct(world, submitted_vas, who):
             actor=getattr(world, who),
         )
     assert not Response.objects.filter(supersedes=submitted_vas).exists()
+
+
+def test_a_coordinator_whose_group_lacks_the_correction_permission_may_not_correct(
+    world, submitted_vas
+):
+    Group.objects.get(name="Coordinator").permissions.remove(
+        Permission.objects.get(content_type__app_label="diary", codename="correct_response")
+    )
+    coordinator = type(world.coordinator1).objects.get(pk=world.coordinator1.pk)
+    with pytest.raises(PermissionDenied):
+        response_correct(
+            response=submitted_vas,
+            answers={"vas_dysmenorrhea": 45},
+            reason=REASON,
+            actor=coordinator,
+        )
+    with pytest.raises(PermissionDenied):
+        assessment_transcribe(
+            assessment=assessment_open(world.participant_a, 2),
+            answers={"vas_dysmenorrhea": {"vas_dysmenorrhea": 30}},
+            completed_on=timezone.now().date(),
+            reason=REASON,
+            actor=coordinator,
+        )
+    assert Response.objects.count() == 2  # her two submitted answers, nothing added
 
 
 def test_paper_form_completed_in_the_window_is_transcribed(world):

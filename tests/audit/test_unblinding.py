@@ -3,9 +3,11 @@
 import pytest
 from django.contrib.auth.models import Permission
 from django.core import mail
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from diary.models import AuditAction, AuditEvent
+from diary.services.unblinding import participant_unblind
 
 pytestmark = pytest.mark.django_db
 
@@ -83,3 +85,13 @@ def test_participants_never_reach_it(client, world):
     response = unblind(client, world.participant_a.user)
     assert response.status_code == 302
     assert b"Anakinra" not in response.content
+
+
+def test_the_grant_without_a_membership_opens_nothing(client, world):
+    """Granted by name to staff without a study role: no page, and the service refuses."""
+    world.outsider.user_permissions.add(Permission.objects.get(codename="emergency_unblind"))
+    assert unblind(client, world.outsider).status_code == 404
+    outsider = type(world.outsider).objects.get(pk=world.outsider.pk)
+    with pytest.raises(PermissionDenied):
+        participant_unblind(participant=world.participant_a, actor=outsider, reason=REASON)
+    assert not AuditEvent.objects.filter(action=AuditAction.UNBLINDED).exists()

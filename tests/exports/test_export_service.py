@@ -7,6 +7,7 @@ import zipfile
 
 import pandas as pd
 import pytest
+from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied
 
 from diary.exports.columns import long_variables
@@ -79,6 +80,43 @@ def test_exports_beyond_a_role_are_refused(submitted, who, request_fields, messa
     with pytest.raises(PermissionDenied, match=message):
         export_start(user=getattr(submitted, who), request=ExportRequest(**fields))
     assert not AuditEvent.objects.filter(action=AuditAction.EXPORTED).exists()
+
+
+def revoke(group_name: str, codename: str) -> None:
+    Group.objects.get(name=group_name).permissions.remove(
+        Permission.objects.get(content_type__app_label="diary", codename=codename)
+    )
+
+
+def test_a_role_whose_group_lacks_the_export_permission_exports_nothing(submitted):
+    revoke("Monitor", "export_data")
+    monitor = type(submitted.monitor).objects.get(pk=submitted.monitor.pk)
+    with pytest.raises(PermissionDenied, match="no role in this study"):
+        export_start(user=monitor, request=ExportRequest(study=submitted.study, kinds=("long",)))
+    assert not AuditEvent.objects.filter(action=AuditAction.EXPORTED).exists()
+
+
+def test_unblinded_exports_need_the_unblinded_export_permission(submitted):
+    """Being unblinded is not enough: the statistician's group must hold the export too."""
+    revoke("Unblinded statistician", "export_unblinded")
+    user = type(submitted.statistician).objects.get(pk=submitted.statistician.pk)
+    with pytest.raises(PermissionDenied, match="need an unblinded role"):
+        export_start(
+            user=user,
+            request=ExportRequest(study=submitted.study, kinds=("long",), blinded=False),
+        )
+    content, _ = download(user, study=submitted.study, kinds=("long",))
+    assert b"Anakinra" not in content
+
+
+def test_the_export_permission_without_a_membership_exports_nothing(submitted):
+    submitted.outsider.user_permissions.add(
+        *Permission.objects.filter(codename__in=["export_data", "export_unblinded"])
+    )
+    outsider = type(submitted.outsider).objects.get(pk=submitted.outsider.pk)
+    assert outsider.has_perm("diary.export_data")
+    with pytest.raises(PermissionDenied, match="no role in this study"):
+        export_start(user=outsider, request=ExportRequest(study=submitted.study, kinds=("long",)))
 
 
 def test_participants_cannot_export(submitted):

@@ -34,14 +34,10 @@ AUDIT_COLUMNS = [
 ]
 
 
-def _member_or_404(request: HttpRequest) -> None:
-    if not access.memberships_of(request.user).exists():
-        raise Http404
-
-
 def participant_timeline_view(request: HttpRequest, participant_id: int) -> HttpResponse:
-    _member_or_404(request)
-    participant = get_object_or_404(access.participants_visible_to(request.user), pk=participant_id)
+    participant = get_object_or_404(
+        access.participants_where(request.user, access.AUDIT_TRAIL), pk=participant_id
+    )
     context = {
         **admin.site.each_context(request),
         "title": f"Audit timeline of {participant.subject_id}",
@@ -73,7 +69,8 @@ def _neutral(value: str) -> str:
 
 def audit_export_view(request: HttpRequest) -> HttpResponse:
     """GET shows the filter form; with `download` the filtered log streams as CSV (audited)."""
-    _member_or_404(request)
+    if not access.staff_can(request.user, access.AUDIT_TRAIL):
+        raise Http404
     form = AuditFilterForm(request.GET or None, user=request.user)
     if "download" not in request.GET or not form.is_valid():
         context = {**admin.site.each_context(request), "title": "Audit trail export", "form": form}

@@ -6,10 +6,9 @@ paginated.
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import F
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 
 from diary import access
@@ -23,7 +22,7 @@ from diary.selectors.compliance import (
 )
 
 PAGE_SIZE = 100
-PERM = "diary.view_participant"
+PERM = access.VIEW_PARTICIPANT  # the index offers the page on the same question
 # Orderings offered: who needs attention first. Never by anything derived from allocation.
 ORDERINGS = {
     "id": ("Study ID", ["site__code", "subject_id"]),
@@ -47,7 +46,7 @@ def _int_or_none(value: str | None) -> int | None:
 
 def compliance_view(request: HttpRequest) -> HttpResponse:
     if not access.staff_can(request.user, PERM):
-        raise PermissionDenied
+        raise Http404
     now = timezone.now()
     scope = access.participants_where(request.user, PERM)
     studies = list(Study.objects.filter(pk__in=scope.values("study_id")).order_by("code"))

@@ -21,7 +21,6 @@ from diary.selectors.questionnaire import modules_for
 from diary.services.corrections import (
     MIN_REASON_LENGTH,
     assessment_transcribe,
-    may_correct,
     response_correct,
 )
 from scoring.definitions import Instrument, instrument_get
@@ -102,11 +101,9 @@ def response_correct_view(request: HttpRequest, response_id: int) -> HttpRespons
     response = get_object_or_404(
         Response.objects.select_related("assessment__participant__study"),
         pk=response_id,
-        assessment__participant__in=access.participants_visible_to(request.user),
+        assessment__participant__in=access.participants_where(request.user, access.CORRECT),
     )
     participant = response.assessment.participant
-    if not may_correct(request.user, participant):
-        raise Http404
     # The structure the response was given under (a licensed version maps to its own).
     instrument = structure_for(key=response.instrument_key, version=response.instrument_version)
     modules = modules_for(response.instrument_key, participant.study.ehp30_modules)
@@ -138,11 +135,9 @@ def assessment_transcribe_view(request: HttpRequest, assessment_id: int) -> Http
     assessment = get_object_or_404(
         Assessment.objects.select_related("participant__study"),
         pk=assessment_id,
-        participant__in=access.participants_visible_to(request.user),
+        participant__in=access.participants_where(request.user, access.CORRECT),
     )
     participant = assessment.participant
-    if not may_correct(request.user, participant):
-        raise Http404
     study = participant.study
     parts = [(instrument_get(k), modules_for(k, study.ehp30_modules)) for k in study.instruments]
     form = _form_class(parts, paper=True)(request.POST or None)

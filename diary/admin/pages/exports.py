@@ -10,7 +10,7 @@ from django.template.response import TemplateResponse
 
 from diary import access
 from diary.models import AssessmentStatus, Study
-from diary.services.exports import EXPORT_ROLES, ExportRequest, export_start
+from diary.services.exports import ExportRequest, export_start
 
 KIND_CHOICES = [
     ("wide", "Wide: one row per participant and period"),
@@ -41,16 +41,15 @@ class ExportForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        memberships = access.memberships_of(user).filter(role__in=EXPORT_ROLES)
-        studies = Study.objects.filter(memberships__in=memberships).distinct()
+        studies = Study.objects.filter(pk__in=access.study_ids_where(user, access.EXPORT))
         self.fields["study"].queryset = studies
         if studies.count() == 1:
             self.fields["study"].initial = studies.first()
-        sites = access.participants_visible_to(user).values_list("site__code", flat=True)
+        sites = access.participants_where(user, access.EXPORT).values_list("site__code", flat=True)
         self.fields["sites"].choices = [(c, c) for c in sorted(set(sites))]
         most = max((s.number_of_periods for s in studies), default=0)
         self.fields["periods"].choices = [(n, n) for n in range(1, most + 1)]
-        if access.is_unblinded(user):
+        if access.may_export_unblinded(user):
             self.fields["kinds"].choices = KIND_CHOICES + UNBLINDED_KIND_CHOICES
             self.fields["unblinded"] = forms.BooleanField(
                 required=False,
@@ -60,10 +59,9 @@ class ExportForm(forms.Form):
 
 
 def export_view(request: HttpRequest) -> HttpResponse:
-    if not access.memberships_of(request.user).filter(role__in=EXPORT_ROLES).exists():
+    if not access.staff_can(request.user, access.EXPORT):
         raise Http404
     form = ExportForm(request.POST or None, user=request.user)
-    status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         export_request = ExportRequest(
@@ -77,11 +75,11 @@ def export_view(request: HttpRequest) -> HttpResponse:
         try:
             export = export_start(user=request.user, request=export_request)
         except PermissionDenied as exc:
+            # The page is hers; what she asked of it is not: the form again, with the reason.
             form.add_error(None, str(exc))
-            status = 403
         else:
             response = StreamingHttpResponse(export.chunks, content_type=export.content_type)
             response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
             return response
     context = {**admin.site.each_context(request), "title": "Export study data", "form": form}
-    return TemplateResponse(request, "admin/diary/pages/exports.html", context, status=status)
+    return TemplateResponse(request, "admin/diary/pages/exports.html", context)

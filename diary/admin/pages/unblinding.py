@@ -1,4 +1,5 @@
-"""The emergency unblinding page: only for users granted diary.emergency_unblind."""
+"""The emergency unblinding page: only for users granted diary.emergency_unblind by name, for
+the participants their membership covers (diary.access.may_emergency_unblind)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ class UnblindForm(forms.Form):
 
 
 def unblinding_view(request: HttpRequest) -> HttpResponse:
-    if not access.has_granted_permission(request.user, "emergency_unblind"):
+    if not access.may_emergency_unblind(request.user):
         raise Http404
     form = UnblindForm(request.POST or None)
     result = None
