@@ -15,8 +15,8 @@ from typing import Any
 
 from django.db import connection
 
-from diary.exports.columns import instruments_of
 from diary.models import Study
+from diary.selectors.questionnaire import instruments_collected
 from scoring.chart import period_treatment_chart_svg, period_treatment_table
 from scoring.engine import ALGORITHM_VERSION
 from scoring.statistics import CrossoverComparison, crossover_compare, mean_confidence_interval
@@ -119,7 +119,7 @@ class ArmSummary:
 def _outcomes(study: Study) -> list[tuple[str, str, tuple[float, float]]]:
     out = [
         (scale.key, scale.label.removeprefix("[Demo] "), (0.0, 100.0))
-        for instrument, modules in instruments_of(study)
+        for instrument, modules in instruments_collected(study=study)
         for scale in instrument.scales_for(modules)
     ]
     return [*out, (CYCLE, "Cycle length (days)", (20.0, 40.0))]

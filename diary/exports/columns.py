@@ -6,9 +6,14 @@ when `blinded` is False.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scoring.definitions import Instrument, instrument_get
+from scoring.definitions import Instrument
+
+# What diary.selectors.questionnaire.instruments_collected returns: each instrument the study
+# collects with the modules it collects of it. Passed in, so that this module stays pure.
+Collected = Sequence[tuple[Instrument, tuple[str, ...]]]
 
 KINDS = ("long", "wide", "treatment_means", "dictionary")
 UNBLINDED_ONLY_KINDS = frozenset({"treatment_means"})
@@ -56,14 +61,6 @@ LONG_ITEM = (
 )
 
 
-def instruments_of(study) -> list[tuple[Instrument, tuple[str, ...]]]:
-    """Each instrument the study collects, with the modules it collects of it."""
-    return [
-        (instrument_get(key), tuple(study.ehp30_modules) if key == "ehp30" else ())
-        for key in study.instruments
-    ]
-
-
 def _item_variable(instrument: Instrument, key: str) -> Variable:
     item = instrument.item(key)
     return Variable(
@@ -104,14 +101,14 @@ def score_variables(instrument: Instrument, modules: tuple[str, ...]) -> list[Va
     return out
 
 
-def wide_variables(study, *, blinded: bool) -> list[Variable]:
+def wide_variables(collected: Collected, *, blinded: bool) -> list[Variable]:
     out = [STUDY_ID, SITE, PERIOD]
     if not blinded:
         out += [SEQUENCE, BLOCK, TREATMENT]
     out += [PERIOD_START, PERIOD_END, CYCLE, STATUS, OPENS, CLOSES, SUBMITTED]
-    for instrument, modules in instruments_of(study):
+    for instrument, modules in collected:
         out += [_item_variable(instrument, key) for key in instrument.item_keys(modules)]
-    for instrument, modules in instruments_of(study):
+    for instrument, modules in collected:
         out += score_variables(instrument, modules)
     return out
 
@@ -123,7 +120,7 @@ def long_variables(*, blinded: bool) -> list[Variable]:
     return fixed + list(LONG_ITEM)
 
 
-def treatment_mean_variables(study) -> list[Variable]:
+def treatment_mean_variables(collected: Collected) -> list[Variable]:
     out = [
         STUDY_ID,
         SITE,
@@ -131,7 +128,7 @@ def treatment_mean_variables(study) -> list[Variable]:
         Variable("treatment", "Treatment code", "string"),
         Variable("n_assessments", "Submitted assessments contributing", "integer"),
     ]
-    for instrument, modules in instruments_of(study):
+    for instrument, modules in collected:
         for scale in instrument.scales_for(modules):
             out.append(
                 Variable(
@@ -154,12 +151,12 @@ def treatment_mean_variables(study) -> list[Variable]:
     return out
 
 
-def dictionary_rows(study, *, blinded: bool) -> list[Variable]:
+def dictionary_rows(collected: Collected, *, blinded: bool) -> list[Variable]:
     """Every variable of every kind the user may export, each once, in export order."""
     seen: dict[str, Variable] = {}
-    kinds = [long_variables(blinded=blinded), wide_variables(study, blinded=blinded)]
+    kinds = [long_variables(blinded=blinded), wide_variables(collected, blinded=blinded)]
     if not blinded:
-        kinds.append(treatment_mean_variables(study))
+        kinds.append(treatment_mean_variables(collected))
     for variables in kinds:
         for variable in variables:
             seen.setdefault(variable.name, variable)

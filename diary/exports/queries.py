@@ -11,9 +11,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from diary.selectors.questionnaire import instruments_collected
 from scoring.engine import ALGORITHM_VERSION
 
-from .columns import instruments_of, score_variables
+from .columns import score_variables
 
 _IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -75,7 +76,7 @@ _CURRENT = "NOT EXISTS (SELECT 1 FROM diary_response c WHERE c.supersedes_id = {
 def long_query(study, scope: Scope, *, blinded: bool) -> tuple[str, list[Any]]:
     """One row per participant x period x instrument x item of the current responses."""
     meta_rows, meta_params, label_rows, label_params = [], [], [], []
-    for position, (instrument, modules) in enumerate(instruments_of(study)):
+    for position, (instrument, modules) in enumerate(instruments_collected(study=study)):
         for order, key in enumerate(instrument.item_keys(modules)):
             meta_rows.append("(%s, %s, %s)")
             meta_params += [instrument.key, key, position * 10000 + order]
@@ -138,7 +139,7 @@ def wide_query(study, scope: Scope, *, blinded: bool) -> tuple[str, list[Any]]:
     """One row per participant x period: every item code, every scale score, dates, status."""
     joins, join_params, item_columns, score_columns = [], [], [], []
     select_params: list[Any] = []
-    for position, (instrument, modules) in enumerate(instruments_of(study)):
+    for position, (instrument, modules) in enumerate(instruments_collected(study=study)):
         r_alias, s_alias = f"r{position}", f"s{position}"
         sql, params = _response_lateral(r_alias, instrument.key)
         joins.append(sql)
@@ -183,7 +184,7 @@ def treatment_means_query(study, scope: Scope) -> tuple[str, list[Any]]:
     """One row per participant x treatment: the per-participant means the paired tests use."""
     scales = [
         scale.key
-        for instrument, modules in instruments_of(study)
+        for instrument, modules in instruments_collected(study=study)
         for scale in instrument.scales_for(modules)
     ]
     pivots, params = [], []

@@ -26,7 +26,7 @@ from diary.models import (
     ResponseSource,
     StaffRole,
 )
-from diary.selectors.questionnaire import modules_for
+from diary.selectors.questionnaire import modules_collected
 from diary.services.audit import audit_record
 from scoring.definitions import AnswersInvalid, answers_validate, instrument_get
 from scoring.selectors import structure_for
@@ -67,7 +67,7 @@ def _validated(key: str, version: str, answers: Mapping[str, Any], study) -> dic
         return answers_validate(
             structure_for(key=key, version=version),
             answers,
-            modules=modules_for(key, study.ehp30_modules),
+            modules=modules_collected(study=study, instrument_key=key),
         )
     except AnswersInvalid as exc:
         raise ValidationError(exc.errors) from exc

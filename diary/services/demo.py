@@ -95,7 +95,7 @@ def demo_study_create(*, today: date | None = None) -> Study | None:
         number_of_periods=6,
         periods_per_block=3,
         instruments=["ehp30", "vas_dysmenorrhea"],
-        ehp30_modules=[],
+        instrument_modules={},  # the core questionnaires only, no optional module
         is_demo=True,
     )
     sites = {

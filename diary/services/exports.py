@@ -17,15 +17,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from diary import access
-from diary.exports.columns import (
-    KINDS,
-    UNBLINDED_ONLY_KINDS,
-    dictionary_rows,
-    instruments_of,
-)
+from diary.exports.columns import KINDS, UNBLINDED_ONLY_KINDS, dictionary_rows
 from diary.exports.queries import Scope, long_query, treatment_means_query, wide_query
 from diary.exports.writer import ExportFile, copy_csv, rows_csv, zip_stream
 from diary.models import AuditAction, StaffRole, Study
+from diary.selectors.questionnaire import instruments_collected
 from diary.services.audit import audit_record
 from scoring.engine import ALGORITHM_VERSION
 
@@ -109,7 +105,7 @@ def _dictionary_rows(study: Study, *, blinded: bool) -> list[list[str]]:
             v.instrument,
             v.version,
         ]
-        for v in dictionary_rows(study, blinded=blinded)
+        for v in dictionary_rows(instruments_collected(study=study), blinded=blinded)
     ]
 
 
@@ -145,7 +141,7 @@ def manifest_build(
         "files": [f.as_dict() for f in files],
         "instruments": [
             {"key": i.key, "version": i.version, "content_hash": i.content_hash, "modules": list(m)}
-            for i, m in instruments_of(study)
+            for i, m in instruments_collected(study=study)
         ],
         "scoring_algorithm_version": ALGORITHM_VERSION,
         "missing_item_rule": study.missing_item_rule,

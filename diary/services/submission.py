@@ -27,7 +27,7 @@ from diary.models import (
     ResponseSource,
 )
 from diary.rules.windows import WindowState, window_state
-from diary.selectors.questionnaire import modules_for
+from diary.selectors.questionnaire import modules_collected
 from diary.services._submission_sql import assessment_lock, submission_write
 from diary.services.audit import audit_event
 from scoring.definitions import AnswersInvalid, answers_validate
@@ -157,7 +157,9 @@ def _responses(
         instrument = instrument_for(key=key, language=assessment.participant.language)
         try:
             validated = answers_validate(
-                instrument, answers.get(key, {}), modules=modules_for(key, study.ehp30_modules)
+                instrument,
+                answers.get(key, {}),
+                modules=modules_collected(study=study, instrument_key=key),
             )
         except AnswersInvalid as exc:
             errors.extend(exc.errors)
