@@ -5,6 +5,7 @@ Selectors read and never write."""
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
@@ -71,8 +72,23 @@ def questionnaire_steps(*, study: Study, language: str) -> list[Step]:
     return steps
 
 
-def assessment_is_open(assessment: Assessment, now: datetime) -> bool:
-    if assessment.status not in {AssessmentStatus.SCHEDULED, AssessmentStatus.OPEN}:
-        return False
-    state = window_state(now=now, opens_at=assessment.opens_at, closes_at=assessment.closes_at)
-    return state == WindowState.OPEN
+class QuestionnaireState(enum.StrEnum):
+    """Whether an assessment's questionnaire takes answers now and, when not, why not."""
+
+    NOT_YET_DEFINED = WindowState.NOT_YET_DEFINED.value  # no window yet (period not reported)
+    BEFORE = WindowState.BEFORE.value
+    OPEN = WindowState.OPEN.value
+    CLOSED = WindowState.CLOSED.value  # its window has passed, or it was missed or excused
+    SUBMITTED = "submitted"
+
+
+def questionnaire_state(*, assessment: Assessment, now: datetime) -> QuestionnaireState:
+    """The one answer to "is this questionnaire open?", for the home page, the questionnaire
+    pages, drafts and submission alike: the assessment's status settles it first (submitted;
+    missed or excused count as closed), then its window at `now`."""
+    if assessment.status == AssessmentStatus.SUBMITTED:
+        return QuestionnaireState.SUBMITTED
+    if assessment.status in {AssessmentStatus.MISSED, AssessmentStatus.EXCUSED}:
+        return QuestionnaireState.CLOSED
+    window = window_state(now=now, opens_at=assessment.opens_at, closes_at=assessment.closes_at)
+    return QuestionnaireState(window.value)
