@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from diary.rules.local_time import utc_iso_sql
+from diary.rules.spreadsheet import formula_neutralise_sql
 from diary.selectors.questionnaire import instruments_collected
 from scoring.engine import ALGORITHM_VERSION
 
@@ -35,13 +37,8 @@ def ident(name: str) -> str:
     return f'"{name}"'
 
 
-def text(expr: str) -> str:
-    """Neutralise spreadsheet formulas in a text column."""
-    return f"CASE WHEN {expr} ~ '^[=+@\\t\\r-]' THEN '''' || {expr} ELSE {expr} END"
-
-
-def utc(expr: str) -> str:
-    return f"""to_char({expr} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
+text = formula_neutralise_sql
+utc = utc_iso_sql
 
 
 def _where(scope: Scope) -> tuple[str, list[Any]]:

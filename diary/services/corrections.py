@@ -26,6 +26,7 @@ from diary.models import (
     ResponseSource,
     StaffRole,
 )
+from diary.rules.local_time import local_date
 from diary.selectors.questionnaire import modules_collected
 from diary.services.audit import audit_record
 from scoring.definitions import AnswersInvalid, answers_validate, instrument_get
@@ -170,7 +171,7 @@ def assessment_transcribe(
     if locked.status == AssessmentStatus.EXCUSED or locked.opens_at is None:
         raise ValidationError("This questionnaire has no window to transcribe into.")
     zone = ZoneInfo(participant.time_zone)
-    first, last = locked.opens_at.astimezone(zone).date(), locked.closes_at.astimezone(zone).date()
+    first, last = local_date(locked.opens_at, zone), local_date(locked.closes_at, zone)
     if not first <= completed_on <= last:
         raise ValidationError(
             f"The paper form must have been completed in the window ({first:%d %b %Y} - "

@@ -27,6 +27,7 @@ from diary.models import (
     Study,
     Treatment,
 )
+from diary.rules.local_time import local_datetime
 from diary.services.audit import audit_record
 from diary.services.participants import participant_activate, participant_enrol
 from diary.services.periods import period_end_report, period_start_report
@@ -191,7 +192,7 @@ def _demo_participant(
     reported, ended_ago = PROFILES[index % len(PROFILES)]
     dates = _period_dates(rng, today, reported, ended_ago)
     first_start = dates[0][0] if dates else today - timedelta(days=5)
-    enrolled = datetime.combine(first_start - timedelta(days=10), time(10), tzinfo=tz)
+    enrolled = local_datetime(first_start - timedelta(days=10), time(10), tz)
     participant = participant_enrol(
         study=study,
         site=site,
@@ -222,11 +223,11 @@ def _demo_participant(
             participant=participant,
             started_on=start,
             actor=user,
-            now=min(now, datetime.combine(start, time(8, 30), tzinfo=tz)),
+            now=min(now, local_datetime(start, time(8, 30), tz)),
         )
         if end is None:
             break
-        ended_at = min(now, datetime.combine(end, time(20, 0), tzinfo=tz))
+        ended_at = min(now, local_datetime(end, time(20, 0), tz))
         period_end_report(period=period, ended_on=end, actor=user, now=ended_at)
         assessment = period.assessment
         assessment.refresh_from_db()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
@@ -21,6 +21,7 @@ from diary.exports.columns import KINDS, UNBLINDED_ONLY_KINDS, dictionary_rows
 from diary.exports.queries import Scope, long_query, treatment_means_query, wide_query
 from diary.exports.writer import ExportFile, copy_csv, rows_csv, zip_stream
 from diary.models import AuditAction, StaffRole, Study
+from diary.rules.local_time import utc_iso
 from diary.selectors.questionnaire import instruments_collected
 from diary.services.audit import audit_record
 from scoring.engine import ALGORITHM_VERSION
@@ -133,7 +134,7 @@ def manifest_build(
     study = request.study
     return {
         "generated_by": user.get_username(),
-        "generated_at": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "generated_at": utc_iso(now),
         "study": study.code,
         "blinded": request.blinded,
         "kinds": list(request.kinds),
