@@ -172,10 +172,6 @@ class Study(models.Model):
     def number_of_blocks(self) -> int:
         return self.number_of_periods // self.periods_per_block
 
-    def block_of_period(self, period_number: int) -> int:
-        """1-based treatment block that a 1-based period number belongs to."""
-        return (period_number - 1) // self.periods_per_block + 1
-
 
 @tracked()
 class Site(models.Model):

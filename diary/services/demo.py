@@ -28,6 +28,7 @@ from diary.models import (
     Treatment,
 )
 from diary.rules.local_time import local_datetime
+from diary.selectors.allocation import period_treatments
 from diary.services.audit import audit_record
 from diary.services.participants import participant_activate, participant_enrol
 from diary.services.periods import period_end_report, period_start_report
@@ -213,9 +214,7 @@ def _demo_participant(
         actor=admin,
         now=enrolled,
     )
-    block_treatments = [
-        b.treatment.code for b in sequence.blocks.select_related("treatment").order_by("block")
-    ]
+    treatments = period_treatments(study=study, sequence=sequence)
     severity = rng.uniform(1.6, 2.8)
     vas_base = rng.uniform(55, 80)
     for number, (start, end) in enumerate(dates, start=1):
@@ -236,7 +235,7 @@ def _demo_participant(
         if rng.random() > 0.85:
             continue  # Missed.
         moment = _submit_moment(max(assessment.opens_at, ended_at), assessment.closes_at, rng)
-        on_drug = block_treatments[study.block_of_period(number) - 1] == active_code
+        on_drug = treatments[number].code == active_code
         effect = 0.55 if on_drug else 0.0
         assessment_submit(
             participant=participant,

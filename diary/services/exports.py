@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from diary import access
-from diary.exports.columns import KINDS, UNBLINDED_ONLY_KINDS, dictionary_rows
+from diary.exports.columns import KINDS, UNBLINDED_ONLY_KINDS, dictionary_columns
 from diary.exports.queries import Scope, long_query, treatment_means_query, wide_query
 from diary.exports.writer import ExportFile, copy_csv, rows_csv, zip_stream
 from diary.models import AuditAction, StaffRole, Study
@@ -106,7 +106,7 @@ def _dictionary_rows(study: Study, *, blinded: bool) -> list[list[str]]:
             v.instrument,
             v.version,
         ]
-        for v in dictionary_rows(instruments_collected(study=study), blinded=blinded)
+        for v in dictionary_columns(instruments_collected(study=study), blinded=blinded)
     ]
 
 
