@@ -3,6 +3,8 @@
 Two SQL queries whatever the number of participants: descriptive statistics per outcome,
 treatment and period (GROUPING SETS, percentile_cont = numpy's default quartiles), and each
 participant's mean per treatment, on which the paired tests run (scoring.statistics).
+Hand-written set-based SQL over every row of a study, like the COPY exports, and built from
+the same fragments (diary.exports.sql: allocated treatment, current response, cycle length).
 Outcomes: every scale the study scores (EHP-30 scales, the VAS) and cycle length.
 Only for unblinded users: callers check that, and audit every view.
 """
@@ -11,54 +13,64 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from django.db import connection
 
-from diary.exports.columns import instruments_of
-from diary.models import Study
+from diary.exports.sql import allocated_treatment, current_response, reported_period, table
+from diary.models import Assessment, Participant, Response, Study
+from diary.selectors.questionnaire import instruments_collected
 from scoring.chart import period_treatment_chart_svg, period_treatment_table
 from scoring.engine import ALGORITHM_VERSION
+from scoring.models import Score
 from scoring.statistics import CrossoverComparison, crossover_compare, mean_confidence_interval
 
 CYCLE = "cycle_length_days"
 DESCRIBE_FIELDS = ("n", "mean", "sd", "median", "q1", "q3", "minimum", "maximum")
 
-_OBSERVATIONS = """
+
+@cache
+def _observations() -> str:
+    """Every observation of the study: each current response's scores and each cycle length,
+    with its participant, sequence, period and treatment. Participants without allocation
+    have none. Built once per process from the shared fragments (diary.exports.sql)."""
+    arm = allocated_treatment(participant="p", period_number="a.period_number", outer=False)
+    cycle = reported_period(
+        period_id="arm.period_id", participant_id="arm.pid", period_number="arm.period", outer=False
+    )
+    return f"""
     WITH arm AS (
         SELECT a.id AS assessment_id, a.participant_id AS pid, a.period_number AS period,
-               a.period_id, a.status, seq.code AS sequence, t.code AS treatment
-        FROM diary_assessment a
-        JOIN diary_participant p ON p.id = a.participant_id
-        JOIN diary_study st ON st.id = p.study_id
-        JOIN diary_allocation al ON al.participant_id = p.id
-        JOIN diary_sequence seq ON seq.id = al.sequence_id
-        JOIN diary_sequenceblock sb ON sb.sequence_id = al.sequence_id
-            AND sb.block = (a.period_number - 1) / st.periods_per_block + 1
-        JOIN diary_treatment t ON t.id = sb.treatment_id
+               a.period_id, a.status, {arm.outputs["sequence"]} AS sequence,
+               {arm.outputs["treatment"]} AS treatment
+        FROM {table(Assessment)} a
+        JOIN {table(Participant)} p ON p.id = a.participant_id
+        {arm.joins}
         WHERE p.study_id = %s
     ), obs AS (
         SELECT arm.pid, arm.sequence, arm.period, arm.treatment, sc.scale AS outcome,
                sc.value::float8 AS value
         FROM arm
-        JOIN diary_response r ON r.assessment_id = arm.assessment_id
-        JOIN scoring_score sc ON sc.response_id = r.id
+        JOIN {table(Response)} r ON r.assessment_id = arm.assessment_id
+        JOIN {table(Score)} sc ON sc.response_id = r.id
         WHERE arm.status = 'submitted' AND sc.algorithm_version = %s AND sc.value IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM diary_response c WHERE c.supersedes_id = r.id)
+          AND {current_response("r")}
         UNION ALL
         SELECT arm.pid, arm.sequence, arm.period, arm.treatment, %s,
-               (nxt.started_on - mp.started_on)::float8
+               ({cycle.outputs["cycle_length_days"]})::float8
         FROM arm
-        JOIN diary_menstrualperiod mp ON mp.id = arm.period_id
-        JOIN diary_menstrualperiod nxt ON nxt.participant_id = arm.pid
-            AND nxt.number = arm.period + 1
+        {cycle.joins}
     )
 """
 
-# Constant SQL text; every value is a bound parameter.
-_DESCRIBE = (
-    _OBSERVATIONS
-    + """
+
+@cache
+def _describe_sql() -> str:
+    # Constant SQL text; every value is a bound parameter.
+    return (
+        _observations()
+        + """
     SELECT outcome, treatment, period, count(*), avg(value), stddev_samp(value),
            percentile_cont(0.5) WITHIN GROUP (ORDER BY value),
            percentile_cont(0.25) WITHIN GROUP (ORDER BY value),
@@ -67,15 +79,18 @@ _DESCRIBE = (
     GROUP BY GROUPING SETS ((outcome, treatment), (outcome, treatment, period))
     ORDER BY outcome, treatment, period NULLS FIRST
 """
-)
+    )
 
-_PARTICIPANT_MEANS = (
-    _OBSERVATIONS
-    + """
+
+@cache
+def _participant_means_sql() -> str:
+    return (
+        _observations()
+        + """
     SELECT outcome, pid::text, sequence, treatment, avg(value)
     FROM obs GROUP BY outcome, pid, sequence, treatment
 """
-)
+    )
 
 
 @dataclass
@@ -119,7 +134,7 @@ class ArmSummary:
 def _outcomes(study: Study) -> list[tuple[str, str, tuple[float, float]]]:
     out = [
         (scale.key, scale.label.removeprefix("[Demo] "), (0.0, 100.0))
-        for instrument, modules in instruments_of(study)
+        for instrument, modules in instruments_collected(study=study)
         for scale in instrument.scales_for(modules)
     ]
     return [*out, (CYCLE, "Cycle length (days)", (20.0, 40.0))]
@@ -130,9 +145,9 @@ def arm_summary(*, study: Study) -> ArmSummary:
     treatments = dict(study.treatments.order_by("pk").values_list("code", "name"))
     params = [study.pk, ALGORITHM_VERSION, CYCLE]
     with connection.cursor() as cursor:
-        cursor.execute(_DESCRIBE, params)
+        cursor.execute(_describe_sql(), params)
         described = cursor.fetchall()
-        cursor.execute(_PARTICIPANT_MEANS, params)
+        cursor.execute(_participant_means_sql(), params)
         means = cursor.fetchall()
     outcomes = {key: OutcomeSummary(key, label, y) for key, label, y in _outcomes(study)}
     for outcome, treatment, period, *values in described:

@@ -87,6 +87,9 @@ LAYER_OF: dict[str, Place] = {
     "diary.exports": Place("pure", "package marker (docstring only); runs before columns"),
     "diary.exports.columns": Place("pure", "export columns: names, labels and their SQL text"),
     "diary.exports.queries": Place("selectors", "the SELECTs an export runs"),
+    "diary.exports.sql": Place(
+        "selectors", "SQL fragments shared by exports and summaries, names from the models"
+    ),
     "diary.exports.writer": Place("selectors", "streams a SELECT out of PostgreSQL with COPY"),
     # scoring/
     "scoring": Place("pure", "package marker (empty); runs before every scoring module"),

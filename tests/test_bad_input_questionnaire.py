@@ -225,8 +225,8 @@ def test_a_huge_clear_value_moves_on_instead_of_failing_after_saving(client_a, a
 
 @pytest.fixture
 def module_assessment(world):
-    world.study.ehp30_modules = ["ehp30_work"]
-    world.study.save(update_fields=["ehp30_modules"])
+    world.study.instrument_modules = {"ehp30": ["ehp30_work"]}
+    world.study.save(update_fields=["instrument_modules"])
     return open_assessment(world.participant_a)
 
 

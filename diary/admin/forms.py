@@ -1,4 +1,5 @@
-"""Forms of the admin's custom pages: enrolment, reasons, the allocation list."""
+"""Forms of the admin: study settings, and the custom pages' enrolment, reasons and
+allocation list."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.db.models import Q, QuerySet
 
 from diary import access
 from diary.models import Site, Study
+from scoring.definitions import instruments_available
 
 
 def sites_where(user: AbstractBaseUser, perm: str) -> QuerySet[Site]:
@@ -19,6 +21,33 @@ def sites_where(user: AbstractBaseUser, perm: str) -> QuerySet[Site]:
         Q(study__in=memberships.filter(site__isnull=True).values("study_id"))
         | Q(pk__in=memberships.filter(site__isnull=False).values("site_id"))
     ).select_related("study")
+
+
+def _modules_available() -> str:
+    """Each shipped instrument with optional modules, and their keys (for the help text)."""
+    latest = {instrument.key: instrument for instrument in instruments_available()}
+    return "; ".join(
+        f"{key}: {', '.join(module.key for module in instrument.modules)}"
+        for key, instrument in sorted(latest.items())
+        if instrument.modules
+    )
+
+
+class StudySettingsForm(forms.ModelForm):
+    """The study's configuration (StudyAdmin supplies the model and its fields); the model
+    validates every value (Study.full_clean)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields.get("instrument_modules")  # absent where the page is read-only
+        if field is not None:
+            available = _modules_available() or "none"
+            field.help_text = f"{field.help_text} Modules available: {available}."
+            field.widget.attrs.update(rows=3, cols=60)
+
+    def clean_instrument_modules(self) -> object:
+        # An emptied box means no optional modules, not a missing value.
+        return self.cleaned_data["instrument_modules"] or {}
 
 
 class SiteChoiceField(forms.ModelChoiceField):

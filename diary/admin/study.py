@@ -10,6 +10,7 @@ from django.http import HttpRequest
 
 from diary import access
 from diary.admin.base import UnblindedAdmin
+from diary.admin.forms import StudySettingsForm
 from diary.models import (
     Allocation,
     Sequence,
@@ -57,6 +58,7 @@ class ConfigurationAdmin(admin.ModelAdmin):
 
 @admin.register(Study)
 class StudyAdmin(ConfigurationAdmin):
+    form = StudySettingsForm
     list_display = ["code", "name", "number_of_periods", "periods_per_block", "is_demo"]
     readonly_fields = ["created_at"]
 

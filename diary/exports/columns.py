@@ -1,75 +1,143 @@
-"""The variables of each export kind, in a stable order taken from the instrument definitions.
+"""The columns of each export kind, in a stable order taken from the instrument definitions.
 
-Blinded exports have no treatment, sequence or block column at all: those variables exist only
-when `blinded` is False.
+Pure: no Django import. Each Column is one variable: its name (the CSV header), its data
+dictionary entry (label, type, codes, unit, instrument) and the SQL expression that fills it.
+The data dictionary and the SELECT that PostgreSQL turns into the file are read from the same
+objects, so the header and the dictionary cannot drift apart.
+
+Blinded exports have no treatment, sequence or block column at all: those columns exist only
+when `blinded` is False. Their SQL names the allocation fragment's outputs ($sequence, ...),
+which only an unblinded query provides, so a blinded query holding one fails to build.
+
+The SQL expressions are written against the aliases the queries of diary.exports.queries
+give their rows: p participant, s site, a assessment; in `long` r response and kv / cl the
+answer and its code label; in `wide` r<n> / s<n> the current response and score pivot of the
+study's n-th instrument; in `treatment_means` pp, one row per participant x period. `$name`
+is an output of a shared fragment (diary.exports.sql), `%s` a bound parameter (Column.params).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
-from scoring.definitions import Instrument, instrument_get
+from diary.rules.local_time import utc_iso_sql
+from diary.rules.spreadsheet import formula_neutralise_sql
+from scoring.definitions import Instrument, Scale
+
+# What diary.selectors.questionnaire.instruments_collected returns: each instrument the study
+# collects with the modules it collects of it. Passed in, so that this module stays pure.
+Collected = Sequence[tuple[Instrument, tuple[str, ...]]]
 
 KINDS = ("long", "wide", "treatment_means", "dictionary")
 UNBLINDED_ONLY_KINDS = frozenset({"treatment_means"})
+# The allocation's own columns; the only ones a blinded file must never carry.
+ALLOCATION_COLUMNS = frozenset({"sequence", "block", "treatment"})
+
+_IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def ident(name: str) -> str:
+    """`name` as a quoted SQL identifier; refused unless it is a plain lower-case name."""
+    if not _IDENT.match(name):
+        raise ValueError(f"not a safe column name: {name!r}")
+    return f'"{name}"'
+
+
+text = formula_neutralise_sql  # a text cell a spreadsheet could take for a formula
+utc = utc_iso_sql  # an instant, printed in UTC with a Z
 
 
 @dataclass(frozen=True)
-class Variable:
+class Column:
     name: str
     label: str
     type: str  # string | integer | decimal | date | datetime
+    sql: str = ""  # what fills it; see the module docstring for its aliases
+    params: tuple[Any, ...] = ()  # bound to the %s in `sql`, in order
     codes: tuple[tuple[int, str], ...] = ()
     unit: str = ""
     instrument: str = ""
     version: str = ""
 
+    def select(self) -> str:
+        return f"{self.sql} AS {ident(self.name)}"
 
-STUDY_ID = Variable("study_id", "Pseudonymous participant identifier", "string")
-SITE = Variable("site", "Site code", "string")
-PERIOD = Variable("period", "Menstrual period number", "integer")
-STATUS = Variable(
+
+STUDY_ID = Column("study_id", "Pseudonymous participant identifier", "string", text("p.subject_id"))
+SITE = Column("site", "Site code", "string", text("s.code"))
+PERIOD = Column("period", "Menstrual period number", "integer", "a.period_number")
+STATUS = Column(
     "assessment_status",
     "Assessment status",
     "string",
+    "a.status",
     unit="scheduled | open | submitted | missed | excused",
 )
-OPENS = Variable("window_opens_at", "Window opens (UTC, ISO 8601)", "datetime")
-CLOSES = Variable("window_closes_at", "Window closes (UTC, ISO 8601)", "datetime")
-SUBMITTED = Variable("submitted_at", "Submitted (UTC, ISO 8601, server time)", "datetime")
-SEQUENCE = Variable("sequence", "Allocated crossover sequence (unblinded)", "string")
-BLOCK = Variable("block", "Treatment block of the period (unblinded)", "integer")
-TREATMENT = Variable("treatment", "Treatment code in this period (unblinded)", "string")
-PERIOD_START = Variable("period_started_on", "First day of the period (ISO date)", "date")
-PERIOD_END = Variable("period_ended_on", "Last day of the period (ISO date)", "date")
-CYCLE = Variable(
-    "cycle_length_days", "Days from this period's start to the next one's", "integer", unit="days"
+OPENS = Column("window_opens_at", "Window opens (UTC, ISO 8601)", "datetime", utc("a.opens_at"))
+CLOSES = Column("window_closes_at", "Window closes (UTC, ISO 8601)", "datetime", utc("a.closes_at"))
+# In `long` the time of the response itself (a correction's is its own); in `wide` the
+# assessment's, when the participant or the site submitted it.
+SUBMITTED = Column(
+    "submitted_at", "Submitted (UTC, ISO 8601, server time)", "datetime", utc("r.submitted_at")
+)
+SEQUENCE = Column(
+    "sequence", "Allocated crossover sequence (unblinded)", "string", text("$sequence")
+)
+BLOCK = Column("block", "Treatment block of the period (unblinded)", "integer", "$block")
+TREATMENT = Column(
+    "treatment", "Treatment code in this period (unblinded)", "string", text("$treatment")
+)
+PERIOD_START = Column(
+    "period_started_on", "First day of the period (ISO date)", "date", "$period_started_on"
+)
+PERIOD_END = Column(
+    "period_ended_on", "Last day of the period (ISO date)", "date", "$period_ended_on"
+)
+CYCLE = Column(
+    "cycle_length_days",
+    "Days from this period's start to the next one's",
+    "integer",
+    "$cycle_length_days",
+    unit="days",
 )
 
 LONG_FIXED = (STUDY_ID, SITE, PERIOD, STATUS, OPENS, CLOSES, SUBMITTED)
 LONG_ITEM = (
-    Variable("instrument", "Instrument key", "string"),
-    Variable("instrument_version", "Instrument version", "string"),
-    Variable("item", "Item variable name", "string"),
-    Variable("code", "Answer code (empty = not answered)", "integer"),
-    Variable("label", "Label of the answer code", "string"),
+    Column("instrument", "Instrument key", "string", "r.instrument_key"),
+    Column("instrument_version", "Instrument version", "string", "r.instrument_version"),
+    Column("item", "Item variable name", "string", "kv.key"),
+    Column("code", "Answer code (empty = not answered)", "integer", "kv.value #>> '{}'"),
+    Column("label", "Label of the answer code", "string", text("cl.label")),
 )
 
 
-def instruments_of(study) -> list[tuple[Instrument, tuple[str, ...]]]:
-    """Each instrument the study collects, with the modules it collects of it."""
-    return [
-        (instrument_get(key), tuple(study.ehp30_modules) if key == "ehp30" else ())
-        for key in study.instruments
-    ]
+def response_alias(position: int) -> str:
+    """Alias of the current response of the study's instrument at `position` (wide)."""
+    return f"r{position}"
 
 
-def _item_variable(instrument: Instrument, key: str) -> Variable:
+def score_alias(position: int) -> str:
+    """Alias of the score pivot of the study's instrument at `position` (wide)."""
+    return f"s{position}"
+
+
+def scored_scales(instrument: Instrument, modules: tuple[str, ...]) -> list[Scale]:
+    """The scales with score columns; a scale that is an item's own value (the VAS) has its
+    item's column instead."""
+    return [scale for scale in instrument.scales_for(modules) if scale.method != "value"]
+
+
+def _item_column(instrument: Instrument, key: str, position: int) -> Column:
     item = instrument.item(key)
-    return Variable(
+    return Column(
         name=item.key,
         label=item.label,
         type="integer",
+        sql=f"{response_alias(position)}.answers ->> %s",
+        params=(key,),
         codes=tuple((code.value, code.label) for code in item.codes),
         unit=item.unit or ("0-100" if item.kind == "integer" else ""),
         instrument=instrument.key,
@@ -77,26 +145,27 @@ def _item_variable(instrument: Instrument, key: str) -> Variable:
     )
 
 
-def score_variables(instrument: Instrument, modules: tuple[str, ...]) -> list[Variable]:
-    out: list[Variable] = []
-    for scale in instrument.scales_for(modules):
-        if scale.method == "value":
-            continue  # The VAS is its own item column.
+def _score_columns(instrument: Instrument, modules: tuple[str, ...], position: int) -> list[Column]:
+    out: list[Column] = []
+    pivot = score_alias(position)
+    for scale in scored_scales(instrument, modules):
         out.append(
-            Variable(
+            Column(
                 scale.key,
                 f"{scale.label}: score 0 (best) - 100 (worst), exact to 4 decimals",
                 "decimal",
+                f"{pivot}.{ident(scale.key)}",
                 unit="0-100",
                 instrument=instrument.key,
                 version=instrument.version,
             )
         )
         out.append(
-            Variable(
+            Column(
                 f"{scale.key}_n",
                 f"{scale.label}: items answered of {len(scale.items)}",
                 "integer",
+                f"{pivot}.{ident(scale.key + '_n')}",
                 instrument=instrument.key,
                 version=instrument.version,
             )
@@ -104,63 +173,84 @@ def score_variables(instrument: Instrument, modules: tuple[str, ...]) -> list[Va
     return out
 
 
-def wide_variables(study, *, blinded: bool) -> list[Variable]:
-    out = [STUDY_ID, SITE, PERIOD]
-    if not blinded:
-        out += [SEQUENCE, BLOCK, TREATMENT]
-    out += [PERIOD_START, PERIOD_END, CYCLE, STATUS, OPENS, CLOSES, SUBMITTED]
-    for instrument, modules in instruments_of(study):
-        out += [_item_variable(instrument, key) for key in instrument.item_keys(modules)]
-    for instrument, modules in instruments_of(study):
-        out += score_variables(instrument, modules)
-    return out
-
-
-def long_variables(*, blinded: bool) -> list[Variable]:
+def long_columns(*, blinded: bool) -> list[Column]:
+    """One row per participant x period x instrument x item of the current responses."""
     fixed = list(LONG_FIXED)
     if not blinded:
         fixed[3:3] = [SEQUENCE, BLOCK, TREATMENT]
     return fixed + list(LONG_ITEM)
 
 
-def treatment_mean_variables(study) -> list[Variable]:
+def wide_columns(collected: Collected, *, blinded: bool) -> list[Column]:
+    """One row per participant x period: every item code, every scale score, dates, status."""
+    out = [STUDY_ID, SITE, PERIOD]
+    if not blinded:
+        out += [SEQUENCE, BLOCK, TREATMENT]
+    out += [PERIOD_START, PERIOD_END, CYCLE, STATUS, OPENS, CLOSES]
+    out.append(replace(SUBMITTED, sql=utc("a.submitted_at")))
+    for position, (instrument, modules) in enumerate(collected):
+        out += [_item_column(instrument, key, position) for key in instrument.item_keys(modules)]
+    for position, (instrument, modules) in enumerate(collected):
+        out += _score_columns(instrument, modules, position)
+    return out
+
+
+def treatment_mean_columns(collected: Collected) -> list[Column]:
+    """One row per participant x treatment (unblinded only), over the per-period rows pp."""
     out = [
-        STUDY_ID,
-        SITE,
-        SEQUENCE,
-        Variable("treatment", "Treatment code", "string"),
-        Variable("n_assessments", "Submitted assessments contributing", "integer"),
+        replace(STUDY_ID, sql=text("pp.subject_id")),
+        replace(SITE, sql=text("pp.site")),
+        replace(SEQUENCE, sql=text("pp.sequence")),
+        Column("treatment", "Treatment code", "string", text("pp.treatment")),
+        Column(
+            "n_assessments",
+            "Submitted assessments contributing",
+            "integer",
+            "count(*) FILTER (WHERE pp.status = 'submitted')",
+        ),
     ]
-    for instrument, modules in instruments_of(study):
+    for instrument, modules in collected:
         for scale in instrument.scales_for(modules):
             out.append(
-                Variable(
+                Column(
                     f"mean_{scale.key}",
                     f"Mean of {scale.label} over the periods on this treatment",
                     "decimal",
+                    f"round(avg(pp.{ident(scale.key)}), 4)",
                     unit="0-100",
                     instrument=instrument.key,
                     version=instrument.version,
                 )
             )
     out.append(
-        Variable(
+        Column(
             "mean_cycle_length_days",
             "Mean cycle length over the periods on this treatment",
             "decimal",
+            "round(avg(pp.cycle_length), 4)",
             unit="days",
         )
     )
     return out
 
 
-def dictionary_rows(study, *, blinded: bool) -> list[Variable]:
-    """Every variable of every kind the user may export, each once, in export order."""
-    seen: dict[str, Variable] = {}
-    kinds = [long_variables(blinded=blinded), wide_variables(study, blinded=blinded)]
-    if not blinded:
-        kinds.append(treatment_mean_variables(study))
-    for variables in kinds:
-        for variable in variables:
-            seen.setdefault(variable.name, variable)
+def kind_columns(kind: str, collected: Collected, *, blinded: bool) -> list[Column]:
+    """The columns of a file of `kind` (not the dictionary), in file order."""
+    if kind == "long":
+        return long_columns(blinded=blinded)
+    if kind == "wide":
+        return wide_columns(collected, blinded=blinded)
+    if kind == "treatment_means" and not blinded:
+        return treatment_mean_columns(collected)
+    raise ValueError(f"no {'blinded ' if blinded else ''}{kind} file")
+
+
+def dictionary_columns(collected: Collected, *, blinded: bool) -> list[Column]:
+    """Every variable of every kind the user may export, each once, in export order: the
+    columns of long, then wide, then (unblinded) treatment_means, first description wins."""
+    kinds = ["long", "wide"] + ([] if blinded else ["treatment_means"])
+    seen: dict[str, Column] = {}
+    for kind in kinds:
+        for column in kind_columns(kind, collected, blinded=blinded):
+            seen.setdefault(column.name, column)
     return list(seen.values())

@@ -2,20 +2,40 @@
 
 Conventions, for R, SAS, Stata and pandas alike: ISO dates, UTC timestamps with a Z, numeric
 codes, empty cell for missing (never 0), text that could start a spreadsheet formula
-(= + - @, tab, carriage return) prefixed with an apostrophe.
+(diary.rules.spreadsheet) prefixed with an apostrophe.
+
+Hand-written SQL, because these are the COPY exports (bench/bench_export.py). The select list
+is the kind's columns (diary.exports.columns), so the header is the dictionary's; the FROM
+clause gives them the aliases they are written against, with the shared fragments of
+diary.exports.sql. Every value is a bound parameter; names are checked identifiers.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from string import Template
 from typing import Any
 
+from diary.exports.columns import (
+    Column,
+    ident,
+    kind_columns,
+    response_alias,
+    score_alias,
+    scored_scales,
+)
+from diary.exports.sql import (
+    Fragment,
+    allocated_treatment,
+    current_response,
+    reported_period,
+    table,
+)
+from diary.models import Assessment, Participant, Response, Site, Study
+from diary.selectors.questionnaire import instruments_collected
 from scoring.engine import ALGORITHM_VERSION
-
-from .columns import instruments_of, score_variables
-
-_IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
+from scoring.models import Score
 
 
 @dataclass(frozen=True)
@@ -26,21 +46,6 @@ class Scope:
     site_ids: tuple[int, ...] | None = None
     periods: tuple[int, ...] | None = None
     statuses: tuple[str, ...] | None = None
-
-
-def ident(name: str) -> str:
-    if not _IDENT.match(name):
-        raise ValueError(f"not a safe column name: {name!r}")
-    return f'"{name}"'
-
-
-def text(expr: str) -> str:
-    """Neutralise spreadsheet formulas in a text column."""
-    return f"CASE WHEN {expr} ~ '^[=+@\\t\\r-]' THEN '''' || {expr} ELSE {expr} END"
-
-
-def utc(expr: str) -> str:
-    return f"""to_char({expr} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
 
 
 def _where(scope: Scope) -> tuple[str, list[Any]]:
@@ -57,63 +62,73 @@ def _where(scope: Scope) -> tuple[str, list[Any]]:
     return " AND ".join(clauses), params
 
 
-# Allocation joins, present only in unblinded exports.
-_UNBLINDED_JOINS = """
-    JOIN diary_study st ON st.id = p.study_id
-    LEFT JOIN diary_allocation al ON al.participant_id = p.id
-    LEFT JOIN diary_sequence seq ON seq.id = al.sequence_id
-    LEFT JOIN diary_sequenceblock sb ON sb.sequence_id = al.sequence_id
-        AND sb.block = (a.period_number - 1) / st.periods_per_block + 1
-    LEFT JOIN diary_treatment t ON t.id = sb.treatment_id
-"""
-_UNBLINDED_COLUMNS = (
-    f'{text("seq.code")} AS "sequence", sb.block AS "block", {text("t.code")} AS "treatment"'
-)
-_CURRENT = "NOT EXISTS (SELECT 1 FROM diary_response c WHERE c.supersedes_id = {r}.id)"
+def _select(columns: list[Column], outputs: Mapping[str, str]) -> tuple[str, list[Any]]:
+    """The select list of `columns` with the fragments' outputs in place of their $names.
+
+    A column naming an output no fragment of this query provides raises KeyError: an
+    allocation column in a blinded query cannot be built.
+    """
+    sql = ",\n               ".join(Template(c.select()).substitute(outputs) for c in columns)
+    return sql, [param for c in columns for param in c.params]
 
 
-def long_query(study, scope: Scope, *, blinded: bool) -> tuple[str, list[Any]]:
+def _allocation(blinded: bool) -> Fragment:
+    """Allocation joins, present only in unblinded exports."""
+    if blinded:
+        return Fragment("")
+    return allocated_treatment(participant="p", period_number="a.period_number", outer=True)
+
+
+def _periods() -> Fragment:
+    return reported_period(
+        period_id="a.period_id",
+        participant_id="a.participant_id",
+        period_number="a.period_number",
+        outer=True,
+    )
+
+
+def _base() -> str:
+    return f"""JOIN {table(Participant)} p ON p.id = a.participant_id
+        JOIN {table(Site)} s ON s.id = p.site_id"""
+
+
+def long_query(study: Study, scope: Scope, *, blinded: bool) -> tuple[str, list[Any]]:
     """One row per participant x period x instrument x item of the current responses."""
     meta_rows, meta_params, label_rows, label_params = [], [], [], []
-    for position, (instrument, modules) in enumerate(instruments_of(study)):
+    for position, (instrument, modules) in enumerate(instruments_collected(study=study)):
         for order, key in enumerate(instrument.item_keys(modules)):
             meta_rows.append("(%s, %s, %s)")
             meta_params += [instrument.key, key, position * 10000 + order]
             for code in instrument.item(key).codes:
                 label_rows.append("(%s, %s, %s, %s)")
                 label_params += [instrument.key, key, str(code.value), code.label]
+    allocation = _allocation(blinded)
+    select, select_params = _select(kind_columns("long", (), blinded=blinded), allocation.outputs)
     where, where_params = _where(scope)
     sql = f"""
         WITH item_meta(instrument, item, item_order) AS (VALUES {", ".join(meta_rows)}),
              code_labels(instrument, item, code, label) AS (VALUES {", ".join(label_rows)})
-        SELECT {text("p.subject_id")} AS "study_id", {text("s.code")} AS "site",
-               a.period_number AS "period",
-               {_UNBLINDED_COLUMNS + "," if not blinded else ""}
-               a.status AS "assessment_status",
-               {utc("a.opens_at")} AS "window_opens_at", {utc("a.closes_at")} AS "window_closes_at",
-               {utc("r.submitted_at")} AS "submitted_at",
-               r.instrument_key AS "instrument", r.instrument_version AS "instrument_version",
-               kv.key AS "item", kv.value #>> '{{}}' AS "code", {text("cl.label")} AS "label"
-        FROM diary_response r
-        JOIN diary_assessment a ON a.id = r.assessment_id
-        JOIN diary_participant p ON p.id = a.participant_id
-        JOIN diary_site s ON s.id = p.site_id
-        {_UNBLINDED_JOINS if not blinded else ""}
+        SELECT {select}
+        FROM {table(Response)} r
+        JOIN {table(Assessment)} a ON a.id = r.assessment_id
+        {_base()}
+        {allocation.joins}
         CROSS JOIN LATERAL jsonb_each(r.answers) AS kv
         JOIN item_meta im ON im.instrument = r.instrument_key AND im.item = kv.key
         LEFT JOIN code_labels cl ON cl.instrument = r.instrument_key AND cl.item = kv.key
             AND cl.code = kv.value #>> '{{}}'
-        WHERE {where} AND {_CURRENT.format(r="r")}
+        WHERE {where} AND {current_response("r")}
         ORDER BY p.subject_id, a.period_number, im.item_order
     """
-    return sql, meta_params + label_params + where_params
+    return sql, meta_params + label_params + select_params + where_params
 
 
 def _response_lateral(alias: str, instrument_key: str) -> tuple[str, list[Any]]:
     return (
         f"""LEFT JOIN LATERAL (
-            SELECT r.id, r.answers FROM diary_response r
-            WHERE r.assessment_id = a.id AND r.instrument_key = %s AND {_CURRENT.format(r="r")}
+            SELECT r.id, r.answers FROM {table(Response)} r
+            WHERE r.assessment_id = a.id AND r.instrument_key = %s AND {current_response("r")}
         ) {alias} ON true""",
         [instrument_key],
     )
@@ -128,50 +143,37 @@ def _score_lateral(alias: str, response_alias: str, scales: list[str]) -> tuple[
         )
         params += [scale, scale]
     sql = f"""LEFT JOIN LATERAL (
-        SELECT {", ".join(columns)} FROM scoring_score sc
+        SELECT {", ".join(columns)} FROM {table(Score)} sc
         WHERE sc.response_id = {response_alias}.id AND sc.algorithm_version = %s
     ) {alias} ON true"""
     return sql, [*params, ALGORITHM_VERSION]
 
 
-def wide_query(study, scope: Scope, *, blinded: bool) -> tuple[str, list[Any]]:
+def wide_query(study: Study, scope: Scope, *, blinded: bool) -> tuple[str, list[Any]]:
     """One row per participant x period: every item code, every scale score, dates, status."""
-    joins, join_params, item_columns, score_columns = [], [], [], []
-    select_params: list[Any] = []
-    for position, (instrument, modules) in enumerate(instruments_of(study)):
-        r_alias, s_alias = f"r{position}", f"s{position}"
-        sql, params = _response_lateral(r_alias, instrument.key)
+    collected = instruments_collected(study=study)
+    joins, join_params = [], []
+    for position, (instrument, modules) in enumerate(collected):
+        sql, params = _response_lateral(response_alias(position), instrument.key)
         joins.append(sql)
         join_params += params
-        for key in instrument.item_keys(modules):
-            item_columns.append(f"{r_alias}.answers ->> %s AS {ident(key)}")
-            select_params.append(key)
-        scales = [v.name for v in score_variables(instrument, modules) if not v.name.endswith("_n")]
+        scales = [scale.key for scale in scored_scales(instrument, modules)]
         if scales:
-            sql, params = _score_lateral(s_alias, r_alias, scales)
+            sql, params = _score_lateral(score_alias(position), response_alias(position), scales)
             joins.append(sql)
             join_params += params
-            for scale in scales:
-                score_columns += [f"{s_alias}.{ident(scale)}", f"{s_alias}.{ident(scale + '_n')}"]
+    allocation, periods = _allocation(blinded), _periods()
+    select, select_params = _select(
+        kind_columns("wide", collected, blinded=blinded),
+        {**allocation.outputs, **periods.outputs},
+    )
     where, where_params = _where(scope)
     sql = f"""
-        SELECT {text("p.subject_id")} AS "study_id", {text("s.code")} AS "site",
-               a.period_number AS "period",
-               {_UNBLINDED_COLUMNS + "," if not blinded else ""}
-               mp.started_on AS "period_started_on", mp.ended_on AS "period_ended_on",
-               nxt.started_on - mp.started_on AS "cycle_length_days",
-               a.status AS "assessment_status",
-               {utc("a.opens_at")} AS "window_opens_at", {utc("a.closes_at")} AS "window_closes_at",
-               {utc("a.submitted_at")} AS "submitted_at",
-               {", ".join(item_columns)}
-               {"," if score_columns else ""} {", ".join(score_columns)}
-        FROM diary_assessment a
-        JOIN diary_participant p ON p.id = a.participant_id
-        JOIN diary_site s ON s.id = p.site_id
-        {_UNBLINDED_JOINS if not blinded else ""}
-        LEFT JOIN diary_menstrualperiod mp ON mp.id = a.period_id
-        LEFT JOIN diary_menstrualperiod nxt ON nxt.participant_id = a.participant_id
-            AND nxt.number = a.period_number + 1
+        SELECT {select}
+        FROM {table(Assessment)} a
+        {_base()}
+        {allocation.joins}
+        {periods.joins}
         {" ".join(joins)}
         WHERE {where}
         ORDER BY p.subject_id, a.period_number
@@ -179,47 +181,42 @@ def wide_query(study, scope: Scope, *, blinded: bool) -> tuple[str, list[Any]]:
     return sql, select_params + join_params + where_params
 
 
-def treatment_means_query(study, scope: Scope) -> tuple[str, list[Any]]:
+def treatment_means_query(study: Study, scope: Scope) -> tuple[str, list[Any]]:
     """One row per participant x treatment: the per-participant means the paired tests use."""
+    collected = instruments_collected(study=study)
     scales = [
-        scale.key
-        for instrument, modules in instruments_of(study)
-        for scale in instrument.scales_for(modules)
+        scale.key for instrument, modules in collected for scale in instrument.scales_for(modules)
     ]
     pivots, params = [], []
     for scale in scales:
         pivots.append(f"max(sc.value) FILTER (WHERE sc.scale = %s) AS {ident(scale)}")
         params.append(scale)
-    means = ", ".join(f"round(avg(pp.{ident(k)}), 4) AS {ident('mean_' + k)}" for k in scales)
+    allocation = allocated_treatment(participant="p", period_number="a.period_number", outer=True)
+    periods = _periods()
+    out = {**allocation.outputs, **periods.outputs}
+    select, select_params = _select(kind_columns("treatment_means", collected, blinded=False), {})
     where, where_params = _where(scope)
     sql = f"""
         WITH per_period AS (
-            SELECT p.id AS pid, p.subject_id, s.code AS site, seq.code AS sequence,
-                   t.code AS treatment, a.status,
-                   nxt.started_on - mp.started_on AS cycle_length,
+            SELECT p.id AS pid, p.subject_id, s.code AS site, {out["sequence"]} AS sequence,
+                   {out["treatment"]} AS treatment, a.status,
+                   {out["cycle_length_days"]} AS cycle_length,
                    sc_pivot.*
-            FROM diary_assessment a
-            JOIN diary_participant p ON p.id = a.participant_id
-            JOIN diary_site s ON s.id = p.site_id
-            {_UNBLINDED_JOINS}
-            LEFT JOIN diary_menstrualperiod mp ON mp.id = a.period_id
-            LEFT JOIN diary_menstrualperiod nxt ON nxt.participant_id = a.participant_id
-                AND nxt.number = a.period_number + 1
+            FROM {table(Assessment)} a
+            {_base()}
+            {allocation.joins}
+            {periods.joins}
             LEFT JOIN LATERAL (
                 SELECT {", ".join(pivots)}
-                FROM diary_response r JOIN scoring_score sc ON sc.response_id = r.id
+                FROM {table(Response)} r JOIN {table(Score)} sc ON sc.response_id = r.id
                 WHERE r.assessment_id = a.id AND a.status = 'submitted'
-                  AND sc.algorithm_version = %s AND {_CURRENT.format(r="r")}
+                  AND sc.algorithm_version = %s AND {current_response("r")}
             ) sc_pivot ON true
-            WHERE {where} AND t.code IS NOT NULL
+            WHERE {where} AND {out["treatment"]} IS NOT NULL
         )
-        SELECT {text("pp.subject_id")} AS "study_id", {text("pp.site")} AS "site",
-               {text("pp.sequence")} AS "sequence", {text("pp.treatment")} AS "treatment",
-               count(*) FILTER (WHERE pp.status = 'submitted') AS "n_assessments",
-               {means},
-               round(avg(pp.cycle_length), 4) AS "mean_cycle_length_days"
+        SELECT {select}
         FROM per_period pp
         GROUP BY pp.pid, pp.subject_id, pp.site, pp.sequence, pp.treatment
         ORDER BY pp.subject_id, pp.treatment
     """
-    return sql, [*params, ALGORITHM_VERSION, *where_params]
+    return sql, [*params, ALGORITHM_VERSION, *where_params, *select_params]

@@ -13,6 +13,7 @@ from django.db.models.functions import Mod
 from django.db.models.lookups import Exact
 
 from diary.models.history import tracked
+from scoring.definitions import InstrumentNotFound, instrument_get
 
 
 def validate_time_zone(value: str) -> None:
@@ -20,13 +21,40 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(f"{value!r} is not a known IANA time zone.")
 
 
+def validate_instrument_modules(value: object) -> None:
+    """A mapping of instrument key -> list of that instrument's optional module keys, each
+    checked against the shipped definition (its latest version, the one new entries use)."""
+    if not isinstance(value, dict):
+        raise ValidationError(
+            "Give an object mapping an instrument key to a list of its module keys, e.g. "
+            '{"ehp30": ["ehp30_work"]}.'
+        )
+    errors = []
+    for key, modules in value.items():
+        try:
+            known = [module.key for module in instrument_get(key).modules]
+        except InstrumentNotFound:
+            errors.append(f"{key} is not a known instrument.")
+            continue
+        if not isinstance(modules, list) or not all(isinstance(m, str) for m in modules):
+            errors.append(f"{key}: give a list of module keys.")
+            continue
+        unknown = [m for m in modules if m not in known]
+        if unknown:
+            errors.append(
+                f"{key} has no module {', '.join(unknown)}; "
+                f"its modules are: {', '.join(known) or 'none'}."
+            )
+        if len(set(modules)) != len(modules):
+            errors.append(f"{key}: a module is listed twice.")
+    if errors:
+        raise ValidationError(errors)
+
+
 class MissingItemRule(models.TextChoices):
     HALF = "half", "At least half of the scale's items answered"
     MORE_THAN_HALF = "more_than_half", "More than half of the scale's items answered"
     COMPLETE = "complete", "Every item of the scale answered"
-
-
-DEFAULT_VAS_QUESTION = "How bad was your period pain during your last period?"
 
 
 @tracked()
@@ -46,16 +74,17 @@ class Study(models.Model):
         blank=True,
         help_text="Instrument keys collected after each period, in order.",
     )
-    ehp30_modules = ArrayField(
-        models.CharField(max_length=40),
-        default=list,
+    # Read through diary.selectors.questionnaire.instruments_collected, never directly.
+    instrument_modules = models.JSONField(
+        default=dict,
         blank=True,
-        help_text="Optional EHP-30 modules collected (e.g. ehp30_work).",
+        validators=[validate_instrument_modules],
+        help_text='Optional modules collected of each instrument, e.g. {"ehp30": ["ehp30_work"]}; '
+        "an instrument not named collects none.",
     )
     missing_item_rule = models.CharField(
         max_length=20, choices=MissingItemRule.choices, default=MissingItemRule.HALF
     )
-    vas_question = models.CharField(max_length=300, default=DEFAULT_VAS_QUESTION)
     # Window rule, in the participant's local time zone.
     window_fallback_open_days = models.PositiveSmallIntegerField(
         default=8,
@@ -132,13 +161,21 @@ class Study(models.Model):
     def __str__(self) -> str:
         return self.code
 
+    def clean(self) -> None:
+        if not isinstance(self.instrument_modules, dict):
+            return  # validate_instrument_modules says what is wrong with it
+        stray = sorted(set(self.instrument_modules) - set(self.instruments))
+        if stray:
+            raise ValidationError(
+                {
+                    "instrument_modules": f"Not collected by this study: {', '.join(stray)}. "
+                    "Add the instrument to the instruments first."
+                }
+            )
+
     @property
     def number_of_blocks(self) -> int:
         return self.number_of_periods // self.periods_per_block
-
-    def block_of_period(self, period_number: int) -> int:
-        """1-based treatment block that a 1-based period number belongs to."""
-        return (period_number - 1) // self.periods_per_block + 1
 
 
 @tracked()

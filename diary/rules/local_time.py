@@ -1,7 +1,9 @@
 """Local wall-clock time and UTC. Pure: no Django import, no clock; instants and zones given.
 
 The one home of the conversion every window, reminder and report uses: a participant's day and
-time of day are on her own calendar (Participant.time_zone), instants are stored in UTC.
+time of day are on her own calendar (Participant.time_zone), instants are stored in UTC. Files
+for statisticians print instants in UTC with a Z (utc_iso, and utc_iso_sql for the rows
+PostgreSQL writes itself).
 """
 
 from __future__ import annotations
@@ -24,3 +26,15 @@ def local_midnight(day: date, tz: ZoneInfo) -> datetime:
 def local_date(now: datetime, tz: ZoneInfo) -> date:
     """The local calendar day of an (aware) instant."""
     return now.astimezone(tz).date()
+
+
+def utc_iso(instant: datetime) -> str:
+    """An aware instant as ISO 8601 in UTC ending in Z, to the microsecond when it has any
+    (the audit trail's CSV, export manifests)."""
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def utc_iso_sql(expr: str) -> str:
+    """The SQL expression printing the timestamptz `expr` as ISO 8601 in UTC ending in Z, to the
+    second (export columns: stored instants carry no meaning below a second)."""
+    return f"""to_char({expr} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""

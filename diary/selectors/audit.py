@@ -8,8 +8,9 @@ readers: it is never even queried for them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
@@ -17,6 +18,10 @@ from pghistory.models import Events
 
 from diary import access
 from diary.models import UNBLINDED_ACTIONS, AuditEvent, Participant, Response
+from diary.rules.local_time import local_midnight
+
+# The audit filters take whole days of UTC, as the log prints its times.
+_UTC = ZoneInfo("UTC")
 
 
 @dataclass(frozen=True)
@@ -100,8 +105,7 @@ def audit_events_visible_to(
     if subject_id:
         qs = qs.filter(participant__subject_id=subject_id)
     if since:
-        qs = qs.filter(occurred_at__gte=datetime.combine(since, time.min, tzinfo=UTC))
+        qs = qs.filter(occurred_at__gte=local_midnight(since, _UTC))
     if until:
-        end = datetime.combine(until + timedelta(days=1), time.min, tzinfo=UTC)
-        qs = qs.filter(occurred_at__lt=end)
+        qs = qs.filter(occurred_at__lt=local_midnight(until + timedelta(days=1), _UTC))
     return qs.select_related("participant", "study").order_by("occurred_at", "id")

@@ -8,10 +8,9 @@ from typing import Any
 
 from django.utils import timezone
 
-from diary.models import Assessment, AssessmentStatus, Participant, ResponseDraft
-from diary.rules.windows import WindowState, window_state
+from diary.models import Assessment, Participant, ResponseDraft
 from diary.selectors.periods import local_today, period_correctable
-from diary.selectors.questionnaire import assessment_is_open
+from diary.selectors.questionnaire import QuestionnaireState, questionnaire_state
 
 
 @dataclass(frozen=True)
@@ -34,10 +33,11 @@ def diary_todo(*, participant: Participant, now: datetime) -> list[Todo]:
             "assessment_id", flat=True
         )
     )
+    states = {a.pk: questionnaire_state(assessment=a, now=now) for a in assessments}
     todos = [
         Todo("questionnaire", assessment=a, started=a.pk in drafted)
         for a in assessments
-        if assessment_is_open(a, now)
+        if states[a.pk] == QuestionnaireState.OPEN
     ]
     latest = periods[-1] if periods else None
     if latest is not None and latest.ended_on is None:
@@ -56,8 +56,7 @@ def diary_todo(*, participant: Participant, now: datetime) -> list[Todo]:
     todos += [
         Todo("upcoming", assessment=a)
         for a in assessments
-        if a.status == AssessmentStatus.SCHEDULED
-        and window_state(now=now, opens_at=a.opens_at, closes_at=a.closes_at) == WindowState.BEFORE
+        if states[a.pk] == QuestionnaireState.BEFORE
     ]
     if not todos and len(periods) == study.number_of_periods:
         todos.append(Todo("finished"))

@@ -1,16 +1,41 @@
-"""The questionnaire as the participant goes through it: its steps and whether it is open.
+"""The questionnaire as the participant goes through it: which instruments and modules the
+study collects, its steps and whether it is open.
 
 Selectors read and never write."""
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from diary.models import Assessment, AssessmentStatus, Study
 from diary.rules.windows import WindowState, window_state
-from scoring.definitions import Instrument, Item, Page
+from scoring.definitions import Instrument, Item, Page, instrument_get
 from scoring.selectors import instrument_for
+
+
+class CollectedInstrument(NamedTuple):
+    instrument: Instrument  # the shipped structure (latest version)
+    modules: tuple[str, ...]  # its optional modules the study collects, as configured
+
+
+def modules_collected(*, study: Study, instrument_key: str) -> tuple[str, ...]:
+    """The optional modules of `instrument_key` the study collects (none unless configured).
+
+    The one reading of Study.instrument_modules: every page, draft, submission, correction,
+    export and summary asks here, so no instrument is special-cased anywhere else."""
+    return tuple(study.instrument_modules.get(instrument_key, ()))
+
+
+def instruments_collected(*, study: Study) -> list[CollectedInstrument]:
+    """Each instrument the study collects after a period, in the study's order, with the
+    modules it collects of it."""
+    return [
+        CollectedInstrument(instrument_get(key), modules_collected(study=study, instrument_key=key))
+        for key in study.instruments
+    ]
 
 
 def instrument_for_display(*, study: Study, key: str, language: str) -> Instrument:
@@ -18,10 +43,6 @@ def instrument_for_display(*, study: Study, key: str, language: str) -> Instrume
     for her language (manage.py load_instrument_text), else the shipped structure with its demo
     labels. The one place the diary asks for instrument text; submission records the same."""
     return instrument_for(key=key, language=language)
-
-
-def modules_for(instrument_key: str, study_modules: list[str]) -> tuple[str, ...]:
-    return tuple(study_modules) if instrument_key == "ehp30" else ()
 
 
 @dataclass(frozen=True)
@@ -46,13 +67,28 @@ def questionnaire_steps(*, study: Study, language: str) -> list[Step]:
     steps: list[Step] = []
     for key in study.instruments:
         instrument = instrument_for_display(study=study, key=key, language=language)
-        for page in instrument.pages(modules_for(key, study.ehp30_modules)):
+        for page in instrument.pages(modules_collected(study=study, instrument_key=key)):
             steps.append(Step(index=len(steps) + 1, instrument=instrument, page=page))
     return steps
 
 
-def assessment_is_open(assessment: Assessment, now: datetime) -> bool:
-    if assessment.status not in {AssessmentStatus.SCHEDULED, AssessmentStatus.OPEN}:
-        return False
-    state = window_state(now=now, opens_at=assessment.opens_at, closes_at=assessment.closes_at)
-    return state == WindowState.OPEN
+class QuestionnaireState(enum.StrEnum):
+    """Whether an assessment's questionnaire takes answers now and, when not, why not."""
+
+    NOT_YET_DEFINED = WindowState.NOT_YET_DEFINED.value  # no window yet (period not reported)
+    BEFORE = WindowState.BEFORE.value
+    OPEN = WindowState.OPEN.value
+    CLOSED = WindowState.CLOSED.value  # its window has passed, or it was missed or excused
+    SUBMITTED = "submitted"
+
+
+def questionnaire_state(*, assessment: Assessment, now: datetime) -> QuestionnaireState:
+    """The one answer to "is this questionnaire open?", for the home page, the questionnaire
+    pages, drafts and submission alike: the assessment's status settles it first (submitted;
+    missed or excused count as closed), then its window at `now`."""
+    if assessment.status == AssessmentStatus.SUBMITTED:
+        return QuestionnaireState.SUBMITTED
+    if assessment.status in {AssessmentStatus.MISSED, AssessmentStatus.EXCUSED}:
+        return QuestionnaireState.CLOSED
+    window = window_state(now=now, opens_at=assessment.opens_at, closes_at=assessment.closes_at)
+    return QuestionnaireState(window.value)

@@ -25,7 +25,8 @@ from diary.models import (
     Response,
     ResponseSource,
 )
-from diary.selectors.questionnaire import modules_for
+from diary.rules.local_time import local_date
+from diary.selectors.questionnaire import modules_collected
 from diary.services.audit import audit_record
 from scoring.definitions import AnswersInvalid, answers_validate, instrument_get
 from scoring.selectors import structure_for
@@ -52,7 +53,7 @@ def _validated(key: str, version: str, answers: Mapping[str, Any], study) -> dic
         return answers_validate(
             structure_for(key=key, version=version),
             answers,
-            modules=modules_for(key, study.ehp30_modules),
+            modules=modules_collected(study=study, instrument_key=key),
         )
     except AnswersInvalid as exc:
         raise ValidationError(exc.errors) from exc
@@ -155,7 +156,7 @@ def assessment_transcribe(
     if locked.status == AssessmentStatus.EXCUSED or locked.opens_at is None:
         raise ValidationError("This questionnaire has no window to transcribe into.")
     zone = ZoneInfo(participant.time_zone)
-    first, last = locked.opens_at.astimezone(zone).date(), locked.closes_at.astimezone(zone).date()
+    first, last = local_date(locked.opens_at, zone), local_date(locked.closes_at, zone)
     if not first <= completed_on <= last:
         raise ValidationError(
             f"The paper form must have been completed in the window ({first:%d %b %Y} - "

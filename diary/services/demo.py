@@ -27,6 +27,8 @@ from diary.models import (
     Study,
     Treatment,
 )
+from diary.rules.local_time import local_datetime
+from diary.selectors.allocation import period_treatments
 from diary.services.audit import audit_record
 from diary.services.participants import participant_activate, participant_enrol
 from diary.services.periods import period_end_report, period_start_report
@@ -95,7 +97,7 @@ def demo_study_create(*, today: date | None = None) -> Study | None:
         number_of_periods=6,
         periods_per_block=3,
         instruments=["ehp30", "vas_dysmenorrhea"],
-        ehp30_modules=[],
+        instrument_modules={},  # the core questionnaires only, no optional module
         is_demo=True,
     )
     sites = {
@@ -191,7 +193,7 @@ def _demo_participant(
     reported, ended_ago = PROFILES[index % len(PROFILES)]
     dates = _period_dates(rng, today, reported, ended_ago)
     first_start = dates[0][0] if dates else today - timedelta(days=5)
-    enrolled = datetime.combine(first_start - timedelta(days=10), time(10), tzinfo=tz)
+    enrolled = local_datetime(first_start - timedelta(days=10), time(10), tz)
     participant = participant_enrol(
         study=study,
         site=site,
@@ -212,9 +214,7 @@ def _demo_participant(
         actor=admin,
         now=enrolled,
     )
-    block_treatments = [
-        b.treatment.code for b in sequence.blocks.select_related("treatment").order_by("block")
-    ]
+    treatments = period_treatments(study=study, sequence=sequence)
     severity = rng.uniform(1.6, 2.8)
     vas_base = rng.uniform(55, 80)
     for number, (start, end) in enumerate(dates, start=1):
@@ -222,11 +222,11 @@ def _demo_participant(
             participant=participant,
             started_on=start,
             actor=user,
-            now=min(now, datetime.combine(start, time(8, 30), tzinfo=tz)),
+            now=min(now, local_datetime(start, time(8, 30), tz)),
         )
         if end is None:
             break
-        ended_at = min(now, datetime.combine(end, time(20, 0), tzinfo=tz))
+        ended_at = min(now, local_datetime(end, time(20, 0), tz))
         period_end_report(period=period, ended_on=end, actor=user, now=ended_at)
         assessment = period.assessment
         assessment.refresh_from_db()
@@ -235,7 +235,7 @@ def _demo_participant(
         if rng.random() > 0.85:
             continue  # Missed.
         moment = _submit_moment(max(assessment.opens_at, ended_at), assessment.closes_at, rng)
-        on_drug = block_treatments[study.block_of_period(number) - 1] == active_code
+        on_drug = treatments[number].code == active_code
         effect = 0.55 if on_drug else 0.0
         assessment_submit(
             participant=participant,

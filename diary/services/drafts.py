@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from diary.models import Assessment, AuditAction, ResponseDraft
-from diary.selectors.questionnaire import modules_for
+from diary.selectors.questionnaire import modules_collected
 from diary.services.audit import audit_record
 from diary.services.submission import submission_refusal
 from scoring.definitions import Item, instrument_get
@@ -69,7 +69,9 @@ def draft_save(
     if instrument_key not in study.instruments:
         raise DraftRefused(f"{instrument_key} is not collected in this study.")
     instrument = instrument_get(instrument_key)
-    allowed = set(instrument.item_keys(modules_for(instrument_key, study.ehp30_modules)))
+    allowed = set(
+        instrument.item_keys(modules_collected(study=study, instrument_key=instrument_key))
+    )
     if draft is None:
         draft = ResponseDraft(assessment=locked, created_at=now, updated_at=now)
     saved = draft.answers_for(instrument_key)
@@ -90,7 +92,9 @@ def draft_save(
             answered = answered or value is not None
     if not answered:
         metadata = None  # the details of a refused answer would describe an answer not kept
-    for module in instrument.modules_chosen(modules_for(instrument_key, study.ehp30_modules)):
+    for module in instrument.modules_chosen(
+        modules_collected(study=study, instrument_key=instrument_key)
+    ):
         if saved.get(module.gate) == 0:
             for key in module.items:
                 if saved.get(key) is not None:
@@ -139,7 +143,7 @@ def _complete(assessment: Assessment, draft: ResponseDraft | None) -> dict[str, 
     result = {}
     for key in study.instruments:
         saved = draft.answers_for(key) if draft else {}
-        keys = instrument_get(key).item_keys(modules_for(key, study.ehp30_modules))
+        keys = instrument_get(key).item_keys(modules_collected(study=study, instrument_key=key))
         result[key] = {var: saved.get(var) for var in keys}
     return result
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
@@ -17,15 +17,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from diary import access
-from diary.exports.columns import (
-    KINDS,
-    UNBLINDED_ONLY_KINDS,
-    dictionary_rows,
-    instruments_of,
-)
+from diary.exports.columns import KINDS, UNBLINDED_ONLY_KINDS, dictionary_columns
 from diary.exports.queries import Scope, long_query, treatment_means_query, wide_query
 from diary.exports.writer import ExportFile, copy_csv, rows_csv, zip_stream
 from diary.models import AuditAction, Study
+from diary.rules.local_time import utc_iso
+from diary.selectors.questionnaire import instruments_collected
 from diary.services.audit import audit_record
 from scoring.engine import ALGORITHM_VERSION
 
@@ -108,7 +105,7 @@ def _dictionary_rows(study: Study, *, blinded: bool) -> list[list[str]]:
             v.instrument,
             v.version,
         ]
-        for v in dictionary_rows(study, blinded=blinded)
+        for v in dictionary_columns(instruments_collected(study=study), blinded=blinded)
     ]
 
 
@@ -136,7 +133,7 @@ def manifest_build(
     study = request.study
     return {
         "generated_by": user.get_username(),
-        "generated_at": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "generated_at": utc_iso(now),
         "study": study.code,
         "blinded": request.blinded,
         "kinds": list(request.kinds),
@@ -144,7 +141,7 @@ def manifest_build(
         "files": [f.as_dict() for f in files],
         "instruments": [
             {"key": i.key, "version": i.version, "content_hash": i.content_hash, "modules": list(m)}
-            for i, m in instruments_of(study)
+            for i, m in instruments_collected(study=study)
         ],
         "scoring_algorithm_version": ALGORITHM_VERSION,
         "missing_item_rule": study.missing_item_rule,

@@ -42,7 +42,7 @@ from diary.models import (
     ReminderStatus,
 )
 from diary.rules import reminders as reminder_rules
-from diary.rules.local_time import local_midnight
+from diary.rules.local_time import local_date, local_midnight
 from diary.services.audit import audit_record
 
 # A closing reminder pulled back before the night is sent this long before quiet hours begin.
@@ -180,17 +180,13 @@ def _nudge_rows(now: datetime) -> list[ReminderLog]:
     for participant in awaiting:
         tz = _tz(participant)
         starts = [period.started_on for period in participant.periods.all()]
-        anchor = (
-            participant.activated_at.astimezone(tz).date() if participant.activated_at else None
-        )
+        anchor = local_date(participant.activated_at, tz) if participant.activated_at else None
         expected = reminder_rules.next_period_expected_on(
             starts=starts, default_cycle_days=participant.study.expected_cycle_days, anchor=anchor
         )
         if expected is None:
             continue
-        trigger = local_midnight(
-            expected + timedelta(days=participant.study.period_nudge_days), tz
-        )
+        trigger = local_midnight(expected + timedelta(days=participant.study.period_nudge_days), tz)
         if trigger > now:
             continue
         number = len(starts) + 1

@@ -12,7 +12,11 @@ from diary.services.audit import audit_record
 
 
 def _plain(value: Any) -> Any:
-    return value if isinstance(value, int | float | bool | str | list | type(None)) else str(value)
+    return (
+        value
+        if isinstance(value, int | float | bool | str | list | dict | type(None))
+        else str(value)
+    )
 
 
 @transaction.atomic

@@ -20,14 +20,16 @@ from django.utils.translation import gettext as _
 
 from diary.models import (
     Assessment,
-    AssessmentStatus,
     AuditAction,
     Participant,
     Response,
     ResponseSource,
 )
-from diary.rules.windows import WindowState, window_state
-from diary.selectors.questionnaire import modules_for
+from diary.selectors.questionnaire import (
+    QuestionnaireState,
+    modules_collected,
+    questionnaire_state,
+)
 from diary.services._submission_sql import assessment_lock, submission_write
 from diary.services.audit import audit_event
 from scoring.definitions import AnswersInvalid, answers_validate
@@ -47,27 +49,30 @@ class UnansweredNotConfirmed(ValidationError):
     """Some questions are unanswered and the participant has not confirmed leaving them so."""
 
 
-def submission_refusal(assessment: Assessment, now: datetime) -> str:
-    """Why the answers of this assessment cannot change now, or "" when they can."""
-    if assessment.status == AssessmentStatus.SUBMITTED:
-        return _("This questionnaire has already been submitted.")
-    if assessment.status in {AssessmentStatus.MISSED, AssessmentStatus.EXCUSED}:
-        return _("The window for this questionnaire has closed.")
-    state = window_state(now=now, opens_at=assessment.opens_at, closes_at=assessment.closes_at)
+def _refusal(state: QuestionnaireState) -> str:
     return {
-        WindowState.NOT_YET_DEFINED: _("This questionnaire opens after you report your period."),
-        WindowState.BEFORE: _("This questionnaire is not open yet."),
-        WindowState.CLOSED: _("The window for this questionnaire has closed."),
+        QuestionnaireState.SUBMITTED: _("This questionnaire has already been submitted."),
+        QuestionnaireState.NOT_YET_DEFINED: _(
+            "This questionnaire opens after you report your period."
+        ),
+        QuestionnaireState.BEFORE: _("This questionnaire is not open yet."),
+        QuestionnaireState.CLOSED: _("The window for this questionnaire has closed."),
     }.get(state, "")
+
+
+def submission_refusal(assessment: Assessment, now: datetime) -> str:
+    """Why the answers of this assessment cannot change now (in the participant's words), or
+    "" when they can; diary.selectors.questionnaire.questionnaire_state decides."""
+    return _refusal(questionnaire_state(assessment=assessment, now=now))
 
 
 def submission_check(assessment: Assessment, now: datetime) -> None:
     """Raise AlreadySubmitted or SubmissionRefused unless the assessment takes answers now."""
-    reason = submission_refusal(assessment, now)
-    if assessment.status == AssessmentStatus.SUBMITTED:
-        raise AlreadySubmitted(reason)
-    if reason:
-        raise SubmissionRefused(reason)
+    state = questionnaire_state(assessment=assessment, now=now)
+    if state == QuestionnaireState.SUBMITTED:
+        raise AlreadySubmitted(_refusal(state))
+    if state != QuestionnaireState.OPEN:
+        raise SubmissionRefused(_refusal(state))
 
 
 @transaction.atomic
@@ -157,7 +162,9 @@ def _responses(
         instrument = instrument_for(key=key, language=assessment.participant.language)
         try:
             validated = answers_validate(
-                instrument, answers.get(key, {}), modules=modules_for(key, study.ehp30_modules)
+                instrument,
+                answers.get(key, {}),
+                modules=modules_collected(study=study, instrument_key=key),
             )
         except AnswersInvalid as exc:
             errors.extend(exc.errors)

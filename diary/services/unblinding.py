@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from diary import access
 from diary.models import AuditAction, Participant
+from diary.selectors.allocation import period_treatments
 from diary.services.audit import audit_record
 
 MIN_REASON_LENGTH = 15
@@ -67,14 +68,11 @@ def participant_unblind(
             "This participant has not been randomized: there is nothing to unblind."
         )
     study = participant.study
-    blocks = {b.block: b.treatment for b in allocation.sequence.blocks.select_related("treatment")}
     treatments = tuple(
-        (
-            period,
-            blocks[study.block_of_period(period)].code,
-            blocks[study.block_of_period(period)].name,
-        )
-        for period in range(1, study.number_of_periods + 1)
+        (period, treatment.code, treatment.name)
+        for period, treatment in period_treatments(
+            study=study, sequence=allocation.sequence
+        ).items()
     )
     # The trail says who, when and why; never what was revealed (blinded staff read it).
     audit_record(

@@ -15,8 +15,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 from diary.access import participant_required
 from diary.forms import ReviewForm
 from diary.models import Assessment, AssessmentStatus, Participant
-from diary.rules.windows import window_state
-from diary.selectors.questionnaire import Step, assessment_is_open, questionnaire_steps
+from diary.selectors.questionnaire import (
+    QuestionnaireState,
+    Step,
+    questionnaire_state,
+    questionnaire_steps,
+)
 from diary.services.drafts import DraftRefused, draft_answers, draft_save
 from diary.services.submission import AlreadySubmitted, SubmissionRefused, assessment_submit
 from diary.views import questionnaire_input
@@ -37,9 +41,8 @@ def _steps(request: HttpRequest, assessment: Assessment) -> list[Step]:
 
 
 def _window_context(assessment: Assessment) -> dict:
-    now = timezone.now()
-    state = window_state(now=now, opens_at=assessment.opens_at, closes_at=assessment.closes_at)
-    return {"is_open": assessment_is_open(assessment, now), "window": state.value}
+    state = questionnaire_state(assessment=assessment, now=timezone.now())
+    return {"is_open": state == QuestionnaireState.OPEN, "window": state.value}
 
 
 @login_required

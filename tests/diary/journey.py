@@ -37,4 +37,4 @@ def window_close(assessment: Assessment) -> None:
 
 
 def ehp30_pages(study) -> list:
-    return list(instrument_get("ehp30").pages(study.ehp30_modules))
+    return list(instrument_get("ehp30").pages(study.instrument_modules.get("ehp30", ())))

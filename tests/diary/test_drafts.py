@@ -28,8 +28,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def module_study(world):
-    world.study.ehp30_modules = ["ehp30_work"]
-    world.study.save(update_fields=["ehp30_modules"])
+    world.study.instrument_modules = {"ehp30": ["ehp30_work"]}
+    world.study.save(update_fields=["instrument_modules"])
     return world.study
 
 

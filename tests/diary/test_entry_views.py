@@ -271,8 +271,8 @@ def test_every_form_needs_a_csrf_token(world, assessment):
 
 
 def test_a_chosen_module_gets_its_own_page_with_the_gate_question_first(client_a, world):
-    world.study.ehp30_modules = ["ehp30_work"]
-    world.study.save(update_fields=["ehp30_modules"])
+    world.study.instrument_modules = {"ehp30": ["ehp30_work"]}
+    world.study.save(update_fields=["instrument_modules"])
     assessment = open_assessment(world.participant_a)
     text = client_a.get(page_url(assessment, 6)).content.decode()
     assert "Page 6 of 7" in text

@@ -5,7 +5,8 @@ import io
 import pandas as pd
 import pytest
 
-from diary.exports.columns import wide_variables
+from diary.exports.columns import wide_columns
+from diary.selectors.questionnaire import instruments_collected
 from scoring.services import scoring_sweep
 from tests.exports.test_export_service import download
 
@@ -21,7 +22,9 @@ def scored(submitted):
 def test_wide_export_has_one_row_per_participant_and_period_with_exact_scores(scored):
     content, export = download(scored.statistician, study=scored.study, kinds=("wide",))
     frame = pd.read_csv(io.BytesIO(content), dtype={"study_id": str})
-    assert list(frame.columns) == [v.name for v in wide_variables(scored.study, blinded=True)]
+    assert list(frame.columns) == [
+        v.name for v in wide_columns(instruments_collected(study=scored.study), blinded=True)
+    ]
     assert len(frame) == 2 * 6 == export.files[0].rows
     a1 = frame[(frame.study_id == "S01-001") & (frame.period == 1)].iloc[0]
     assert a1.assessment_status == "submitted"

@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied
 
-from diary.exports.columns import long_variables
+from diary.exports.columns import long_columns
 from diary.models import AuditAction, AuditEvent, Participant
 from diary.services.exports import ExportRequest, export_start
 from tests.conftest import make_participant
@@ -31,7 +31,7 @@ def read_csv(content: bytes) -> pd.DataFrame:
 def test_blinded_long_export_has_one_row_per_item_answer_and_no_allocation(submitted):
     content, export = download(submitted.statistician, study=submitted.study, kinds=("long",))
     frame = read_csv(content)
-    assert list(frame.columns) == [v.name for v in long_variables(blinded=True)]
+    assert list(frame.columns) == [v.name for v in long_columns(blinded=True)]
     assert len(frame) == 2 * (30 + 1) == export.files[0].rows
     for forbidden in (b"Anakinra", b"Placebo", b"sequence", b"treatment", b",AP,", b",PA,"):
         assert forbidden not in content

@@ -39,7 +39,7 @@ def independent_pain(study):
     for response in responses:
         assessment = response.assessment
         allocation = assessment.participant.allocation
-        block = study.block_of_period(assessment.period_number)
+        block = (assessment.period_number - 1) // study.periods_per_block + 1
         treatment = allocation.sequence.blocks.get(block=block).treatment.code
         score = response.scores.get(scale="pain", algorithm_version=ALGORITHM_VERSION).value
         if score is None:

@@ -89,7 +89,9 @@ def test_the_studys_missing_item_rule_is_applied_and_recorded(world):
 
 
 def test_a_module_that_does_not_apply_is_stored_as_not_applicable(world):
-    Study.objects.filter(pk=world.study.pk).update(ehp30_modules=["ehp30_work", "ehp30_sex"])
+    Study.objects.filter(pk=world.study.pk).update(
+        instrument_modules={"ehp30": ["ehp30_work", "ehp30_sex"]}
+    )
     participant = make_participant(world.study, world.site1, "S01-002", sequence=world.ap)
     answers = ehp30_answers()
     answers |= {"ehp30_work_applies": 0, "ehp30_sex_applies": 1}
@@ -103,13 +105,13 @@ def test_a_module_that_does_not_apply_is_stored_as_not_applicable(world):
 
 
 def test_modules_are_read_from_the_stored_answers_not_todays_study_setting(world):
-    Study.objects.filter(pk=world.study.pk).update(ehp30_modules=["ehp30_work"])
+    Study.objects.filter(pk=world.study.pk).update(instrument_modules={"ehp30": ["ehp30_work"]})
     participant = make_participant(world.study, world.site1, "S01-002", sequence=world.ap)
     answers = (
         ehp30_answers() | {"ehp30_work_applies": 1} | {f"ehp30_work_q{n}": 1 for n in range(1, 6)}
     )
     responses = submit(participant, ehp30=answers)
-    Study.objects.filter(pk=world.study.pk).update(ehp30_modules=[])  # dropped later
+    Study.objects.filter(pk=world.study.pk).update(instrument_modules={})  # dropped later
     response_score(response_id=responses["ehp30"].pk)
     assert scores_of(responses["ehp30"])["ehp30_work"].value == Decimal("25")
 

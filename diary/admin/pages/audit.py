@@ -6,7 +6,6 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from datetime import UTC
 
 from django import forms
 from django.contrib import admin
@@ -17,6 +16,8 @@ from django.template.response import TemplateResponse
 
 from diary import access
 from diary.models import UNBLINDED_ACTIONS, AuditAction
+from diary.rules.local_time import utc_iso
+from diary.rules.spreadsheet import formula_neutralise
 from diary.selectors.audit import audit_events_visible_to, participant_timeline
 from diary.services.audit import audit_record
 
@@ -63,10 +64,6 @@ class AuditFilterForm(forms.Form):
         ]
 
 
-def _neutral(value: str) -> str:
-    return "'" + value if value[:1] in {"=", "+", "-", "@", "\t", "\r"} else value
-
-
 def audit_export_view(request: HttpRequest) -> HttpResponse:
     """GET shows the filter form; with `download` the filtered log streams as CSV (audited)."""
     if not access.staff_can(request.user, access.AUDIT_TRAIL):
@@ -92,15 +89,17 @@ def audit_export_view(request: HttpRequest) -> HttpResponse:
         for event in events.iterator(chunk_size=2000):
             writer.writerow(
                 [
-                    event.occurred_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-                    _neutral(event.actor_label),
+                    utc_iso(event.occurred_at),
+                    formula_neutralise(event.actor_label),
                     event.action,
                     event.study.code if event.study else "",
-                    _neutral(event.participant.subject_id) if event.participant else "",
+                    formula_neutralise(event.participant.subject_id) if event.participant else "",
                     event.object_type,
                     event.object_id,
-                    _neutral(event.reason),
-                    _neutral(json.dumps(event.details, sort_keys=True) if event.details else ""),
+                    formula_neutralise(event.reason),
+                    formula_neutralise(
+                        json.dumps(event.details, sort_keys=True) if event.details else ""
+                    ),
                     event.request_id,
                 ]
             )

@@ -17,13 +17,13 @@ from django.urls import reverse
 
 from diary import access
 from diary.models import Assessment, Response
-from diary.selectors.questionnaire import modules_for
+from diary.selectors.questionnaire import instruments_collected, modules_collected
 from diary.services.corrections import (
     MIN_REASON_LENGTH,
     assessment_transcribe,
     response_correct,
 )
-from scoring.definitions import Instrument, instrument_get
+from scoring.definitions import Instrument
 from scoring.selectors import structure_for
 
 
@@ -106,7 +106,7 @@ def response_correct_view(request: HttpRequest, response_id: int) -> HttpRespons
     participant = response.assessment.participant
     # The structure the response was given under (a licensed version maps to its own).
     instrument = structure_for(key=response.instrument_key, version=response.instrument_version)
-    modules = modules_for(response.instrument_key, participant.study.ehp30_modules)
+    modules = modules_collected(study=participant.study, instrument_key=response.instrument_key)
     form_class = _form_class([(instrument, modules)], paper=False)
     prefix = f"{instrument.key}__"
     initial = {f"{prefix}{k}": v for k, v in response.answers.items()}
@@ -139,7 +139,7 @@ def assessment_transcribe_view(request: HttpRequest, assessment_id: int) -> Http
     )
     participant = assessment.participant
     study = participant.study
-    parts = [(instrument_get(k), modules_for(k, study.ehp30_modules)) for k in study.instruments]
+    parts = instruments_collected(study=study)
     form = _form_class(parts, paper=True)(request.POST or None)
     if request.method == "POST" and form.is_valid():
         answers = {i.key: answers_of(form.cleaned_data, f"{i.key}__") for i, _ in parts}

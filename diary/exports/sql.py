@@ -1,0 +1,118 @@
+"""SQL fragments shared by the exports (diary.exports.queries) and the per-arm summaries
+(scoring.summaries): the one written form of the allocated treatment, the current response and
+the cycle length.
+
+Hand-written SQL because those are COPY exports and set-based summaries over every row of a
+study (bench/bench_export.py: the export keeps at least half the speed of a bare COPY of its
+SELECT). Table and column names come from the models' _meta; no value is ever written into
+the text, every value is a bound parameter of the query that uses a fragment. The database
+still enforces what it always does: these fragments only read.
+
+A fragment's joins bring in fixed aliases (named on each function); a query that uses one
+does not use those aliases for anything else. Its outputs are SQL expressions by name, which
+export columns refer to as $name (diary.exports.columns).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from django.db import connection, models
+
+from diary.models import (
+    Allocation,
+    MenstrualPeriod,
+    Participant,
+    Response,
+    Sequence,
+    SequenceBlock,
+    Study,
+    Treatment,
+)
+
+
+def table(model: type[models.Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def column(model: type[models.Model], name: str) -> str:
+    return connection.ops.quote_name(model._meta.get_field(name).column)
+
+
+@dataclass(frozen=True)
+class Fragment:
+    """Joins to add to a FROM clause, and the expressions they make available."""
+
+    joins: str
+    outputs: Mapping[str, str] = field(default_factory=dict)
+
+
+def allocated_treatment(*, participant: str, period_number: str, outer: bool) -> Fragment:
+    """The participant's sequence, the treatment block of the period and the treatment given
+    in it: period -> block ((period - 1) / periods per block + 1) -> the sequence's block ->
+    treatment. `participant` is the alias of a joined participant row, `period_number` an
+    integer expression. `outer`: a participant without allocation keeps her rows (NULLs);
+    otherwise she has none.
+
+    Aliases: st, al, seq, sb, t. Outputs: sequence, block, treatment (its code).
+    The Python twin is diary.selectors.allocation.period_treatments; a test holds them equal.
+    """
+    join = "LEFT JOIN" if outer else "JOIN"
+    al_sequence = f"al.{column(Allocation, 'sequence')}"
+    p_study = f"{participant}.{column(Participant, 'study')}"
+    joins = f"""
+        JOIN {table(Study)} st ON st.{column(Study, "id")} = {p_study}
+        {join} {table(Allocation)} al
+            ON al.{column(Allocation, "participant")} = {participant}.{column(Participant, "id")}
+        {join} {table(Sequence)} seq ON seq.{column(Sequence, "id")} = {al_sequence}
+        {join} {table(SequenceBlock)} sb ON sb.{column(SequenceBlock, "sequence")} = {al_sequence}
+            AND sb.{column(SequenceBlock, "block")}
+                = ({period_number} - 1) / st.{column(Study, "periods_per_block")} + 1
+        {join} {table(Treatment)} t
+            ON t.{column(Treatment, "id")} = sb.{column(SequenceBlock, "treatment")}
+    """
+    return Fragment(
+        joins,
+        {
+            "sequence": f"seq.{column(Sequence, 'code')}",
+            "block": f"sb.{column(SequenceBlock, 'block')}",
+            "treatment": f"t.{column(Treatment, 'code')}",
+        },
+    )
+
+
+def current_response(response: str) -> str:
+    """A condition: the response `response` (an alias) is current, that is not superseded by a
+    correction. Corrections chain, so the current one is the one nothing supersedes."""
+    return (
+        f"NOT EXISTS (SELECT 1 FROM {table(Response)} c"
+        f" WHERE c.{column(Response, 'supersedes')} = {response}.{column(Response, 'id')})"
+    )
+
+
+def reported_period(
+    *, period_id: str, participant_id: str, period_number: str, outer: bool
+) -> Fragment:
+    """The reported period an assessment follows (`period_id`) and the participant's next one
+    (number + 1), for the period's dates and its cycle length: the days from its start to the
+    next period's start. `outer`: rows without them keep NULLs; otherwise they are dropped.
+
+    Aliases: mp, nxt. Outputs: period_started_on, period_ended_on, cycle_length_days.
+    """
+    join = "LEFT JOIN" if outer else "JOIN"
+    started, number = column(MenstrualPeriod, "started_on"), column(MenstrualPeriod, "number")
+    joins = f"""
+        {join} {table(MenstrualPeriod)} mp ON mp.{column(MenstrualPeriod, "id")} = {period_id}
+        {join} {table(MenstrualPeriod)} nxt
+            ON nxt.{column(MenstrualPeriod, "participant")} = {participant_id}
+            AND nxt.{number} = {period_number} + 1
+    """
+    return Fragment(
+        joins,
+        {
+            "period_started_on": f"mp.{started}",
+            "period_ended_on": f"mp.{column(MenstrualPeriod, 'ended_on')}",
+            "cycle_length_days": f"nxt.{started} - mp.{started}",
+        },
+    )
