@@ -1,22 +1,33 @@
-"""The period x treatment chart: valid, accessible, escaped, deterministic SVG that never draws
-a missing cell, maps values the right way up, and stays readable in greyscale; plus its table."""
+"""The summary charts (matplotlib, as inline SVG): valid, accessible, escaped, self-contained and
+deterministic; a missing cell is never drawn; the y axis keeps the scale's range with n under
+each point; the profile and forest plots; and each chart's table, its text alternative."""
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from decimal import Decimal
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
-from scoring.chart import (
-    BOTTOM,
-    TOP,
-    period_treatment_chart_svg,
-    period_treatment_table,
+from scoring.chart import period_treatment_chart_svg, period_treatment_table
+from scoring.charts import (
+    SERIES_STYLES,
+    forest_chart,
+    means_by_period_chart,
+    profile_chart,
 )
+from scoring.statistics import block_means
+from tests.scoring.statistics_data import DESIGN, pilot_like_observations
 
 SVG = "{http://www.w3.org/2000/svg}"
+XLINK = "{http://www.w3.org/1999/xlink}href"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 POINTS = [
     (1, "Anakinra", 10, 50.5, 45.0, 56.0),
     (2, "Anakinra", 9, 48.0, 41.0, 55.0),
@@ -35,125 +46,175 @@ def parse(text: str) -> ET.Element:
 
 
 def render(points: list[tuple[object, ...]] = POINTS, **kwargs: object) -> ET.Element:
-    options: dict[str, object] = {"title": "Pain", "y_label": "Score (0-100)", **kwargs}
-    return parse(period_treatment_chart_svg(points, **options))  # type: ignore[arg-type]
+    options: dict[str, object] = {
+        "title": "Pain", "y_label": "Score (0-100)", "element_id": "c", **kwargs,
+    }  # fmt: skip
+    return parse(means_by_period_chart(points, **options).svg)  # type: ignore[arg-type]
 
 
-def by_class(root: ET.Element, name: str) -> list[ET.Element]:
-    return [e for e in root.iter() if name in e.get("class", "").split()]
+def group(root: ET.Element, element_id: str) -> ET.Element | None:
+    return next((e for e in root.iter() if e.get("id") == element_id), None)
 
 
-def marker_y(marker: ET.Element) -> float:
-    if marker.tag == f"{SVG}circle":
-        return float(marker.get("cy"))
-    if marker.tag == f"{SVG}rect":
-        return float(marker.get("y")) + float(marker.get("height")) / 2
-    raise AssertionError(marker.tag)
+def marker_ys(root: ET.Element, element_id: str) -> list[float]:
+    markers = group(root, element_id)
+    assert markers is not None, element_id
+    return [float(use.get("y")) for use in markers.iter(f"{SVG}use")]
+
+
+def texts(root: ET.Element) -> list[str]:
+    return [e.text for e in root.iter(f"{SVG}text") if e.text]
+
+
+def y_ticks(root: ET.Element) -> list[str]:
+    axis = group(root, "c-matplotlib.axis_2")
+    return [e.text for e in axis.iter(f"{SVG}text")][:-1]  # the last is the axis label
 
 
 def test_chart_is_valid_svg_with_role_title_and_description() -> None:
-    root = render()
-    assert root.tag == f"{SVG}svg"
-    assert root.get("role") == "img"
+    chart = means_by_period_chart(POINTS, title="Pain", y_label="Score", element_id="pain")
+    root = parse(chart.svg)
+    assert chart.svg.startswith("<svg") and root.tag == f"{SVG}svg"
+    assert root.get("role") == "img" and root.get("id") == "pain"
     title, desc = root.find(f"{SVG}title"), root.find(f"{SVG}desc")
-    assert title is not None and title.text == "Pain"
-    assert desc is not None and "95% CI" in desc.text and "table" in desc.text
-    assert root.get("aria-labelledby") == f"{title.get('id')} {desc.get('id')}"
+    assert title.text == "Pain" == chart.title
+    assert "95% CI" in desc.text and "table" in desc.text and "(n)" in desc.text
+    assert desc.text == chart.description
+    assert root.get("aria-labelledby") == "pain-title pain-desc"
 
 
-def test_chart_has_no_script_or_external_resource() -> None:
-    text = period_treatment_chart_svg(POINTS, title="Pain", y_label="Score")
-    for forbidden in ("<script", "href", "url(", "<image", "<foreignObject", "@import"):
+def test_chart_is_self_contained_every_reference_points_inside() -> None:
+    text = means_by_period_chart(POINTS, title="Pain", y_label="Score").svg
+    for forbidden in ("<script", "<image", "<foreignObject", "@import", "<metadata", "<?xml",
+                      "<!DOCTYPE", "Matplotlib", "matplotlib.org"):  # fmt: skip
         assert forbidden not in text
-
-
-def test_one_marker_per_non_empty_cell() -> None:
-    root = render()
-    assert len(by_class(root, "marker")) == 7
-    # Period 4 placebo has n = 1 and no interval: a marker but no error bar.
-    assert len(by_class(root, "error-bar")) == 6
-
-
-def test_empty_cells_are_skipped_never_drawn_as_zero() -> None:
-    root = render()
-    anakinra = next(g for g in by_class(root, "series") if g.get("data-treatment") == "Anakinra")
-    periods = [g.get("data-period") for g in by_class(anakinra, "point")]
-    assert periods == ["1", "2", "4"]
-    zero_y = BOTTOM
-    assert all(marker_y(m) != pytest.approx(zero_y) for m in by_class(root, "marker"))
-    # The gap at period 3 breaks the line: only periods 1-2 are joined for Anakinra.
-    (line,) = by_class(anakinra, "series-line")
-    assert len(line.get("points").split()) == 2
-
-
-def test_labels_with_markup_characters_are_escaped() -> None:
-    points = [(1, 'Drug <&> "A"', 3, 10.0, 5.0, 15.0)]
-    text = period_treatment_chart_svg(points, title="Pain <&>", y_label="y <&>")
     root = parse(text)
-    assert root.find(f"{SVG}title").text == "Pain <&>"
-    assert "<&>" not in text
-    (series,) = by_class(root, "series")
-    assert series.get("data-treatment") == 'Drug <&> "A"'
-    assert 'Drug <&> "A"' in [e.text for e in root.iter(f"{SVG}text")]
+    ids = {e.get("id") for e in root.iter()}
+    hrefs = [e.get(XLINK) for e in root.iter() if e.get(XLINK)]
+    urls = re.findall(r"url\(([^)]*)\)", text)
+    assert hrefs and urls
+    assert all(ref.startswith("#") and ref[1:] in ids for ref in hrefs + urls)
 
 
-def test_same_input_gives_identical_output() -> None:
-    first = period_treatment_chart_svg(POINTS, title="Pain", y_label="Score")
-    again = period_treatment_chart_svg(list(reversed(POINTS)), title="Pain", y_label="Score")
-    assert first == again
+def test_every_id_is_prefixed_so_two_charts_share_no_id() -> None:
+    first, second = render(element_id="pain"), render(element_id="vas")
+    first_ids = [e.get("id") for e in first.iter() if e.get("id")]
+    second_ids = {e.get("id") for e in second.iter() if e.get("id")}
+    assert all(i == "pain" or i.startswith("pain-") for i in first_ids)
+    assert len(first_ids) == len(set(first_ids)) and not set(first_ids) & second_ids
 
 
-def test_higher_values_are_drawn_higher_and_inside_the_plot_area() -> None:
+def test_one_marker_per_non_empty_cell_and_error_bars_only_with_an_interval() -> None:
     root = render()
-    placebo = next(g for g in by_class(root, "series") if g.get("data-treatment") == "Placebo")
-    ys = [marker_y(m) for m in by_class(placebo, "marker")]  # means 60.5, 62, 63, 61
+    assert len(marker_ys(root, "c-series-0-markers")) == 3  # Anakinra: periods 1, 2, 4
+    assert len(marker_ys(root, "c-series-1-markers")) == 4
+    intervals = [e.get("id") for e in root.iter() if "-interval-" in (e.get("id") or "")]
+    assert sorted(intervals) == sorted(
+        [f"c-series-0-interval-{p}" for p in (1, 2, 4)]
+        + [f"c-series-1-interval-{p}" for p in (1, 2, 3)]
+    )  # placebo period 4 has n = 1 and no interval
+
+
+def test_empty_cells_are_skipped_and_break_the_line() -> None:
+    root = render()
+    # Anakinra periods 1-2 are joined; period 4 stands alone; nothing at period 3 or at 0.
+    line = group(root, "c-series-0-line-0")
+    assert line is not None and group(root, "c-series-0-line-1") is None
+    (path,) = line.iter(f"{SVG}path")
+    assert path.get("d").count("L") == 1
+    assert group(root, "c-series-0-n-3") is None and group(root, "c-series-0-interval-3") is None
+
+
+def test_n_is_printed_under_each_point() -> None:
+    root = render()
+    for series, label in enumerate(("Anakinra", "Placebo")):
+        for period, treatment, n, mean, *_ in POINTS:
+            if treatment != label:
+                continue
+            cell = group(root, f"c-series-{series}-n-{period}")
+            if mean is None:
+                assert cell is None
+            else:
+                assert [t.text for t in cell.iter(f"{SVG}text")] == [str(n)]
+        assert f"n, {label}" in texts(group(root, f"c-series-{series}-n-label"))
+
+
+def test_higher_values_are_drawn_higher() -> None:
+    ys = marker_ys(render(), "c-series-1-markers")  # placebo means 60.5, 62, 63, 61
     assert ys[2] < ys[1] < ys[3] < ys[0]
-    for marker in by_class(root, "marker"):
-        assert TOP <= marker_y(marker) <= BOTTOM
-    # 0 sits on the bottom edge and 100 on the top edge of the default 0-100 range.
-    ticks = {e.text: float(e.get("y")) for e in by_class(root, "y-tick")}
-    assert ticks["0"] == BOTTOM and ticks["100"] == TOP
 
 
-def test_values_outside_the_range_widen_the_axis_instead_of_leaving_the_plot() -> None:
-    root = render([(1, "A", 5, 2.0, -6.5, 10.5)], y_range=(0, 100))
-    ticks = {e.text: float(e.get("y")) for e in by_class(root, "y-tick")}
-    assert "-20" in ticks and ticks["-20"] == BOTTOM
-    (bar,) = by_class(root, "error-bar")
-    ys = [float(part.split(",")[1]) for part in bar.get("d").split() if part.startswith("M")]
-    assert all(TOP <= y <= BOTTOM for y in ys)
+def test_y_axis_keeps_the_scales_range_and_cuts_wide_intervals() -> None:
+    # Two values give a huge interval: the axis stays 0-100 (issue 15: it ran to -120..220).
+    root = render([(1, "A", 2, 50.0, -120.0, 220.0), (2, "A", 5, 40.0, 30.0, 50.0)])
+    ticks = y_ticks(root)
+    assert ticks[0] == "0" and ticks[-1] == "100"
+    assert group(root, "c-series-0-caps-1") is None  # both ends cut: no caps
+    assert group(root, "c-series-0-caps-2") is not None
+    assert "cut at the axis edge" in root.find(f"{SVG}desc").text
 
 
-def test_series_differ_by_marker_shape_and_dash_not_only_colour() -> None:
+def test_the_given_range_is_used_for_cycle_length_and_widened_only_for_a_mean() -> None:
+    inside = render([(1, "A", 5, 28.0, 26.0, 30.0)], y_range=(20, 40))
+    assert y_ticks(inside)[0] == "20" and y_ticks(inside)[-1] == "40"
+    outside = render([(1, "A", 5, 45.5, 44.0, 47.0)], y_range=(20, 40))
+    description = outside.find(f"{SVG}desc").text
+    low, high = re.search(r"runs from (\S+) to (\S+)\.", description).groups()
+    assert float(low) == 20 and float(high) > 45.5 and "widened" in description
+
+
+def test_series_differ_by_marker_fill_and_dash_not_only_colour() -> None:
+    styles = SERIES_STYLES
+    assert len({s["marker"] for s in styles}) == len(styles)
+    assert len({str(s["linestyle"]) for s in styles}) == len(styles)
+    assert {s["fill"] for s in styles[:2]} == {True, False}
     root = render()
-    series = by_class(root, "series")
-    shapes = {g.get("data-treatment"): by_class(g, "marker")[0].tag for g in series}
-    dashes = {g.get("data-treatment"): by_class(g, "series-line")[0].get("stroke-dasharray")
-              for g in series}  # fmt: skip
-    assert len(set(shapes.values())) == 2
-    assert len(set(dashes.values())) == 2
-    fills = {by_class(g, "marker")[0].get("fill") for g in series}
-    assert len(fills) == 2  # one filled, one open: also distinct in greyscale
+    dashed = [p.get("style") for p in group(root, "c-series-1-line-0").iter(f"{SVG}path")]
+    solid = [p.get("style") for p in group(root, "c-series-0-line-0").iter(f"{SVG}path")]
+    assert "stroke-dasharray" in dashed[0] and "stroke-dasharray" not in solid[0]
 
 
 def test_legend_names_every_series_and_the_interval() -> None:
-    root = render(interval_label="mean ± SD")
-    (legend,) = by_class(root, "legend")
-    texts = [e.text for e in legend.iter(f"{SVG}text")]
-    assert texts[:2] == ["Anakinra", "Placebo"]
-    assert "mean ± SD" in texts[-1]
-    assert len(by_class(legend, "key")) == 2
+    legend = texts(group(render(interval_label="mean ± SD"), "c-legend"))
+    assert legend[:2] == ["Anakinra", "Placebo"] and "error bar: mean ± SD" in legend
+
+
+def test_labels_with_markup_characters_are_escaped() -> None:
+    text = means_by_period_chart([(1, 'Drug <&> "A"', 3, 10.0, 5.0, 15.0)],
+                                 title="Pain <&>", y_label="y <&>").svg  # fmt: skip
+    root = parse(text)
+    assert root.find(f"{SVG}title").text == "Pain <&>"
+    assert "<&>" not in text
+    assert 'Drug <&> "A"' in texts(root)
+
+
+def test_no_nan_or_infinity_in_the_drawing() -> None:
+    text = means_by_period_chart(POINTS, title="t", y_label="y", periods=6).svg
+    assert not re.search(r"\b(nan|inf)\b", text, re.IGNORECASE)
+
+
+def test_same_input_gives_identical_output_in_any_order_and_process() -> None:
+    first = period_treatment_chart_svg(POINTS, title="Pain", y_label="Score")
+    again = period_treatment_chart_svg(list(reversed(POINTS)), title="Pain", y_label="Score")
+    assert first == again
+    script = ("from tests.scoring.test_chart import POINTS; from scoring.chart import "
+              "period_treatment_chart_svg as c; import sys; "
+              "sys.stdout.write(c(POINTS, title='Pain', y_label='Score'))")  # fmt: skip
+    env = {**os.environ, "PYTHONHASHSEED": "12345", "DJANGO_SETTINGS_MODULE": ""}
+    other = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, env=env,
+                           capture_output=True, text=True, timeout=120, check=True)  # fmt: skip
+    assert other.stdout == first
 
 
 def test_chart_with_no_data_says_so() -> None:
     root = render([(1, "A", 0, None, None, None)])
-    assert not by_class(root, "marker")
-    assert "No data" in [e.text for e in root.iter(f"{SVG}text")]
+    assert group(root, "c-series-0-markers") is None
+    assert "No data" in texts(root)
 
 
-def test_element_id_prefixes_the_accessible_ids() -> None:
-    root = render(element_id="pain-chart")
-    assert root.get("aria-labelledby") == "pain-chart-title pain-chart-desc"
+def test_default_element_id_is_derived_from_the_content_and_bad_ids_are_refused() -> None:
+    chart = means_by_period_chart(POINTS, title="Pain", y_label="Score")
+    assert re.fullmatch(r"chart-[0-9a-f]{12}", chart.element_id)
     with pytest.raises(ValueError, match="element_id"):
         render(element_id='x" onload="alert(1)')
 
@@ -186,22 +247,98 @@ def test_reversed_y_range_is_rejected() -> None:
 
 def test_table_gives_the_same_numbers_including_empty_cells() -> None:
     rows = period_treatment_table(POINTS)
-    assert len(rows) == 8
+    assert rows == means_by_period_chart(POINTS, title="t", y_label="y").table
     assert [(r["period"], r["treatment"]) for r in rows][:3] == [
         (1, "Anakinra"), (1, "Placebo"), (2, "Anakinra"),
     ]  # fmt: skip
-    assert rows[0] == {
-        "period": 1, "treatment": "Anakinra", "n": 10, "mean": 50.5, "ci_low": 45.0,
-        "ci_high": 56.0,
-    }  # fmt: skip
+    assert rows[0] == {"period": 1, "treatment": "Anakinra", "n": 10, "mean": 50.5,
+                       "ci_low": 45.0, "ci_high": 56.0}  # fmt: skip
     empty = next(r for r in rows if r["period"] == 3 and r["treatment"] == "Anakinra")
     assert (empty["n"], empty["mean"], empty["ci_low"]) == (0, None, None)
-    assert next(r for r in rows if r["period"] == 3 and r["treatment"] == "Placebo")["mean"] == 63.0
 
 
 def test_axis_can_show_the_studys_periods_not_reached_yet() -> None:
-    root = render(periods=6)
-    assert [e.text for e in by_class(root, "x-tick")] == ["1", "2", "3", "4", "5", "6"]
-    assert len(by_class(render(), "x-tick")) == 4
+    axis = group(render(periods=6), "c-matplotlib.axis_1")
+    assert [e.text for e in axis.iter(f"{SVG}text")] == ["1", "2", "3", "4", "5", "6", "Period"]
     with pytest.raises(ValueError, match="periods"):
         render(periods=3)
+
+
+# Profile plot
+
+
+def test_profile_plot_draws_one_line_per_complete_participant_by_sequence() -> None:
+    rows = pilot_like_observations(seed=3, participants=9, withdrawn=(2,))
+    blocks = block_means(rows, design=DESIGN)
+    chart = profile_chart(blocks, design=DESIGN, title="Pain profiles", y_label="Pain",
+                          element_id="prof", treatment_labels={"A": "Anakinra"})  # fmt: skip
+    root = parse(chart.svg)
+    lines = [len(list(group(root, f"prof-participants-{i}").iter(f"{SVG}path")))
+             for i in (0, 1)]  # fmt: skip
+    assert lines == [4, 4]  # AP: 5 participants, one withdrawn after block 1; PA: 4
+    assert len(list(group(root, "prof-one-block-0").iter(f"{SVG}use"))) == 1
+    assert group(root, "prof-one-block-1") is None
+    assert group(root, "prof-sequence-mean-0") is not None
+    assert "Sequence AP: n = 4 (+1 with one block)" in texts(root)
+    assert "Block 1" in " ".join(texts(root)) and "Anakinra" in " ".join(texts(root))
+    assert "one block only" in root.find(f"{SVG}desc").text
+    assert len(chart.table) == 9
+    withdrawn = next(r for r in chart.table if r["participant"] == "S002")
+    assert withdrawn["block_2_mean"] is None and withdrawn["block_1_treatment"] == "Anakinra"
+    assert withdrawn["block_1_n"] == 3 and withdrawn["block_2_treatment"] == "P"
+    complete = next(r for r in chart.table if r["participant"] == "S001")
+    assert complete["block_1_mean"] == float(blocks[1].first)
+
+
+def test_profile_plot_of_no_data_says_so_and_rejects_other_sequences() -> None:
+    root = parse(profile_chart([], design=DESIGN, title="t", y_label="y", element_id="p").svg)
+    assert texts(root).count("No data") == 2
+    other = block_means([("1", "AP", 1, "A", 5)], design=DESIGN)[0]._replace(sequence="XY")
+    with pytest.raises(ValueError, match="unknown sequence"):
+        profile_chart([other], design=DESIGN, title="t", y_label="y", element_id="p")
+
+
+# Forest plot
+
+
+FOREST = [
+    ("Pain", -6.25, -11.0, -1.5, "p = 0.02"),
+    ("Self-image", 2.0, -3.0, 7.04),
+    ("Cycle length", None, None, None, "too few participants"),
+]
+
+
+def test_forest_plot_has_one_row_per_outcome_and_says_what_is_not_estimable() -> None:
+    chart = forest_chart(FOREST, title="Effects", x_label="A - P", element_id="f",
+                         favours=("favours A", "favours P"))  # fmt: skip
+    root = parse(chart.svg)
+    assert group(root, "f-estimate-0") is not None and group(root, "f-interval-1") is not None
+    assert group(root, "f-estimate-2") is None
+    row_texts = [texts(group(root, f"f-text-{i}"))[0] for i in range(3)]
+    # Rounded half away from zero for display (-6.25 -> -6.3), with a true minus sign.
+    assert row_texts[0] == "\N{MINUS SIGN}6.3 (\N{MINUS SIGN}11.0 to \N{MINUS SIGN}1.5)  p = 0.02"
+    assert row_texts[1] == "2.0 (\N{MINUS SIGN}3.0 to 7.0)"
+    assert row_texts[2] == "not estimable (too few participants)"
+    assert "Cycle length: not estimable" in chart.description
+    assert {"Pain", "Self-image", "Cycle length"} <= set(texts(root))
+    assert chart.table[0] == {"label": "Pain", "estimate": -6.25, "ci_low": -11.0,
+                              "ci_high": -1.5, "detail": "p = 0.02"}  # fmt: skip
+    assert chart.notes == ("Cycle length: not estimable",)
+
+
+def test_forest_axis_is_symmetric_around_no_effect() -> None:
+    root = parse(forest_chart(FOREST, title="t", x_label="x", element_id="f").svg)
+    ticks = [e.text for e in group(root, "f-matplotlib.axis_1").iter(f"{SVG}text")][:-1]
+    assert ticks[0] == "\N{MINUS SIGN}" + ticks[-1].lstrip("\N{MINUS SIGN}")
+    assert group(root, "f-no-effect") is not None
+
+
+@pytest.mark.parametrize(
+    "row",
+    [("x", 5.0, 6.0, 7.0), ("x", 1.0, 0.0, None), ("x", None, 0.0, 1.0), ("", 1.0, 0.0, 2.0),
+     ("x", float("inf"), None, None)],
+    ids=["excludes estimate", "half interval", "interval without estimate", "no label", "inf"],
+)  # fmt: skip
+def test_forest_rejects_inconsistent_rows(row: tuple[object, ...]) -> None:
+    with pytest.raises(ValueError):
+        forest_chart([row], title="t", x_label="x", element_id="f")
