@@ -88,7 +88,7 @@ def test_the_image_starts_gunicorn_with_its_config_file_in_exec_form():
     "text",
     [
         "FROM python:3.11-slim\nRUN echo one \\\n\nUSER app\n",
-        "FROM python:3.11-slim\nRUN echo one \\\n    && echo two \\\n\n\nCMD [\"true\"]\n",
+        'FROM python:3.11-slim\nRUN echo one \\\n    && echo two \\\n\n\nCMD ["true"]\n',
     ],
 )
 def test_the_parser_joins_across_a_blank_line_as_docker_does(text):
