@@ -22,7 +22,8 @@ from config.database_roles import OwnerNotConfigured, connected_as_owner, role_p
 class Command(migrate.Command):
     help = "Migrate as the owner role (DATABASE_OWNER_URL); then grant the application role."
 
-    def handle(self, *args: Any, **options: Any) -> None:
+    def execute(self, *args: Any, **options: Any) -> Any:
+        # execute, not handle: the system checks that run first connect to the database too.
         database = options["database"]
         if database != DEFAULT_DB_ALIAS:
             raise CommandError(f"--database {database}: this project migrates its one database")
@@ -32,6 +33,6 @@ class Command(migrate.Command):
                     problem = role_problem(cursor, app=settings.DATABASE_APP_ROLE)
                 if problem:
                     raise CommandError(problem)
-                super().handle(*args, **options)
+                return super().execute(*args, **options)
         except OwnerNotConfigured as exc:
             raise CommandError(str(exc)) from None
