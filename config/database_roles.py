@@ -52,12 +52,19 @@ def connected_as_owner(alias: str = "default") -> Iterator[None]:
         )
     connection = connections[alias]
     saved = {key: connection.settings_dict.get(key) for key in _CREDENTIALS}
-    connection.close()
+
+    def disconnect() -> None:
+        connection.close()
+        # A psycopg pool (DB_POOL) keeps the credentials it was opened with: drop it too.
+        if connection.settings_dict.get("OPTIONS", {}).get("pool"):
+            connection.close_pool()
+
+    disconnect()
     connection.settings_dict.update({key: owner.get(key) for key in _CREDENTIALS})
     try:
         yield
     finally:
-        connection.close()
+        disconnect()
         connection.settings_dict.update(saved)
 
 
