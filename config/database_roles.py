@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from config.env import database_from_url
+
 OWNER_ROLE = "epro_owner"
 APP_ROLE = "epro_app"
 
@@ -221,8 +223,6 @@ def database_problem(cursor: Any, *, app: str) -> str | None:
 def main(argv: list[str] | None = None) -> None:
     """`python -m config.database_roles ADMIN_URL DATABASE`: create both roles and the database
     on a server where ADMIN_URL is a superuser (CI), and print the two URLs."""
-    from config.env import database_from_url
-
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument(
         "admin_url", help="a superuser's URL: postgres://postgres@host:5432/postgres"
