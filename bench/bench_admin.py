@@ -35,9 +35,8 @@ def django_setup() -> None:
     # Nothing is queued by the pages measured; the broker is never contacted.
     os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
     if not os.environ.get("DATABASE_URL"):
-        os.environ["DATABASE_URL"] = embedded.postgres_start(
-            embedded.data_root(BASE_DIR) / "pg-bench"
-        )
+        urls = embedded.postgres_start(embedded.data_root(BASE_DIR) / "pg-bench")
+        os.environ["DATABASE_URL"], os.environ["DATABASE_OWNER_URL"] = urls.app, urls.owner
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
     from django.core.management import call_command

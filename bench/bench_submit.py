@@ -56,14 +56,14 @@ def services_start(data: Path) -> dict[str, str]:
     sys.path.insert(0, str(ROOT))
     from config import embedded
 
-    url = embedded.postgres_start(data / "pg-bench")
-    socket_dir = str((data / "pg-bench").resolve())
-    with psycopg.connect(dbname="postgres", user="postgres", host=socket_dir, autocommit=True) as c:
+    embedded.postgres_start(data / "pg-bench")  # the server, so that the database can go
+    with psycopg.connect(**embedded.postgres_admin(data / "pg-bench"), autocommit=True) as c:
         c.execute("DROP DATABASE IF EXISTS epro_bench WITH (FORCE)")
-        c.execute("CREATE DATABASE epro_bench")
+    urls = embedded.postgres_start(data / "pg-bench", database="epro_bench")
     redis = embedded.EmbeddedRedis(data / "redis-bench", persistent=False)
     return {
-        "DATABASE_URL": url.rsplit("/", 1)[0] + "/epro_bench",
+        "DATABASE_URL": urls.app,
+        "DATABASE_OWNER_URL": urls.owner,
         "CELERY_BROKER_URL": redis.start(),
         "DJANGO_SETTINGS_MODULE": "bench.submit_settings",
         "DATA_DIR": str(data),
@@ -360,7 +360,9 @@ def main(argv: list[str] | None = None) -> int:
 
     connections.close_all()
 
-    server = gunicorn_start(env, port=args.port, workers=args.workers, threads=args.threads)
+    # The web processes get the application role only, as in production.
+    web_env = {key: value for key, value in env.items() if key != "DATABASE_OWNER_URL"}
+    server = gunicorn_start(web_env, port=args.port, workers=args.workers, threads=args.threads)
     try:
         # A connection of its own for each request, as a reverse proxy passes requests on (and
         # as sync workers require). Kept alive, threaded workers serve each connection in the

@@ -1,9 +1,9 @@
 """Django for benchmarks: the production settings against a dedicated, freshly migrated database.
 
-The server is DATABASE_URL's when set, else an embedded PostgreSQL under .data/pg-bench (apart
-from `make run`'s and the tests' data). Either way the benchmark works in its own database,
-`<name>_bench`, created and migrated at start and dropped at the end, so it never touches real
-or test data.
+The server is DATABASE_URL's (with DATABASE_OWNER_URL) when set, else an embedded PostgreSQL
+under .data/pg-bench (apart from `make run`'s and the tests' data). Either way the benchmark
+works in its own database, `<name>_bench`, created and migrated by the owner at start and
+dropped at the end, so it never touches real or test data.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ def django_setup() -> Callable[[], None]:
     os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
     if not os.environ.get("DATABASE_URL"):
         data = embedded.data_root(BASE_DIR)
-        os.environ["DATABASE_URL"] = embedded.postgres_start(data / "pg-bench")
+        urls = embedded.postgres_start(data / "pg-bench")
+        os.environ["DATABASE_URL"], os.environ["DATABASE_OWNER_URL"] = urls.app, urls.owner
     # Required by the settings; benchmarks call services directly and publish nothing.
     os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
@@ -35,11 +36,16 @@ def django_setup() -> Callable[[], None]:
     django.setup()
     from django.db import connection
 
+    from config.database_roles import connected_as_owner
+
     original_name = connection.settings_dict["NAME"]
     connection.settings_dict["TEST"]["NAME"] = f"{original_name}_bench"
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    # Created and migrated by the owner, then used as the application role, as in production.
+    with connected_as_owner():
+        connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
 
     def teardown() -> None:
-        connection.creation.destroy_test_db(original_name, verbosity=0)
+        with connected_as_owner():
+            connection.creation.destroy_test_db(original_name, verbosity=0)
 
     return teardown

@@ -90,8 +90,10 @@ class Stack:
         return self.redis.url
 
     def env(self, **extra: str) -> dict[str, str]:
+        # Web and worker get the application role only, as in production.
+        inherited = {k: v for k, v in os.environ.items() if k != "DATABASE_OWNER_URL"}
         return {
-            **os.environ,
+            **inherited,
             "DJANGO_SETTINGS_MODULE": SETTINGS,
             "DEBUG": "0",
             "SECRET_KEY": os.environ.get("SECRET_KEY") or "bench-only-not-a-secret",

@@ -12,21 +12,39 @@ import logging
 import os
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
+
+from config.database_roles import APP_ROLE, OWNER_ROLE, roles_bootstrap
 
 DATABASE_NAME = "epro"
 
 # Keep a reference so pgserver's cleanup (stop when the last user process exits) runs at exit,
 # not when the object is garbage collected.
-_postgres_servers: dict[Path, object] = {}
+_postgres_servers: dict[tuple[Path, str], object] = {}
 
 
-def postgres_start(data_dir: Path) -> str:
-    """Start (or join) the embedded PostgreSQL in data_dir and return a DATABASE_URL for it.
+@dataclass(frozen=True)
+class DatabaseUrls:
+    app: str  # DATABASE_URL: the application role
+    owner: str  # DATABASE_OWNER_URL: the owner role, for migrate
 
-    The server listens on a Unix socket inside data_dir only. It stops when the last process
-    that started or joined it exits.
+
+def postgres_admin(data_dir: Path) -> dict[str, Any]:
+    """psycopg connection keywords for the embedded server's superuser (trust, Unix socket)."""
+    return {"user": "postgres", "host": str(data_dir.resolve()), "dbname": "postgres"}
+
+
+def postgres_start(data_dir: Path, *, database: str = DATABASE_NAME) -> DatabaseUrls:
+    """Start (or join) the embedded PostgreSQL in data_dir, make sure its two roles and
+    `database` (owned by the owner role) exist, and return the URLs of both roles.
+
+    The server listens on a Unix socket inside data_dir only, with trust authentication, so the
+    roles have no password. It stops when the last process that started or joined it exits.
+    A database left by a version with one role (everything owned by the superuser) is handed
+    to the owner role.
     """
     import warnings
 
@@ -37,14 +55,15 @@ def postgres_start(data_dir: Path) -> str:
 
     data_dir = data_dir.resolve()
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    if data_dir not in _postgres_servers:
+    if (data_dir, database) not in _postgres_servers:
         server = pgserver.get_server(data_dir, cleanup_mode="stop")
-        # A constant name, not input: no injection.
-        exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")  # noqa: S608
-        if "(1 row)" not in exists:
-            server.psql(f"CREATE DATABASE {DATABASE_NAME};")
-        _postgres_servers[data_dir] = server
-    return f"postgres://postgres@{quote(str(data_dir), safe='')}/{DATABASE_NAME}"
+        roles_bootstrap(postgres_admin(data_dir), database=database, adopt=True)
+        _postgres_servers[data_dir, database] = server
+    socket = quote(str(data_dir), safe="")
+    return DatabaseUrls(
+        app=f"postgres://{APP_ROLE}@{socket}/{database}",
+        owner=f"postgres://{OWNER_ROLE}@{socket}/{database}",
+    )
 
 
 class EmbeddedRedis:

@@ -13,21 +13,24 @@ env = environ.Env()
 POSTGRES_ENGINES = {"django.db.backends.postgresql"}
 
 
-def database_from_url(url: str, *, pool: bool = False) -> dict[str, Any]:
-    """Parse DATABASE_URL; only PostgreSQL is accepted."""
+def database_from_url(
+    url: str, *, pool: bool = False, variable: str = "DATABASE_URL"
+) -> dict[str, Any]:
+    """Parse a database URL (DATABASE_URL, or the `variable` named); only PostgreSQL is
+    accepted."""
     try:
         config = environ.Env.db_url_config(url)
     except Exception as exc:  # django-environ raises several types for malformed URLs
-        raise ImproperlyConfigured(f"DATABASE_URL: cannot parse {url!r} ({exc})") from exc
+        raise ImproperlyConfigured(f"{variable}: cannot parse {url!r} ({exc})") from exc
     if config.get("ENGINE") not in POSTGRES_ENGINES:
         raise ImproperlyConfigured(
-            f"DATABASE_URL: {url.split(':', 1)[0]!r} is not PostgreSQL; "
+            f"{variable}: {url.split(':', 1)[0]!r} is not PostgreSQL; "
             "use postgres://user:password@host:port/name"
         )
     # A Unix-socket directory is given percent-encoded in the host part (%2Fpath%2Fto%2Fdir).
     config["HOST"] = unquote(config.get("HOST") or "")
     if not config.get("NAME"):
-        raise ImproperlyConfigured("DATABASE_URL: no database name after the host")
+        raise ImproperlyConfigured(f"{variable}: no database name after the host")
     options = config.setdefault("OPTIONS", {})
     options.setdefault("connect_timeout", 5)
     if pool:

@@ -1,9 +1,10 @@
 """`make run`: the whole application on one machine, with a demo study.
 
-Starts embedded PostgreSQL and Redis under .data/ unless DATABASE_URL / CELERY_BROKER_URL
-point at real servers, migrates, creates the demo study if the database has none, then runs
-the web server, a Celery worker and Celery beat. Ctrl-C stops everything it started; the data
-stays for the next run.
+Starts embedded PostgreSQL (with its owner and application roles) and Redis under .data/
+unless DATABASE_URL (with DATABASE_OWNER_URL) / CELERY_BROKER_URL point at real servers,
+migrates as the owner, creates the demo study if the database has none, then runs the web
+server, a Celery worker and Celery beat as the application role. Ctrl-C stops everything it
+started; the data stays for the next run.
 """
 
 from __future__ import annotations
@@ -39,13 +40,13 @@ def port_check(host: str, port: int) -> None:
             )
 
 
-def database_check(url: str) -> None:
-    """One clear line when DATABASE_URL is malformed or its server does not answer."""
+def database_check(url: str, variable: str) -> None:
+    """One clear line when a database URL is malformed or its server does not answer."""
     import psycopg
     from django.core.exceptions import ImproperlyConfigured
 
     try:
-        config = database_from_url(url)
+        config = database_from_url(url, variable=variable)
     except ImproperlyConfigured as exc:
         fail(str(exc))
     try:
@@ -59,7 +60,7 @@ def database_check(url: str) -> None:
         ).close()
     except psycopg.Error as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        fail(f"DATABASE_URL: cannot connect to {config.get('HOST') or 'localhost'}: {reason}")
+        fail(f"{variable}: cannot connect to {config.get('HOST') or 'localhost'}: {reason}")
 
 
 def broker_check(url: str) -> None:
@@ -72,10 +73,30 @@ def broker_check(url: str) -> None:
         fail(f"CELERY_BROKER_URL: cannot reach the broker at {url}: {exc}")
 
 
-def manage(*args: str) -> None:
-    result = subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, check=False)
+def manage(*args: str, env: dict[str, str] | None = None) -> None:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, check=False
+    )
     if result.returncode != 0:
         fail(f"'manage.py {' '.join(args)}' failed (exit {result.returncode}); see above.")
+
+
+def migrate() -> None:
+    """Migrate as the owner, saying in one line what is wrong with the roles if anything is
+    (the migrate command's own CommandError, without the rest of its output)."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=BASE_DIR,
+        check=False,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    if result.returncode != 0:
+        errors = [line for line in result.stderr.splitlines() if line.startswith("CommandError: ")]
+        if errors:
+            fail(errors[-1].removeprefix("CommandError: "))
+        sys.stderr.write(result.stderr)
+        fail(f"'manage.py migrate' failed (exit {result.returncode}); see above.")
 
 
 def main() -> None:
@@ -91,10 +112,17 @@ def main() -> None:
     data = embedded.data_root(BASE_DIR)
     redis_server = None
     if os.environ.get("DATABASE_URL"):
-        database_check(os.environ["DATABASE_URL"])
+        if not os.environ.get("DATABASE_OWNER_URL"):
+            fail(
+                "DATABASE_OWNER_URL: must be set with DATABASE_URL: the owner role migrates, "
+                "DATABASE_URL's application role runs everything else"
+            )
+        database_check(os.environ["DATABASE_URL"], "DATABASE_URL")
+        database_check(os.environ["DATABASE_OWNER_URL"], "DATABASE_OWNER_URL")
     else:
         print(f"Starting embedded PostgreSQL in {data / 'pg'} ...", flush=True)
-        os.environ["DATABASE_URL"] = embedded.postgres_start(data / "pg")
+        urls = embedded.postgres_start(data / "pg")
+        os.environ["DATABASE_URL"], os.environ["DATABASE_OWNER_URL"] = urls.app, urls.owner
     if os.environ.get("CELERY_BROKER_URL"):
         broker_check(os.environ["CELERY_BROKER_URL"])
     else:
@@ -102,7 +130,9 @@ def main() -> None:
         redis_server = embedded.EmbeddedRedis(data / "redis", persistent=True)
         os.environ["CELERY_BROKER_URL"] = redis_server.start()
 
-    manage("migrate", "--noinput")
+    migrate()
+    # Nothing after the migrations holds the owner's credentials.
+    os.environ.pop("DATABASE_OWNER_URL")
     if os.environ["DEBUG"].lower() in {"1", "true", "yes", "on"}:
         manage("demo_study")
 

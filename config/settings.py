@@ -108,13 +108,30 @@ TEMPLATES = [
     },
 ]
 
-# --- Database: PostgreSQL only ---------------------------------------------------------------
+# --- Database: PostgreSQL only, two roles (config/database_roles.py) ------------------------
+# DATABASE_URL is the application role, which every process uses; DATABASE_OWNER_URL the owner
+# role, which only `manage.py migrate` needs (give it to nothing else).
 _database_url = env.str("DATABASE_URL", default="")
+_database_owner_url = env.str("DATABASE_OWNER_URL", default="")
 if not _database_url:
     if not DEBUG:
         raise ImproperlyConfigured("DATABASE_URL: must be set when DEBUG is off")
-    _database_url = embedded.postgres_start(DATA_DIR / "pg")
+    _embedded = embedded.postgres_start(DATA_DIR / "pg")
+    _database_url, _database_owner_url = _embedded.app, _database_owner_url or _embedded.owner
 DATABASES = {"default": database_from_url(_database_url, pool=env.bool("DB_POOL", default=False))}
+DATABASE_APP_ROLE = DATABASES["default"].get("USER") or ""
+# Not a DATABASES alias, so that no code can pick it by mistake: `migrate` (and the test
+# database's set-up) connect the default alias with these credentials for as long as they run.
+DATABASE_OWNER = (
+    database_from_url(_database_owner_url, variable="DATABASE_OWNER_URL")
+    if _database_owner_url
+    else None
+)
+if DATABASE_OWNER is not None and DATABASE_OWNER["NAME"] != DATABASES["default"]["NAME"]:
+    raise ImproperlyConfigured(
+        f"DATABASE_OWNER_URL: names database {DATABASE_OWNER['NAME']!r} and DATABASE_URL "
+        f"{DATABASES['default']['NAME']!r}; both name the one database, as owner and as application"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Row-history tables reject UPDATE and DELETE (PostgreSQL triggers).

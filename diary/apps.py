@@ -1,4 +1,7 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+from diary.enforcement import enforcement_apply
 
 
 class DiaryConfig(AppConfig):
@@ -8,3 +11,6 @@ class DiaryConfig(AppConfig):
 
     def ready(self) -> None:
         from diary import signals  # noqa: F401  (connects the audit receivers)
+
+        # Once per migrate (sender: this app), after every app's migrations have run.
+        post_migrate.connect(enforcement_apply, sender=self, dispatch_uid="diary_enforcement")

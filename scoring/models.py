@@ -8,17 +8,45 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from diary.models.history import tracked
 from scoring.engine import MISSING_RULES
 
+# The same answers under the same algorithm version and missing-item rule always give the same
+# result, so a stored result changes only when the study's rule changes (the sweep rescores
+# then); any other change in place is refused. Which response, scale, algorithm and instrument
+# a row is for never changes: another algorithm version is a new row.
+_SCORE_UPDATE = """
+    IF NEW.response_id IS DISTINCT FROM OLD.response_id
+        OR NEW.scale IS DISTINCT FROM OLD.scale
+        OR NEW.algorithm_version IS DISTINCT FROM OLD.algorithm_version
+        OR NEW.instrument_key IS DISTINCT FROM OLD.instrument_key
+        OR NEW.instrument_version IS DISTINCT FROM OLD.instrument_version
+        OR NEW.instrument_hash IS DISTINCT FROM OLD.instrument_hash THEN
+        RAISE EXCEPTION 'score %: its response, scale, algorithm and instrument are fixed', OLD.id
+            USING ERRCODE = 'check_violation';
+    END IF;
+    IF NEW.missing_rule = OLD.missing_rule
+        AND (NEW.value, NEW.items_answered, NEW.items_in_scale, NEW.applicable)
+            IS DISTINCT FROM (OLD.value, OLD.items_answered, OLD.items_in_scale, OLD.applicable)
+    THEN
+        RAISE EXCEPTION 'score %: changed without a change of missing-item rule; a new result '
+            'needs a new ALGORITHM_VERSION', OLD.id USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+"""
 
+
+@tracked(unrecorded=("scored_at",))
 class Score(models.Model):
     """One scale of one response under one algorithm version.
 
-    Derived data: always rebuildable from Response.answers with the pure engine, so rows are
-    upserted (a rescore under the same algorithm version overwrites them) rather than kept
-    append-only. A new algorithm version adds rows next to the old ones for comparison.
-    `value` is null when the scale could not be scored (too many missing items, or a module
-    that does not apply): null is never 0.
+    Derived data: always rebuildable from Response.answers with the pure engine. Rows are
+    upserted on (response, scale, algorithm version): a rescore under the same version leaves
+    the result as it was (the database refuses anything else, see _SCORE_UPDATE) unless the
+    study changed its missing-item rule, which row history records. A new algorithm version
+    adds rows next to the old ones for comparison. Rows are never deleted. `value` is null when
+    the scale could not be scored (too many missing items, or a module that does not apply):
+    null is never 0.
     """
 
     response = models.ForeignKey("diary.Response", on_delete=models.PROTECT, related_name="scores")
@@ -57,6 +85,15 @@ class Score(models.Model):
             ),
             models.CheckConstraint(
                 name="score_missing_rule_known", condition=Q(missing_rule__in=MISSING_RULES)
+            ),
+        ]
+        triggers = [
+            pgtrigger.Protect(name="score_never_deleted", operation=pgtrigger.Delete),
+            pgtrigger.Trigger(
+                name="score_result_fixed",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Update,
+                func=_SCORE_UPDATE,
             ),
         ]
 

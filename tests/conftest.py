@@ -11,6 +11,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from config.database_roles import connected_as_owner
 from diary.models import (
     AllocationSource,
     Participant,
@@ -30,23 +31,59 @@ PASSWORD = "correct-horse-battery-9"
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Say in one line which variable is wrong when the database does not answer."""
+    """Say in one line which variable is wrong when the database does not answer, or when the
+    owner role that creates the test database is not configured."""
     from django.conf import settings
 
-    db = settings.DATABASES["default"]
-    try:
-        # The maintenance database: the test database is created from there.
-        psycopg.connect(
-            dbname="postgres",
-            user=db.get("USER") or None,
-            password=db.get("PASSWORD") or None,
-            host=db.get("HOST") or None,
-            port=db.get("PORT") or None,
-            connect_timeout=5,
-        ).close()
-    except psycopg.Error as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        pytest.exit(f"DATABASE_URL: cannot connect to {db.get('HOST')}: {first}", returncode=2)
+    if not settings.DATABASE_OWNER:
+        pytest.exit(
+            "DATABASE_OWNER_URL: must be set with DATABASE_URL: the owner role creates and "
+            "migrates the test database, the tests connect as DATABASE_URL's application role",
+            returncode=2,
+        )
+    for variable, db in (
+        ("DATABASE_URL", settings.DATABASES["default"]),
+        ("DATABASE_OWNER_URL", settings.DATABASE_OWNER),
+    ):
+        try:
+            # The maintenance database: the test database is created from there.
+            psycopg.connect(
+                dbname="postgres",
+                user=db.get("USER") or None,
+                password=db.get("PASSWORD") or None,
+                host=db.get("HOST") or None,
+                port=db.get("PORT") or None,
+                connect_timeout=5,
+            ).close()
+        except psycopg.Error as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            pytest.exit(f"{variable}: cannot connect to {db.get('HOST')}: {first}", returncode=2)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(
+    request, django_test_environment, django_db_blocker, django_db_keepdb, django_db_createdb
+):
+    """The test database as production has it: created and migrated by the owner role (which
+    grants the application role its privileges), then used by every test as the application
+    role, DATABASE_URL's. pytest-django's fixture of this name, which this one replaces,
+    would create it as the application role."""
+    from django.test.utils import setup_databases, teardown_databases
+
+    verbosity = request.config.option.verbose
+    keepdb = django_db_keepdb and not django_db_createdb
+    with django_db_blocker.unblock(), connected_as_owner():
+        created = setup_databases(
+            verbosity=verbosity, interactive=False, keepdb=keepdb, serialized_aliases=set()
+        )
+    yield
+    if not keepdb:
+        from django.db import connections
+
+        with django_db_blocker.unblock():
+            connections.close_all()
+            with connected_as_owner():
+                teardown_databases(created, verbosity=verbosity)
 
 
 @pytest.fixture(autouse=True)

@@ -54,13 +54,16 @@ LAYER_OF: dict[str, Place] = {
     "config": Place("start-up", "loads the Celery app whenever Django starts"),
     "config.settings": Place("start-up", "the settings, read from the environment"),
     "config.test_settings": Place("start-up", "the settings, changed for speed and safety"),
-    "config.env": Place("start-up", "parses the environment for the settings and `make run`"),
+    # Below the interface: the migrate command and the post-migrate guards use them too.
+    "config.env": Place("services", "parses the environment for settings, run and migrate"),
     "config.embedded": Place("start-up", "starts the embedded PostgreSQL and Redis"),
+    "config.database_roles": Place("services", "creates and checks the two database roles"),
     "config.run": Place("start-up", "`make run`: migrates and starts web, worker and beat"),
     "config.celery": Place("start-up", "the Celery app that web, worker and beat share"),
     "config.wsgi": Place("start-up", "the WSGI entry point gunicorn loads"),
     "config.gunicorn.conf": Place("start-up", "gunicorn's settings file"),
     "config.urls": Place("interface", "the root URLconf"),
+    "diary.enforcement": Place("interface", "post-migrate: grants and append-only guards"),
     "config.apps": Place("interface", "names the admin site for Django"),
     "config.admin_site": Place("interface", "the admin site and its second factor"),
     # diary/ by folder

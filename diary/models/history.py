@@ -7,8 +7,15 @@ event tables are append-only (PGHISTORY_APPEND_ONLY): a trigger rejects UPDATE a
 import pghistory
 
 
-def tracked():
-    """Decorator: keep a snapshot of every insert, update and delete of the model."""
-    return pghistory.track(
-        pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent()
+def tracked(*, unrecorded: tuple[str, ...] = ()):
+    """Decorator: keep a snapshot of every insert, update and delete of the model.
+
+    An update that changes only fields in `unrecorded` (a time stamp rewritten with the same
+    values) writes no event; its next recorded event carries the new value.
+    """
+    update = (
+        pghistory.UpdateEvent(condition=pghistory.AnyChange(exclude=list(unrecorded)))
+        if unrecorded
+        else pghistory.UpdateEvent()
     )
+    return pghistory.track(pghistory.InsertEvent(), update, pghistory.DeleteEvent())

@@ -81,11 +81,11 @@ def response_correct(
     already been superseded (correct the latest one).
     """
     now = now or timezone.now()
-    current = (
-        Response.objects.select_for_update()
-        .select_related("assessment__participant__study")
-        .get(pk=response.pk)
-    )
+    current = Response.objects.select_related("assessment__participant__study").get(pk=response.pk)
+    # Two corrections of one response wait for each other on its assessment's row, as
+    # transcriptions do: a response row cannot be locked, since locking needs the UPDATE
+    # privilege, which the application role has on no append-only table (diary/enforcement.py).
+    Assessment.objects.select_for_update().get(pk=current.assessment_id)
     participant = current.assessment.participant
     _check_may_correct(actor, participant)
     reason = _check_reason(reason)

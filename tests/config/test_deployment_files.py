@@ -26,9 +26,9 @@ def test_the_image_copies_every_runtime_directory():
 
 def test_compose_runs_web_worker_and_beat_from_our_modules():
     services = compose()["services"]
+    assert services["migrate"]["command"] == ["python", "manage.py", "migrate", "--noinput"]
     web = " ".join(services["web"]["command"])
-    assert "manage.py migrate --noinput" in web
-    assert "gunicorn --config config/gunicorn.conf.py config.wsgi:application" in web
+    assert web == "gunicorn --config config/gunicorn.conf.py config.wsgi:application"
     assert services["worker"]["command"][:4] == ["celery", "-A", "config", "worker"]
     assert services["beat"]["command"][:4] == ["celery", "-A", "config", "beat"]
     assert importlib.import_module("config.wsgi").application is not None
@@ -63,8 +63,10 @@ def test_compose_depends_on_healthy_services_and_holds_no_secret():
         depends = data["services"][name]["depends_on"]
         assert depends["postgres"]["condition"] == "service_healthy"
         assert depends["redis"]["condition"] == "service_healthy"
+        assert depends["migrate"]["condition"] == "service_completed_successfully"
     text = (ROOT / "docker-compose.yml").read_text()
-    assert "${SECRET_KEY:?" in text and "${POSTGRES_PASSWORD:?" in text
+    for required in ("SECRET_KEY", "POSTGRES_PASSWORD", "DB_OWNER_PASSWORD", "DB_APP_PASSWORD"):
+        assert "${" + required + ":?" in text
     for service in data["services"].values():
         for key, value in (service.get("environment") or {}).items():
             if "SECRET" in key or "PASSWORD" in key:
@@ -75,3 +77,39 @@ def test_health_check_command_targets_the_health_endpoint(client, db):
     test = compose()["services"]["web"]["healthcheck"]["test"]
     assert "/healthz" in shlex.join(test)
     assert client.get("/healthz").content == b"ok"
+
+
+def test_only_migrate_holds_the_owner_and_everything_else_is_the_application_role():
+    services = compose()["services"]
+    assert services["migrate"]["environment"]["DATABASE_OWNER_URL"].startswith(
+        "postgres://epro_owner:"
+    )
+    for name in ("migrate", "web", "worker", "beat"):
+        environment = services[name]["environment"]
+        assert environment["DATABASE_URL"].startswith("postgres://epro_app:"), name
+        if name != "migrate":
+            assert "DATABASE_OWNER_URL" not in environment, name
+            assert "DB_OWNER_PASSWORD" not in str(environment), name
+
+
+def test_the_database_roles_are_created_on_a_fresh_volume():
+    postgres = compose()["services"]["postgres"]
+    mounts = [str(volume) for volume in postgres["volumes"]]
+    assert "./deploy/postgres/init-roles.sh:/docker-entrypoint-initdb.d/10-roles.sh:ro" in mounts
+    script = (ROOT / "deploy" / "postgres" / "init-roles.sh").read_text()
+    for statement in (
+        "CREATE ROLE epro_owner LOGIN NOSUPERUSER",
+        "CREATE ROLE epro_app LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE",
+        'ALTER DATABASE :"db" OWNER TO epro_owner',
+        "ALTER SCHEMA public OWNER TO epro_owner",
+    ):
+        assert statement in script
+
+
+def test_plain_http_is_published_on_loopback_only_unless_told_otherwise():
+    ports = compose()["services"]["web"]["ports"]
+    assert ports == ["${WEB_BIND:-127.0.0.1}:${WEB_PORT:-8000}:8000"]
+    for name, service in compose()["services"].items():
+        if name != "web":
+            assert "ports" not in service, f"{name} is reachable from outside"
+

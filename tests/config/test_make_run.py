@@ -28,6 +28,7 @@ def runner_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         if k
         not in {
             "DATABASE_URL",
+            "DATABASE_OWNER_URL",
             "CELERY_BROKER_URL",
             "DJANGO_SETTINGS_MODULE",
             "DEBUG",
@@ -65,7 +66,10 @@ def test_busy_port_is_reported_with_how_to_choose_another(tmp_path):
 
 def test_unreachable_database_is_one_line_naming_the_variable(tmp_path):
     env = runner_env(
-        tmp_path, PORT=str(free_port()), DATABASE_URL="postgres://postgres@127.0.0.1:1/nowhere"
+        tmp_path,
+        PORT=str(free_port()),
+        DATABASE_URL="postgres://epro_app@127.0.0.1:1/nowhere",
+        DATABASE_OWNER_URL="postgres://epro_owner@127.0.0.1:1/nowhere",
     )
     result = run_runner(env)
     assert result.returncode == 2
@@ -74,18 +78,24 @@ def test_unreachable_database_is_one_line_naming_the_variable(tmp_path):
     assert lines[0].startswith("make run: DATABASE_URL: cannot connect to 127.0.0.1")
 
 
-def test_unreachable_broker_is_one_line_naming_the_variable(tmp_path, db):
+def _test_database_url(db: dict) -> str:
+    """A URL for the test database with the credentials of `db` (either role's)."""
     from django.db import connection
 
+    host = quote(db["HOST"] or "localhost", safe="")
+    port = f":{db['PORT']}" if db["PORT"] else ""
+    return f"postgres://{db['USER']}@{host}{port}/{connection.settings_dict['NAME']}"
+
+
+def test_unreachable_broker_is_one_line_naming_the_variable(tmp_path, db):
+    from django.conf import settings
+
     # A database that answers (the test database), so only the broker is wrong.
-    settings = connection.settings_dict
-    host = quote(settings["HOST"] or "localhost", safe="")
-    port = f":{settings['PORT']}" if settings["PORT"] else ""
-    database_url = f"postgres://{settings['USER']}@{host}{port}/{settings['NAME']}"
     env = runner_env(
         tmp_path,
         PORT=str(free_port()),
-        DATABASE_URL=database_url,
+        DATABASE_URL=_test_database_url(settings.DATABASES["default"]),
+        DATABASE_OWNER_URL=_test_database_url(settings.DATABASE_OWNER),
         CELERY_BROKER_URL="redis://127.0.0.1:1/0",
     )
     result = run_runner(env)
@@ -93,6 +103,38 @@ def test_unreachable_broker_is_one_line_naming_the_variable(tmp_path, db):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("make run: CELERY_BROKER_URL: cannot reach the broker")
+
+
+def test_a_database_url_without_the_owner_url_is_one_line(tmp_path):
+    env = runner_env(
+        tmp_path, PORT=str(free_port()), DATABASE_URL="postgres://epro_app@127.0.0.1:1/epro"
+    )
+    result = run_runner(env)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "make run: DATABASE_OWNER_URL: must be set with DATABASE_URL: the owner role migrates, "
+        "DATABASE_URL's application role runs everything else"
+    ]
+
+
+def test_the_owner_as_application_role_is_one_line_and_nothing_runs(tmp_path, db):
+    from django.conf import settings
+
+    owner = _test_database_url(settings.DATABASE_OWNER)
+    env = runner_env(
+        tmp_path,
+        PORT=str(free_port()),
+        DATABASE_URL=owner,
+        DATABASE_OWNER_URL=owner,
+        CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
+    )
+    result = run_runner(env)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"make run: DATABASE_URL: names the owner role {settings.DATABASE_OWNER['USER']!r}, as "
+        "DATABASE_OWNER_URL does; the application needs a role of its own (README: Database "
+        "roles)"
+    ]
 
 
 def _get(url: str) -> int:

@@ -58,6 +58,7 @@ def _manage(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess
         if k
         not in {
             "DATABASE_URL",
+            "DATABASE_OWNER_URL",
             "CELERY_BROKER_URL",
             "SECRET_KEY",
             "DEBUG",
@@ -105,3 +106,22 @@ def test_debug_is_off_unless_set():
         {k: v for k, v in PRODUCTION.items() if k != "DEBUG"},
     )
     assert result.stdout.strip().splitlines()[-1] == "False True", result.stderr
+
+
+def test_an_owner_url_naming_another_database_fails_in_one_line():
+    env = {**PRODUCTION, "DATABASE_OWNER_URL": "postgres://epro_owner@127.0.0.1:5432/other"}
+    result = _manage(["check"], env)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "configuration error: DATABASE_OWNER_URL: names database 'other' and DATABASE_URL "
+        "'epro'; both name the one database, as owner and as application"
+    )
+
+
+def test_migrate_without_the_owner_url_fails_in_one_line():
+    result = _manage(["migrate", "--noinput"], PRODUCTION)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "CommandError: DATABASE_OWNER_URL: must be set: migrations run as the owner role, and "
+        "DATABASE_URL's application role may create nothing"
+    )

@@ -140,14 +140,16 @@ def test_unknown_response_ids_are_ignored(world):
     assert (tally.responses, tally.scores, tally.failed) == (0, 0, ())
 
 
-def test_sweep_scores_unscored_and_old_algorithm_responses_only(world):
+def test_sweep_scores_unscored_and_old_algorithm_responses_only(world, monkeypatch):
     scored = submit(world.participant_a, number=1)
     unscored = submit(world.participant_b, number=1)
     old = submit(world.participant_a, number=2)
     long_ago = timezone.now() - timedelta(days=30)
-    responses_score(response_ids=[r.pk for r in (*scored.values(), *old.values())], now=long_ago)
-    # As if `old` had been scored by a previous algorithm only.
-    Score.objects.filter(response__in=old.values()).update(algorithm_version="0")
+    responses_score(response_ids=[r.pk for r in scored.values()], now=long_ago)
+    # `old` scored by a previous algorithm only.
+    with monkeypatch.context() as patch:
+        patch.setattr("scoring.services.ALGORITHM_VERSION", "0")
+        responses_score(response_ids=[r.pk for r in old.values()], now=long_ago)
 
     needing = set(responses_needing_score().values_list("pk", flat=True))
     assert needing == {r.pk for r in (*unscored.values(), *old.values())}

@@ -1,0 +1,203 @@
+"""What the database enforces against the application's own role, applied by the owner after
+every migrate (a post_migrate receiver, so tables that later migrations add are covered too).
+
+The application role (DATABASE_URL; config/database_roles.py) connects with these privileges:
+
+| tables | privileges |
+|---|---|
+| append-only: audit events, responses, instrument versions, row history | SELECT, INSERT |
+| scores, pghistory's context | SELECT, INSERT, UPDATE |
+| django_migrations | SELECT |
+| everything else | SELECT, INSERT, UPDATE, DELETE |
+
+and never TRUNCATE, REFERENCES or TRIGGER, nor CREATE in the database or the schema (no
+temporary tables either: one named like a history table would take the history of this
+session's writes). A table is append-only when its model declares a pgtrigger.Protect on UPDATE
+and DELETE (pghistory gives every event model one, PGHISTORY_APPEND_ONLY).
+
+Guards that honour no session setting, on top of the privileges:
+
+- `epro_append_only`: a row trigger on every append-only table refusing UPDATE and DELETE. It is
+  plain SQL, not a pgtrigger trigger: those skip themselves when `pgtrigger.ignore` names them,
+  and any role may set that variable.
+- `epro_no_truncate`: a statement trigger refusing TRUNCATE, which skips row triggers and so
+  would erase history without a trace, even for the owner, on the append-only tables, every
+  table with row history, scores and the context table. The owner can still drop a trigger:
+  the keyed audit chain is what detects an owner's or a superuser's edit.
+- pgtrigger's ignore switch is answered "no" for every trigger: the row-history triggers and
+  the model invariants (period numbers, score updates) are pgtrigger triggers, and the
+  application must not be able to silence them with `SET LOCAL pgtrigger.ignore`. (Running
+  `manage.py pgtrigger install` re-creates pgtrigger's own function; migrate again after it.)
+
+The application role cannot set `session_replication_role` (superuser only) and cannot ALTER
+or disable triggers (owner only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pgtrigger
+import pgtrigger.features
+from django.apps import apps as global_apps
+from django.conf import settings
+from django.core.management.base import CommandError
+from django.db import connections, models, transaction
+
+from config.database_roles import database_problem
+
+APPEND_ONLY_TRIGGER = "epro_append_only"
+NO_TRUNCATE_TRIGGER = "epro_no_truncate"
+
+ALL = "SELECT, INSERT, UPDATE, DELETE"
+NO_DELETE = "SELECT, INSERT, UPDATE"
+APPEND_ONLY = "SELECT, INSERT"
+
+# Scores are recomputed in place when a study changes its missing-item rule (with row history;
+# scoring/models.py refuses any other change); the context rows of pghistory are upserted as a
+# request's metadata grows.
+NO_DELETE_MODELS = ("scoring.Score", "pghistory.Context")
+
+_GUARD_FUNCTIONS = f"""
+CREATE OR REPLACE FUNCTION public.{APPEND_ONLY_TRIGGER}() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+BEGIN
+    RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END $$;
+
+CREATE OR REPLACE FUNCTION public.{NO_TRUNCATE_TRIGGER}() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+BEGIN
+    RAISE EXCEPTION 'TRUNCATE of % refused: its rows are part of the audit trail', TG_TABLE_NAME
+        USING ERRCODE = 'insufficient_privilege';
+END $$;
+"""
+
+# Same name, arguments and result as pgtrigger's, so its triggers keep calling it.
+_IGNORE_NOTHING = """
+CREATE OR REPLACE FUNCTION {schema}._pgtrigger_should_ignore(trigger_name NAME)
+RETURNS BOOLEAN LANGUAGE sql STABLE AS $$ SELECT FALSE $$;
+"""
+
+
+def _protects_update_and_delete(model: type[models.Model]) -> bool:
+    for trigger in getattr(model._meta, "triggers", ()):
+        if isinstance(trigger, pgtrigger.Protect):
+            operations = set(str(trigger.operation).split(" OR "))
+            if {"UPDATE", "DELETE"} <= operations:
+                return True
+    return False
+
+
+def _concrete_models() -> list[type[models.Model]]:
+    models_ = global_apps.get_models(include_auto_created=True)  # many-to-many tables too
+    return [m for m in models_ if m._meta.managed and not m._meta.proxy]
+
+
+def append_only_tables() -> list[str]:
+    return sorted(m._meta.db_table for m in _concrete_models() if _protects_update_and_delete(m))
+
+
+def history_tables() -> list[str]:
+    """The tables whose rows have row history (the models pghistory tracks)."""
+    tracked = {getattr(m, "pgh_tracked_model", None) for m in _concrete_models()} - {None}
+    return sorted(m._meta.db_table for m in tracked)
+
+
+def no_truncate_tables() -> list[str]:
+    no_delete = [global_apps.get_model(label)._meta.db_table for label in NO_DELETE_MODELS]
+    return sorted({*append_only_tables(), *history_tables(), *no_delete})
+
+
+def table_privileges() -> dict[str, str]:
+    """What the application role may do to each table of the project."""
+    privileges = {m._meta.db_table: ALL for m in _concrete_models()}
+    for label in NO_DELETE_MODELS:
+        privileges[global_apps.get_model(label)._meta.db_table] = NO_DELETE
+    for table in append_only_tables():
+        privileges[table] = APPEND_ONLY
+    privileges["django_migrations"] = "SELECT"
+    return privileges
+
+
+def _app_role() -> str:
+    role = settings.DATABASE_APP_ROLE
+    if not role:
+        raise CommandError("DATABASE_URL: names no user; the application role must be named")
+    return role
+
+
+def enforcement_sql(
+    *, app_role: str, owner_role: str, existing: set[str], quote: Callable[[str], str]
+) -> list[str]:
+    """The statements that give the application role its privileges and install the guards,
+    for the tables in `existing`. Idempotent."""
+    app, owner = quote(app_role), quote(owner_role)
+    statements = [
+        _GUARD_FUNCTIONS,
+        _IGNORE_NOTHING.format(schema=quote(pgtrigger.features.schema())),
+        # The database's and the schema's privileges: connect and use, nothing more.
+        f"""DO $$ BEGIN
+            EXECUTE format('REVOKE ALL ON DATABASE %I FROM PUBLIC', current_database());
+            EXECUTE format('REVOKE ALL ON DATABASE %I FROM {app}', current_database());
+            EXECUTE format('GRANT CONNECT ON DATABASE %I TO {app}', current_database());
+        END $$""",
+        "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+        f"REVOKE ALL ON SCHEMA public FROM {app}",
+        f"GRANT USAGE ON SCHEMA public TO {app}",
+        f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM PUBLIC, {app}",
+        f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM PUBLIC, {app}",
+        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {app}",
+        # A table a later migration creates can be read and added to at once; what else the
+        # application may do to it is granted here, at the end of that migrate.
+        f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public "
+        f"REVOKE ALL ON TABLES FROM {app}",
+        f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public "
+        f"GRANT SELECT, INSERT ON TABLES TO {app}",
+        f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public "
+        f"GRANT USAGE, SELECT ON SEQUENCES TO {app}",
+    ]
+    for table, privileges in sorted(table_privileges().items()):
+        if table in existing:
+            statements.append(f"GRANT {privileges} ON {quote(table)} TO {app}")
+    for table in append_only_tables():
+        if table in existing:
+            statements.append(
+                f"CREATE OR REPLACE TRIGGER {APPEND_ONLY_TRIGGER} BEFORE UPDATE OR DELETE "
+                f"ON {quote(table)} FOR EACH ROW EXECUTE FUNCTION public.{APPEND_ONLY_TRIGGER}()"
+            )
+    for table in no_truncate_tables():
+        if table in existing:
+            statements.append(
+                f"CREATE OR REPLACE TRIGGER {NO_TRUNCATE_TRIGGER} BEFORE TRUNCATE "
+                f"ON {quote(table)} FOR EACH STATEMENT "
+                f"EXECUTE FUNCTION public.{NO_TRUNCATE_TRIGGER}()"
+            )
+    return statements
+
+
+def enforcement_apply(*, using: str, **kwargs: Any) -> None:
+    """post_migrate: run enforcement_sql as the owner, then check that the application role
+    can do no more than granted. Raises CommandError (one line) when it still can.
+
+    Migrations run as the owner (diary's migrate command). A post_migrate sent on the
+    application role's own connection (the test suite's flush) changed no schema and could
+    grant nothing: it is left alone.
+    """
+    connection = connections[using]
+    app = _app_role()
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        cursor.execute("SELECT current_user")
+        owner = cursor.fetchone()[0]
+        if owner == app:
+            return
+        existing = set(connection.introspection.table_names(cursor))
+        for statement in enforcement_sql(
+            app_role=app, owner_role=owner, existing=existing, quote=connection.ops.quote_name
+        ):
+            cursor.execute(statement)
+        problem = database_problem(cursor, app=app)
+    if problem:
+        raise CommandError(problem)
