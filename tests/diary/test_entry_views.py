@@ -164,10 +164,37 @@ def test_a_submission_is_in_the_row_history_and_the_audit_trail_with_her_request
     assert audit.details == {
         "period": assessment.period_number,
         "responses": [r.pk for r in responses],
+        "client_request_id": "req-0123456789",
     }
-    assert audit.request_id == "req-0123456789"
+    # The id that ties the request's events together is the server's, echoed in the answer;
+    # the client's is kept apart.
+    assert audit.request_id == response["X-Request-ID"] != "req-0123456789"
+    for event in [*inserted, submitted]:
+        assert event.pgh_context.metadata["request_id"] == audit.request_id
+        assert event.pgh_context.metadata["client_request_id"] == "req-0123456789"
     assert audit.actor == world.participant_a.user
     assert audit.object_id == str(assessment.pk)
+
+
+def test_a_client_cannot_give_her_request_the_id_of_another_one(client_a, world):
+    """Attack: X-Request-ID chosen by the client became the audit's request id, so two
+    requests could share one and a forged event could hide among a real request's."""
+    first = client_a.post(reverse("diary:logout"), HTTP_X_REQUEST_ID="shared-id-0001")
+    client_a.force_login(world.participant_a.user)
+    second = client_a.post(reverse("diary:logout"), HTTP_X_REQUEST_ID="shared-id-0001")
+    logouts = list(AuditEvent.objects.filter(action=AuditAction.LOGOUT).order_by("pk"))
+    assert len(logouts) == 2
+    assert [e.request_id for e in logouts] == [first["X-Request-ID"], second["X-Request-ID"]]
+    assert logouts[0].request_id != logouts[1].request_id
+    assert "shared-id-0001" not in {e.request_id for e in logouts}
+    assert {e.details["client_request_id"] for e in logouts} == {"shared-id-0001"}
+
+
+def test_a_malformed_client_request_id_is_not_kept_at_all(client_a):
+    response = client_a.post(reverse("diary:logout"), HTTP_X_REQUEST_ID="<script>x</script>")
+    event = AuditEvent.objects.get(action=AuditAction.LOGOUT)
+    assert event.request_id == response["X-Request-ID"]
+    assert "client_request_id" not in event.details
 
 
 def test_an_untouched_vas_is_stored_as_not_answered(client_a, assessment):
