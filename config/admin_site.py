@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import FieldDoesNotExist
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -41,6 +42,26 @@ class StaffLoginForm(OTPAdminAuthenticationForm):
         if user is not None and user_has_device(user):
             self.clean_otp(user)
         return self.cleaned_data
+
+
+class ColumnsOnlyToField:
+    """`_to_field` may name only a column of the model (then Django's own rules apply).
+
+    Django's ModelAdmin.to_field_allowed reads `primary_key` from whatever field the name
+    resolves to, and a reverse relation (`?_to_field=allocation` on participants) has none: an
+    AttributeError, a 500. A reverse relation or a many-to-many names no column another row
+    could point at, so it is refused like an unknown name: a 400. Mixed into every model admin
+    registered on this site, Django's and third-party ones included (EproAdminSite.register).
+    """
+
+    def to_field_allowed(self, request: HttpRequest, to_field: str) -> bool:
+        try:
+            field = self.opts.get_field(to_field)  # type: ignore[attr-defined]
+        except FieldDoesNotExist:
+            return False
+        if not field.concrete:
+            return False
+        return super().to_field_allowed(request, to_field)  # type: ignore[misc]
 
 
 class EproAdminSite(admin.AdminSite):
@@ -112,6 +133,16 @@ class EproAdminSite(admin.AdminSite):
         if self._needs_setup(request):
             return redirect("admin:two_factor_setup")
         return super().login(request, extra_context)
+
+    def register(self, model_or_iterable, admin_class=None, **options) -> None:
+        admin_class = admin_class or admin.ModelAdmin
+        if not issubclass(admin_class, ColumnsOnlyToField):
+            admin_class = type(
+                admin_class.__name__,
+                (ColumnsOnlyToField, admin_class),
+                {"__module__": admin_class.__module__, "__qualname__": admin_class.__qualname__},
+            )
+        super().register(model_or_iterable, admin_class, **options)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -108,7 +108,7 @@ def audit_events_visible_to(
         qs = qs.filter(participant__subject_id=subject_id)
     if since:
         qs = qs.filter(occurred_at__gte=datetime.combine(since, time.min, tzinfo=UTC))
-    if until:
+    if until and until < date.max:  # the calendar's last day has no next one: no end then
         end = datetime.combine(until + timedelta(days=1), time.min, tzinfo=UTC)
         qs = qs.filter(occurred_at__lt=end)
     return qs.select_related("participant", "study").order_by("occurred_at", "id")
