@@ -145,10 +145,22 @@ PASSWORD_RESET_TTL_HOURS = env.int("PASSWORD_RESET_TTL_HOURS", default=2)
 
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Failures count per account, from whatever addresses they come (diary/lockout.py), and
+# against the account whether its study id or its e-mail address was typed.
+AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_RESET_ON_SUCCESS = True
-# Failures count against the account, whether its study id or its e-mail address was typed.
 AXES_USERNAME_CALLABLE = "diary.auth.axes_username"
+# Separately, an address is refused after this many failures within the cool-off, over any
+# accounts. Behind reverse proxies, TRUSTED_PROXY_COUNT says how many of them append to
+# X-Forwarded-For, so that the client's address is counted rather than the proxy's.
+AXES_HANDLER = "diary.lockout.AccountAndAddressHandler"
+AXES_CLIENT_IP_CALLABLE = "diary.lockout.client_address"
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=20)
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if LOGIN_ADDRESS_FAILURE_LIMIT < 1:
+    raise ImproperlyConfigured("LOGIN_ADDRESS_FAILURE_LIMIT: must be at least 1")
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT: must be 0 (no proxy) or more")
 AXES_LOCKOUT_TEMPLATE = "diary/lockout.html"
 
 # Idle timeout: the session expires this long after the last request. A request renews it
