@@ -1,8 +1,9 @@
 """The staff admin site: password plus TOTP second factor (django-otp).
 
 Staff without a device log in with their password; once a device is confirmed, a token is
-required at every login. Unblinded roles must have a verified second factor before any admin
-page opens (OTP_REQUIRED_FOR_UNBLINDED, on by default in production).
+required at every login, and every admin page needs a session verified by it, with DEBUG on
+or off. Unblinded roles must have a verified second factor before any admin page opens
+(OTP_REQUIRED_FOR_UNBLINDED, on by default in production).
 """
 
 from __future__ import annotations
@@ -30,7 +31,14 @@ from diary import access
 
 
 def otp_required_for(user) -> bool:
+    """Whether her role must have a second factor (OTP_REQUIRED_FOR_UNBLINDED)."""
     return settings.OTP_REQUIRED_FOR_UNBLINDED and access.is_unblinded(user)
+
+
+def second_factor_required(user) -> bool:
+    """Whether admin pages need a verified second factor from her: she has a confirmed
+    device, whatever DEBUG says, or her role must have one."""
+    return user_has_device(user) or otp_required_for(user)
 
 
 class StaffLoginForm(OTPAdminAuthenticationForm):
@@ -102,9 +110,17 @@ class EproAdminSite(admin.AdminSite):
         return pages
 
     def has_permission(self, request: HttpRequest) -> bool:
+        """Active staff, verified by their second factor in this session when they have a
+        device or their role needs one. A session opened by a password alone (another login
+        page, a login before the device was added) opens no admin page."""
         if not super().has_permission(request):
             return False
-        return not otp_required_for(request.user) or request.user.is_verified()
+        # Asked several times per page (the view, the sidebar): the device query runs once.
+        verified = getattr(request, "_second_factor_ok", None)
+        if verified is None:
+            verified = request.user.is_verified() or not second_factor_required(request.user)
+            request._second_factor_ok = verified  # type: ignore[attr-defined]
+        return verified
 
     def _needs_setup(self, request: HttpRequest) -> bool:
         user = request.user

@@ -46,6 +46,19 @@ def user_for_identifier(identifier: str) -> AbstractBaseUser | None:
     return participants[0].user if len(participants) == 1 else None
 
 
+def is_participant_account(user: AbstractBaseUser) -> bool:
+    """A participant's own login: linked to a participant record and no staff flag.
+
+    Only these log in at the diary's login page; staff log in at the admin's, where their
+    second factor is asked for (config.admin_site).
+    """
+    return (
+        not getattr(user, "is_staff", False)
+        and not getattr(user, "is_superuser", False)
+        and Participant.objects.filter(user=user).exists()
+    )
+
+
 AXES_USERNAME_MAX_LENGTH = 255
 
 

@@ -1,6 +1,7 @@
 """Staff second factor: optional for blinded staff, required before unblinded data."""
 
 import pytest
+from django.contrib.auth import SESSION_KEY
 from django.test import override_settings
 from django.urls import reverse
 from django_otp.oath import totp
@@ -66,6 +67,56 @@ def test_a_confirmed_device_makes_the_token_part_of_every_login(client, world):
     )
     assert response.status_code == 302
     assert client.get(reverse("admin:diary_allocation_changelist")).status_code == 200
+
+
+ADMIN_PAGES = [
+    "admin:index",
+    "admin:diary_participant_changelist",
+    "admin:diary_participant_compliance",
+    "admin:audit_export",
+    "admin:password_change",
+]
+
+
+@pytest.mark.parametrize("debug", [False, True])
+@pytest.mark.parametrize("username", ["statistician", "coordinator1", "admin"])
+def test_staff_with_an_authenticator_cannot_skip_it_at_the_participant_login(
+    client, world, username, debug
+):
+    """Attack: staff with a confirmed authenticator logged in at /diary/login/ (no code asked)
+    and then opened the whole admin, DEBUG on or off."""
+    user = getattr(world, username)
+    TOTPDevice.objects.create(user=user, name="app", confirmed=True)
+    with override_settings(DEBUG=debug):
+        response = client.post(reverse("diary:login"), {"username": username, "password": PASSWORD})
+        assert response.status_code == 200
+        assert "is not correct" in response.content.decode()
+        assert SESSION_KEY not in client.session
+        for name in ADMIN_PAGES:
+            page = client.get(reverse(name))
+            assert page.status_code == 302 and page.url.startswith(reverse("admin:login")), name
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_password_only_session_of_a_device_holder_opens_no_admin_page(client, world, debug):
+    """However the session was opened without the code (another door, a session from before
+    the device was added), no admin page opens until the code is given."""
+    device = TOTPDevice.objects.create(user=world.coordinator1, name="app", confirmed=True)
+    client.force_login(world.coordinator1)
+    with override_settings(DEBUG=debug):
+        for name in ADMIN_PAGES:
+            page = client.get(reverse(name))
+            assert page.status_code == 302 and page.url.startswith(reverse("admin:login")), name
+        setup = client.get(reverse("admin:two_factor_setup"))
+        assert setup.status_code == 302
+        assert TOTPDevice.objects.filter(user=world.coordinator1).count() == 1
+        # The admin's login asks for the code; with it, the pages open.
+        response = admin_login(
+            client, "coordinator1", otp_device=device.persistent_id, otp_token=current_token(device)
+        )
+        assert response.status_code == 302
+        for name in ADMIN_PAGES:
+            assert client.get(reverse(name)).status_code == 200, name
 
 
 def test_blinded_staff_may_enrol_a_device_too(client, world):

@@ -148,10 +148,19 @@ def test_activity_keeps_the_session_alive_renewing_it_at_most_once_a_minute(clie
     assert Session.objects.get().expire_date <= timezone.now() + age
 
 
-def test_staff_logging_in_to_the_diary_get_no_diary(client, world):
-    response = log_in(client, "coordinator1")
-    assert response.status_code == 302
-    assert client.get(reverse("diary:home")).status_code == 404
+@pytest.mark.parametrize("username", ["coordinator1", "monitor", "statistician", "admin"])
+def test_staff_cannot_log_in_at_the_participant_login(client, world, username):
+    """Staff log in at the admin's login, which asks for their second factor: here even the
+    right password is answered as a wrong one, and counted as a failure."""
+    right = log_in(client, username)
+    assert right.status_code == 200
+    assert SESSION_KEY not in client.session
+    wrong = log_in(client, username, "wrong-password")
+    assert without_csrf(right.content) == without_csrf(wrong.content)
+    assert "is not correct" in right.content.decode()
+    failures = AuditEvent.objects.filter(action=AuditAction.LOGIN_FAILED)
+    assert failures.count() == 2
+    assert not AuditEvent.objects.filter(action=AuditAction.LOGIN).exists()
 
 
 def test_participants_never_reach_the_admin(client, world):
