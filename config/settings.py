@@ -134,6 +134,9 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Not a strength rule: a participant's password is set only with her own link, and every
+    # password change is audited (diary/passwords.py).
+    {"NAME": "diary.passwords.PasswordChangePolicy"},
 ]
 LOGIN_URL = "diary:login"
 LOGIN_REDIRECT_URL = "diary:home"

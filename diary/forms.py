@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
 from django.contrib.auth.signals import user_login_failed
 from django.utils.translation import gettext_lazy as _
 
-from diary.auth import is_participant_account
+from diary.auth import is_participant_account, password_set_by_link
 
 
 class LoginForm(AuthenticationForm):
@@ -41,6 +41,15 @@ class LoginForm(AuthenticationForm):
                 request=self.request,
             )
             raise self.get_invalid_login_error()
+
+
+class LinkPasswordForm(SetPasswordForm):
+    """Her new password, chosen with her invitation or reset link: the one form a
+    participant's password may be validated by (diary.passwords refuses every other)."""
+
+    def validate_password_for_user(self, user, *args, **kwargs) -> None:
+        with password_set_by_link():
+            super().validate_password_for_user(user, *args, **kwargs)
 
 
 class PasswordForgottenForm(forms.Form):

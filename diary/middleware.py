@@ -14,13 +14,14 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone, translation
 
 from diary.access import participant_of
-from diary.request_context import current_client_request_id, current_request_id
+from diary.request_context import current_client_request_id, current_request_id, current_user
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
 class RequestIdMiddleware:
-    """Makes the request's id on the server and echoes it in the response.
+    """Makes the request's id on the server and echoes it in the response; notes the request's
+    user for events recorded where Django passes no request (after AuthenticationMiddleware).
 
     A client (or a proxy) may send X-Request-ID, but it cannot choose the id the audit trail
     groups events by: a chosen id could reuse another request's. A well-formed one is kept as
@@ -41,10 +42,12 @@ class RequestIdMiddleware:
             context["client_request_id"] = client_request_id
         token = current_request_id.set(request_id)
         client_token = current_client_request_id.set(client_request_id)
+        user_token = current_user.set(getattr(request, "user", None))
         try:
             with pghistory.context(**context):
                 response = self.get_response(request)
         finally:
+            current_user.reset(user_token)
             current_client_request_id.reset(client_token)
             current_request_id.reset(token)
         response["X-Request-ID"] = request_id

@@ -191,7 +191,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     "admin:diary_participant_compliance": STUDY_STAFF_403,
     "admin:diary_allocationlist_upload": UNBLINDED,
     "admin:diary_allocationlist_generate": UNBLINDED,
-    "admin:auth_user_password_change": SUPERUSER,  # set another user's password
+    # Setting another user's password; the user here is participant A's, whose password
+    # nobody but she sets (with her link): refused even to superusers.
+    "admin:auth_user_password_change": STAFF_403,
     "admin:otp_totp_totpdevice_config": SUPERUSER,
     "admin:otp_totp_totpdevice_qrcode": SUPERUSER,
     # One row per admin app (the app_list pattern is a regex over every app label).

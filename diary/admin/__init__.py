@@ -16,6 +16,7 @@ from diary.admin import (  # noqa: F401 - registers
     randomization,
     reminders,
     study,
+    users,
 )
 from diary.admin.pages.urls import page_urls
 

@@ -19,6 +19,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from diary.auth import password_set_by_link
 from diary.models import (
     AuditAction,
     Invitation,
@@ -140,8 +141,9 @@ def invitation_accept(*, token: str, password: str, now: datetime | None = None)
     invitation.save(update_fields=["used_at"])
     participant = invitation.participant
     user = participant.user
-    user.set_password(password)
-    user.save(update_fields=["password"])
+    with password_set_by_link():  # the one way her password is set (diary.passwords)
+        user.set_password(password)
+        user.save(update_fields=["password"])
     if participant.status == ParticipantStatus.INVITED:
         participant = participant_activate(participant=participant, actor=user, now=now)
     audit_record(

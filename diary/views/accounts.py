@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
-from django.contrib.auth.forms import SetPasswordForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,7 +14,7 @@ from django.views import i18n
 from django.views.decorators.http import require_http_methods, require_POST
 
 from diary.access import participant_of
-from diary.forms import PasswordForgottenForm
+from diary.forms import LinkPasswordForm, PasswordForgottenForm
 from diary.services.accounts import participant_language_set, password_reset_request
 from diary.services.invitations import InvitationInvalid, invitation_accept, invitation_check
 
@@ -50,7 +49,7 @@ def invitation_password(request: HttpRequest) -> HttpResponse:
         return render(
             request, "diary/invitation_invalid.html", {"message": exc.message}, status=410
         )
-    form = SetPasswordForm(invite.participant.user, request.POST or None)
+    form = LinkPasswordForm(invite.participant.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             participant = invitation_accept(
