@@ -28,6 +28,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.qr import write_qrcode_image
 
 from diary import access
+from diary.services.authenticators import authenticator_confirm
 
 
 def otp_required_for(user) -> bool:
@@ -191,8 +192,7 @@ class EproAdminSite(admin.AdminSite):
         if request.method == "POST":
             token = request.POST.get("token", "").strip().replace(" ", "")
             if token.isdigit() and device.verify_token(token):
-                device.confirmed = True
-                device.save(update_fields=["confirmed"])
+                authenticator_confirm(device=device, actor=user)
                 otp_login(request, device)
                 messages.success(request, "Two-factor authentication is set up.")
                 return redirect("admin:index")

@@ -11,6 +11,7 @@ the routes in diary.admin.pages.urls, registered with the site below.
 from django.contrib import admin
 
 from diary.admin import (  # noqa: F401 - registers
+    authenticators,
     clinical,
     participants,
     randomization,
