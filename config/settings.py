@@ -145,6 +145,16 @@ LOGOUT_REDIRECT_URL = "diary:login"
 # Invitation and password-reset links: single use, expiring.
 INVITATION_TTL_HOURS = env.int("INVITATION_TTL_HOURS", default=72)
 PASSWORD_RESET_TTL_HOURS = env.int("PASSWORD_RESET_TTL_HOURS", default=2)
+# The forgotten-password page: requests per typed identifier and per address within the window
+# (a refusal says so, 429); and at most one new reset link per account per cool-down, so that
+# probes neither flood her inbox nor replace the link she is about to use.
+PASSWORD_RESET_WINDOW = timedelta(minutes=env.int("PASSWORD_RESET_WINDOW_MINUTES", default=60))
+PASSWORD_RESET_LIMIT_PER_IDENTIFIER = env.int("PASSWORD_RESET_LIMIT_PER_IDENTIFIER", default=3)
+PASSWORD_RESET_LIMIT_PER_ADDRESS = env.int("PASSWORD_RESET_LIMIT_PER_ADDRESS", default=10)
+PASSWORD_RESET_COOLDOWN = timedelta(minutes=env.int("PASSWORD_RESET_COOLDOWN_MINUTES", default=15))
+for _name in ("PASSWORD_RESET_LIMIT_PER_IDENTIFIER", "PASSWORD_RESET_LIMIT_PER_ADDRESS"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name}: must be at least 1")
 
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))

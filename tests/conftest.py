@@ -59,6 +59,21 @@ def _fresh_instrument_versions():
     stored_versions_forget()
 
 
+@pytest.fixture
+def tasks_run_now():
+    """Celery tasks published during this test run at once, in the test's process (eager mode
+    for this test only, never for the whole suite)."""
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = False
+        app.conf.task_eager_propagates = False
+
+
 @dataclass
 class World:
     study: Study

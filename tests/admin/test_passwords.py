@@ -91,7 +91,7 @@ def test_manage_py_changepassword_refuses_a_participant(world):
 
 
 def test_a_participants_new_password_by_her_reset_link_is_audited_as_hers(
-    client, world, django_capture_on_commit_callbacks, password_changes
+    client, world, django_capture_on_commit_callbacks, tasks_run_now, password_changes
 ):
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("diary:password_forgotten"), {"identifier": "S01-001"})

@@ -72,7 +72,7 @@ def test_repeated_failures_lock_the_account_whichever_identifier_is_typed(client
 
 
 def test_forgotten_password_answers_the_same_for_unknown_accounts(
-    client, world, django_capture_on_commit_callbacks
+    client, world, django_capture_on_commit_callbacks, tasks_run_now
 ):
     url = reverse("diary:password_forgotten")
     with django_capture_on_commit_callbacks(execute=True):
@@ -85,7 +85,7 @@ def test_forgotten_password_answers_the_same_for_unknown_accounts(
 
 
 def test_reset_link_is_single_use_and_sets_a_new_password(
-    client, world, django_capture_on_commit_callbacks
+    client, world, django_capture_on_commit_callbacks, tasks_run_now
 ):
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("diary:password_forgotten"), {"identifier": "s01-001@example.org"})
@@ -104,7 +104,7 @@ def test_reset_link_is_single_use_and_sets_a_new_password(
 
 
 def test_a_weak_password_is_refused_by_the_validators(
-    client, world, django_capture_on_commit_callbacks
+    client, world, django_capture_on_commit_callbacks, tasks_run_now
 ):
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("diary:password_forgotten"), {"identifier": "S01-001"})
