@@ -9,14 +9,19 @@ or off. Unblinded roles must have a verified second factor before any admin page
 from __future__ import annotations
 
 import base64
+import functools
 import io
 from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import FieldDoesNotExist
+from django.db import DataError, transaction
+from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -53,15 +58,27 @@ class StaffLoginForm(OTPAdminAuthenticationForm):
         return self.cleaned_data
 
 
-class ColumnsOnlyToField:
-    """`_to_field` may name only a column of the model (then Django's own rules apply).
+class QueryParametersChecked:
+    """What a model admin's URL may ask for, before Django builds a query from it.
 
-    Django's ModelAdmin.to_field_allowed reads `primary_key` from whatever field the name
-    resolves to, and a reverse relation (`?_to_field=allocation` on participants) has none: an
-    AttributeError, a 500. A reverse relation or a many-to-many names no column another row
-    could point at, so it is refused like an unknown name: a 400. Mixed into every model admin
-    registered on this site, Django's and third-party ones included (EproAdminSite.register).
+    Found by tests/test_bad_input_admin.py; each was a 500 and is now a 400:
+
+    - `_to_field` names only a column of the model (then Django's own rules apply). Django's
+      ModelAdmin.to_field_allowed reads `primary_key` from whatever field the name resolves
+      to, and a reverse relation (`?_to_field=allocation` on participants) has none.
+    - No `__range` lookup: the admin's own links never use one, and from a URL it is a string
+      whose characters become the range's bounds (IndexError, or a mismatch of placeholders).
+    - No NUL character in a lookup's value: PostgreSQL text cannot hold one (DataError).
+    - Any other value the field cannot take (`?ip_address=0`, which the driver cannot adapt)
+      fails only when the list's query runs; that is caught there, in a savepoint, and
+      answered as Django answers a lookup it cannot apply: back to the list with `?e=1`.
+
+    Mixed into every model admin registered on this site, Django's and third-party ones
+    included (EproAdminSite.register).
     """
+
+    def get_changelist(self, request: HttpRequest, **kwargs):
+        return _values_checked(super().get_changelist(request, **kwargs))  # type: ignore[misc]
 
     def to_field_allowed(self, request: HttpRequest, to_field: str) -> bool:
         try:
@@ -71,6 +88,26 @@ class ColumnsOnlyToField:
         if not field.concrete:
             return False
         return super().to_field_allowed(request, to_field)  # type: ignore[misc]
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
+        if lookup.split(LOOKUP_SEP)[-1] == "range" or "\x00" in str(value):
+            return False
+        return super().lookup_allowed(lookup, value, request)  # type: ignore[misc]
+
+
+@functools.cache
+def _values_checked(changelist: type[ChangeList]) -> type[ChangeList]:
+    """`changelist` whose query, run with the URL's values, refuses those the field's column
+    cannot take (IncorrectLookupParameters) instead of failing."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        try:
+            with transaction.atomic():  # a database refusal must not break the request's
+                changelist.get_results(self, request)
+        except (ValueError, TypeError, DataError) as exc:
+            raise IncorrectLookupParameters(exc) from exc
+
+    return type(changelist.__name__, (changelist,), {"get_results": get_results})
 
 
 class EproAdminSite(admin.AdminSite):
@@ -153,10 +190,10 @@ class EproAdminSite(admin.AdminSite):
 
     def register(self, model_or_iterable, admin_class=None, **options) -> None:
         admin_class = admin_class or admin.ModelAdmin
-        if not issubclass(admin_class, ColumnsOnlyToField):
+        if not issubclass(admin_class, QueryParametersChecked):
             admin_class = type(
                 admin_class.__name__,
-                (ColumnsOnlyToField, admin_class),
+                (QueryParametersChecked, admin_class),
                 {"__module__": admin_class.__module__, "__qualname__": admin_class.__qualname__},
             )
         super().register(model_or_iterable, admin_class, **options)

@@ -110,13 +110,14 @@ def make_participant(
     sequence: Sequence | None = None,
     time_zone: str = "Europe/Copenhagen",
     now: datetime | None = None,
+    email: str | None = None,
 ) -> Participant:
     now = now or timezone.now() - timedelta(days=60)
     participant = participant_enrol(
         study=study,
         site=site,
         subject_id=subject_id,
-        email=f"{subject_id.lower()}@example.org",
+        email=email or f"{subject_id.lower()}@example.org",
         actor=None,
         time_zone=time_zone,
         now=now,

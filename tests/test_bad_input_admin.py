@@ -163,6 +163,48 @@ def test_any_lookup_on_any_admin_list_is_a_page_or_a_refusal_never_a_server_erro
         assert snapshot() == before
 
 
+@pytest.mark.parametrize(
+    ("url", "params"),
+    [
+        ("/admin/axes/accessfailurelog/", {"id__range": "0"}),
+        ("/admin/axes/accessfailurelog/", {"id__range": ""}),
+        ("/admin/pghistory/events/", {"pgh_slug__range": "1_0"}),
+        ("/admin/diary/participant/", {"enrolled_at__range": "2026-01-01,2026-02-01"}),
+        ("/admin/pghistory/events/", {"pgh_slug": "\x00"}),
+        ("/admin/auth/user/", {"username": "\x00"}),
+    ],
+)
+def test_a_range_lookup_or_a_nul_character_is_a_clear_400(client, world, url, params):
+    """Regressions the lookup property found: a `__range` from a URL is a string whose
+    characters became the bounds (IndexError, placeholder mismatch), and PostgreSQL refuses a
+    NUL character (DataError): 500s, now refused like any lookup the admin does not allow."""
+    client.force_login(world.statistician if "pghistory" in url else world.admin)
+    assert client.get(url, params).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("url", "params"),
+    [
+        ("/admin/axes/accessfailurelog/", {"ip_address": "0"}),
+        ("/admin/axes/accessattempt/", {"ip_address__in": "1.2.3.4,x"}),
+    ],
+)
+def test_a_value_the_column_cannot_take_goes_back_to_the_list(client, world, url, params):
+    """Regression: `?ip_address=0` failed in the driver (ValueError, 500) when the list's
+    query ran; now it is answered as any lookup the admin cannot apply."""
+    client.force_login(world.admin)
+    response = client.get(url, params)
+    assert response.status_code == 302 and response.url.endswith("?e=1")
+    assert client.get(response.url).status_code == 200
+
+
+def test_facets_on_the_row_history_are_simply_not_offered(client, world):
+    """Regression: `?_facets` on pghistory's list was a TypeError (500)."""
+    client.force_login(world.statistician)
+    response = client.get("/admin/pghistory/events/", {"pgh_slug": "", "_facets": ""})
+    assert response.status_code in (200, 302)
+
+
 # ---- the audit export's dates ------------------------------------------------------------------
 
 EDGES = [date.min, date.min + timedelta(days=1), date(1999, 12, 31), date(3000, 1, 1),
