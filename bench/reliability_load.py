@@ -57,6 +57,9 @@ def cohort_create(*, participants: int, periods: int, code: str = "RELIABILITY")
         number_of_periods=periods,
         periods_per_block=periods,
         instruments=["ehp30", "vas_dysmenorrhea"],
+        # Four digits: more participants than one site of a real study has.
+        subject_id_pattern=r"R01-[0-9]{4}",
+        subject_id_example="R01-0001",
     )
     site = Site.objects.create(study=study, code="R01", name="Reliability site")
     now = timezone.now()

@@ -1,20 +1,27 @@
 """The staff admin site: password plus TOTP second factor (django-otp).
 
 Staff without a device log in with their password; once a device is confirmed, a token is
-required at every login. Unblinded roles must have a verified second factor before any admin
-page opens (OTP_REQUIRED_FOR_UNBLINDED, on by default in production).
+required at every login, and every admin page needs a session verified by it, with DEBUG on
+or off. Unblinded roles must have a verified second factor before any admin page opens
+(OTP_REQUIRED_FOR_UNBLINDED, on by default in production).
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import io
 from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import FieldDoesNotExist
+from django.db import DataError, transaction
+from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -26,10 +33,18 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.qr import write_qrcode_image
 
 from diary import access
+from diary.services.authenticators import authenticator_confirm
 
 
 def otp_required_for(user) -> bool:
+    """Whether her role must have a second factor (OTP_REQUIRED_FOR_UNBLINDED)."""
     return settings.OTP_REQUIRED_FOR_UNBLINDED and access.is_unblinded(user)
+
+
+def second_factor_required(user) -> bool:
+    """Whether admin pages need a verified second factor from her: she has a confirmed
+    device, whatever DEBUG says, or her role must have one."""
+    return user_has_device(user) or otp_required_for(user)
 
 
 class StaffLoginForm(OTPAdminAuthenticationForm):
@@ -41,6 +56,58 @@ class StaffLoginForm(OTPAdminAuthenticationForm):
         if user is not None and user_has_device(user):
             self.clean_otp(user)
         return self.cleaned_data
+
+
+class QueryParametersChecked:
+    """What a model admin's URL may ask for, before Django builds a query from it.
+
+    Found by tests/test_bad_input_admin.py; each was a 500 and is now a 400:
+
+    - `_to_field` names only a column of the model (then Django's own rules apply). Django's
+      ModelAdmin.to_field_allowed reads `primary_key` from whatever field the name resolves
+      to, and a reverse relation (`?_to_field=allocation` on participants) has none.
+    - No `__range` lookup: the admin's own links never use one, and from a URL it is a string
+      whose characters become the range's bounds (IndexError, or a mismatch of placeholders).
+    - No NUL character in a lookup's value: PostgreSQL text cannot hold one (DataError).
+    - Any other value the field cannot take (`?ip_address=0`, which the driver cannot adapt)
+      fails only when the list's query runs; that is caught there, in a savepoint, and
+      answered as Django answers a lookup it cannot apply: back to the list with `?e=1`.
+
+    Mixed into every model admin registered on this site, Django's and third-party ones
+    included (EproAdminSite.register).
+    """
+
+    def get_changelist(self, request: HttpRequest, **kwargs):
+        return _values_checked(super().get_changelist(request, **kwargs))  # type: ignore[misc]
+
+    def to_field_allowed(self, request: HttpRequest, to_field: str) -> bool:
+        try:
+            field = self.opts.get_field(to_field)  # type: ignore[attr-defined]
+        except FieldDoesNotExist:
+            return False
+        if not field.concrete:
+            return False
+        return super().to_field_allowed(request, to_field)  # type: ignore[misc]
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
+        if lookup.split(LOOKUP_SEP)[-1] == "range" or "\x00" in str(value):
+            return False
+        return super().lookup_allowed(lookup, value, request)  # type: ignore[misc]
+
+
+@functools.cache
+def _values_checked(changelist: type[ChangeList]) -> type[ChangeList]:
+    """`changelist` whose query, run with the URL's values, refuses those the field's column
+    cannot take (IncorrectLookupParameters) instead of failing."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        try:
+            with transaction.atomic():  # a database refusal must not break the request's
+                changelist.get_results(self, request)
+        except (ValueError, TypeError, DataError) as exc:
+            raise IncorrectLookupParameters(exc) from exc
+
+    return type(changelist.__name__, (changelist,), {"get_results": get_results})
 
 
 class EproAdminSite(admin.AdminSite):
@@ -76,9 +143,17 @@ class EproAdminSite(admin.AdminSite):
         return pages
 
     def has_permission(self, request: HttpRequest) -> bool:
+        """Active staff, verified by their second factor in this session when they have a
+        device or their role needs one. A session opened by a password alone (another login
+        page, a login before the device was added) opens no admin page."""
         if not super().has_permission(request):
             return False
-        return not otp_required_for(request.user) or request.user.is_verified()
+        # Asked several times per page (the view, the sidebar): the device query runs once.
+        verified = getattr(request, "_second_factor_ok", None)
+        if verified is None:
+            verified = request.user.is_verified() or not second_factor_required(request.user)
+            request._second_factor_ok = verified  # type: ignore[attr-defined]
+        return verified
 
     def _needs_setup(self, request: HttpRequest) -> bool:
         user = request.user
@@ -107,6 +182,16 @@ class EproAdminSite(admin.AdminSite):
         if self._needs_setup(request):
             return redirect("admin:two_factor_setup")
         return super().login(request, extra_context)
+
+    def register(self, model_or_iterable, admin_class=None, **options) -> None:
+        admin_class = admin_class or admin.ModelAdmin
+        if not issubclass(admin_class, QueryParametersChecked):
+            admin_class = type(
+                admin_class.__name__,
+                (QueryParametersChecked, admin_class),
+                {"__module__": admin_class.__module__, "__qualname__": admin_class.__qualname__},
+            )
+        super().register(model_or_iterable, admin_class, **options)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -139,8 +224,7 @@ class EproAdminSite(admin.AdminSite):
         if request.method == "POST":
             token = request.POST.get("token", "").strip().replace(" ", "")
             if token.isdigit() and device.verify_token(token):
-                device.confirmed = True
-                device.save(update_fields=["confirmed"])
+                authenticator_confirm(device=device, actor=user)
                 otp_login(request, device)
                 messages.success(request, "Two-factor authentication is set up.")
                 return redirect("admin:index")

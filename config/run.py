@@ -73,6 +73,16 @@ def broker_check(url: str) -> None:
         fail(f"CELERY_BROKER_URL: cannot reach the broker at {url}: {exc}")
 
 
+def site_url(host: str, port: int) -> str:
+    """The base URL of e-mail links (SITE_URL) for a server bound to host:port: the address a
+    browser on this machine opens (loopback for a wildcard bind), with the port in use."""
+    if host in {"", "0.0.0.0", "::"}:  # noqa: S104 - naming the wildcard, not binding to it
+        host = "127.0.0.1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 def manage(*args: str, env: dict[str, str] | None = None) -> None:
     result = subprocess.run(
         [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, check=False
@@ -108,6 +118,9 @@ def main() -> None:
     except ValueError:
         fail(f"PORT: {os.environ['PORT']!r} is not a port number")
     port_check(host, port)
+    # Links in invitation, reset and reminder e-mails (sent by the web server and the worker,
+    # which inherit this environment) lead to the server really started, PORT=8001 included.
+    os.environ.setdefault("SITE_URL", site_url(host, port))
 
     data = embedded.data_root(BASE_DIR)
     redis_server = None
@@ -151,6 +164,7 @@ def main() -> None:
         f"\n  Participant diary: http://{host}:{port}/diary/   (e.g. S01-001 / {password})\n"
         f"  Staff admin:       http://{host}:{port}/admin/    (admin, coordinator1, coordinator2,"
         f" monitor, statistician / {password})\n"
+        f"  E-mail links:      {os.environ['SITE_URL']}/diary/...\n"
         "  Ctrl-C stops the web server, worker, beat and the embedded services.\n",
         flush=True,
     )

@@ -151,6 +151,9 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Not a strength rule: a participant's password is set only with her own link, and every
+    # password change is audited (diary/passwords.py).
+    {"NAME": "diary.passwords.PasswordChangePolicy"},
 ]
 LOGIN_URL = "diary:login"
 LOGIN_REDIRECT_URL = "diary:home"
@@ -159,13 +162,38 @@ LOGOUT_REDIRECT_URL = "diary:login"
 # Invitation and password-reset links: single use, expiring.
 INVITATION_TTL_HOURS = env.int("INVITATION_TTL_HOURS", default=72)
 PASSWORD_RESET_TTL_HOURS = env.int("PASSWORD_RESET_TTL_HOURS", default=2)
+# The forgotten-password page: requests per typed identifier and per address within the window
+# (a refusal says so, 429); and at most one new reset link per account per cool-down, so that
+# probes neither flood her inbox nor replace the link she is about to use.
+PASSWORD_RESET_WINDOW = timedelta(minutes=env.int("PASSWORD_RESET_WINDOW_MINUTES", default=60))
+PASSWORD_RESET_LIMIT_PER_IDENTIFIER = env.int("PASSWORD_RESET_LIMIT_PER_IDENTIFIER", default=3)
+PASSWORD_RESET_LIMIT_PER_ADDRESS = env.int("PASSWORD_RESET_LIMIT_PER_ADDRESS", default=10)
+PASSWORD_RESET_COOLDOWN = timedelta(minutes=env.int("PASSWORD_RESET_COOLDOWN_MINUTES", default=15))
+for _name in ("PASSWORD_RESET_LIMIT_PER_IDENTIFIER", "PASSWORD_RESET_LIMIT_PER_ADDRESS"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name}: must be at least 1")
 
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Failures count per account, from whatever addresses they come (diary/lockout.py), and
+# against the account whether its study id or its e-mail address was typed.
+AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_RESET_ON_SUCCESS = True
-# Failures count against the account, whether its study id or its e-mail address was typed.
 AXES_USERNAME_CALLABLE = "diary.auth.axes_username"
+# Separately, an address is refused after this many failures within the cool-off, over any
+# accounts. Behind reverse proxies, TRUSTED_PROXY_COUNT says how many of them append to
+# X-Forwarded-For, so that the client's address is counted rather than the proxy's.
+AXES_HANDLER = "diary.lockout.AccountAndAddressHandler"
+# axes warns when ip_address is not a lockout parameter: here addresses are throttled by the
+# handler above, with a limit of their own, rather than locked at the account's limit.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_CLIENT_IP_CALLABLE = "diary.lockout.client_address"
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=20)
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if LOGIN_ADDRESS_FAILURE_LIMIT < 1:
+    raise ImproperlyConfigured("LOGIN_ADDRESS_FAILURE_LIMIT: must be at least 1")
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT: must be 0 (no proxy) or more")
 AXES_LOCKOUT_TEMPLATE = "diary/lockout.html"
 
 # Idle timeout: the session expires this long after the last request. A request renews it

@@ -7,6 +7,9 @@ against one account whichever identifier was typed.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -44,6 +47,48 @@ def user_for_identifier(identifier: str) -> AbstractBaseUser | None:
         ).select_related("user")[:2]
     )
     return participants[0].user if len(participants) == 1 else None
+
+
+def is_participant_account(user: AbstractBaseUser | None) -> bool:
+    """A participant's own login: linked to a participant record and no staff flag.
+
+    Only these log in at the diary's login page; staff log in at the admin's, where their
+    second factor is asked for (config.admin_site).
+    """
+    return (
+        user is not None
+        and user.pk is not None
+        and not getattr(user, "is_staff", False)
+        and not getattr(user, "is_superuser", False)
+        and Participant.objects.filter(user=user).exists()
+    )
+
+
+def is_linked_to_participant(user: AbstractBaseUser | None) -> bool:
+    """Whether the account is a participant's login, whatever flags it was given since."""
+    return (
+        user is not None
+        and user.pk is not None
+        and Participant.objects.filter(user=user).exists()
+    )
+
+
+_password_by_link: ContextVar[bool] = ContextVar("password_by_link", default=False)
+
+
+@contextmanager
+def password_set_by_link() -> Iterator[None]:
+    """Marks the one way a participant's password is set: by her, with her invitation or reset
+    link (diary.views.accounts, diary.services.invitations). diary.passwords refuses any other."""
+    token = _password_by_link.set(True)
+    try:
+        yield
+    finally:
+        _password_by_link.reset(token)
+
+
+def password_is_set_by_link() -> bool:
+    return _password_by_link.get()
 
 
 AXES_USERNAME_MAX_LENGTH = 255

@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
+from django.contrib.auth.signals import user_login_failed
 from django.utils.translation import gettext_lazy as _
+
+from diary.auth import is_participant_account, password_set_by_link
 
 
 class LoginForm(AuthenticationForm):
@@ -24,6 +27,29 @@ class LoginForm(AuthenticationForm):
             "The study ID, e-mail address or password is not correct. Please try again."
         ),
     }
+
+    def confirm_login_allowed(self, user) -> None:
+        """Only participants log in here: a staff account (whose second factor only the admin's
+        login asks for) is refused exactly as a wrong password is: the same message, and a
+        failed login that the audit trail and the lockout count, so that the answer does not
+        tell whether the password was right."""
+        super().confirm_login_allowed(user)
+        if not is_participant_account(user):
+            user_login_failed.send(
+                sender=__name__,
+                credentials={"username": self.cleaned_data.get("username", "")},
+                request=self.request,
+            )
+            raise self.get_invalid_login_error()
+
+
+class LinkPasswordForm(SetPasswordForm):
+    """Her new password, chosen with her invitation or reset link: the one form a
+    participant's password may be validated by (diary.passwords refuses every other)."""
+
+    def validate_password_for_user(self, user, *args, **kwargs) -> None:
+        with password_set_by_link():
+            super().validate_password_for_user(user, *args, **kwargs)
 
 
 class PasswordForgottenForm(forms.Form):

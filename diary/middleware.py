@@ -14,26 +14,41 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone, translation
 
 from diary.access import participant_of
-from diary.request_context import current_request_id
+from diary.request_context import current_client_request_id, current_request_id, current_user
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
 class RequestIdMiddleware:
-    """Takes a well-formed X-Request-ID from a proxy, or makes one; echoes it in the response."""
+    """Makes the request's id on the server and echoes it in the response; notes the request's
+    user for events recorded where Django passes no request (after AuthenticationMiddleware).
+
+    A client (or a proxy) may send X-Request-ID, but it cannot choose the id the audit trail
+    groups events by: a chosen id could reuse another request's. A well-formed one is kept as
+    `client_request_id` (audit event details, row-history context), for matching with a
+    proxy's logs; anything else is dropped.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
-        request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+        client_request_id = incoming if _SAFE_ID.match(incoming) else ""
+        request_id = uuid.uuid4().hex
         request.request_id = request_id  # type: ignore[attr-defined]
+        context = {"request_id": request_id}
+        if client_request_id:
+            context["client_request_id"] = client_request_id
         token = current_request_id.set(request_id)
+        client_token = current_client_request_id.set(client_request_id)
+        user_token = current_user.set(getattr(request, "user", None))
         try:
-            with pghistory.context(request_id=request_id):
+            with pghistory.context(**context):
                 response = self.get_response(request)
         finally:
+            current_user.reset(user_token)
+            current_client_request_id.reset(client_token)
             current_request_id.reset(token)
         response["X-Request-ID"] = request_id
         return response

@@ -54,8 +54,9 @@ def audit_login_failed(sender: Any, credentials: dict, request: Any = None, **kw
 
 @receiver(user_locked_out, dispatch_uid="diary_audit_lockout")
 def audit_lockout(sender: Any, request: Any, username: str, ip_address: str, **kwargs: Any) -> None:
+    # Without a username the address reached its own limit (diary.lockout), not an account.
     audit_record(
         action=AuditAction.LOCKOUT,
         participant=_participant_named(username or ""),
-        details={"ip_address": ip_address},
+        details={"ip_address": ip_address, "scope": "account" if username else "address"},
     )

@@ -96,6 +96,21 @@ def _fresh_instrument_versions():
     stored_versions_forget()
 
 
+@pytest.fixture
+def tasks_run_now():
+    """Celery tasks published during this test run at once, in the test's process (eager mode
+    for this test only, never for the whole suite)."""
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = False
+        app.conf.task_eager_propagates = False
+
+
 @dataclass
 class World:
     study: Study
@@ -132,13 +147,14 @@ def make_participant(
     sequence: Sequence | None = None,
     time_zone: str = "Europe/Copenhagen",
     now: datetime | None = None,
+    email: str | None = None,
 ) -> Participant:
     now = now or timezone.now() - timedelta(days=60)
     participant = participant_enrol(
         study=study,
         site=site,
         subject_id=subject_id,
-        email=f"{subject_id.lower()}@example.org",
+        email=email or f"{subject_id.lower()}@example.org",
         actor=None,
         time_zone=time_zone,
         now=now,

@@ -64,6 +64,8 @@ LAYER_OF: dict[str, Place] = {
     "config.gunicorn.conf": Place("start-up", "gunicorn's settings file"),
     "config.urls": Place("interface", "the root URLconf"),
     "diary.enforcement": Place("interface", "post-migrate: grants and append-only guards"),
+    "diary.lockout": Place("interface", "axes' lockout handler with the per-address throttle"),
+    "diary.passwords": Place("interface", "password validator: who may set whose password"),
     "config.apps": Place("interface", "names the admin site for Django"),
     "config.admin_site": Place("interface", "the admin site and its second factor"),
     # diary/ by folder

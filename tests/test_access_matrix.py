@@ -49,6 +49,7 @@ from django_celery_beat.models import (
     PeriodicTask,
     SolarSchedule,
 )
+from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from diary.models import (
@@ -71,7 +72,7 @@ from diary.services.periods import period_start_report
 from diary.services.randomization import allocation_list_generate
 from scoring.definitions import instrument_get
 from scoring.models import InstrumentVersion
-from tests.conftest import make_participant, make_staff, make_study
+from tests.conftest import PASSWORD, make_participant, make_staff, make_study
 from tests.scoring.submitting import assessment_open, submit
 
 pytestmark = pytest.mark.django_db
@@ -190,7 +191,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     "admin:diary_participant_compliance": STUDY_STAFF,
     "admin:diary_allocationlist_upload": UNBLINDED_404,
     "admin:diary_allocationlist_generate": UNBLINDED_404,
-    "admin:auth_user_password_change": SUPERUSER,  # set another user's password
+    # Setting another user's password; the user here is participant A's, whose password
+    # nobody but she sets (with her link): refused even to superusers.
+    "admin:auth_user_password_change": STAFF_403,
     "admin:otp_totp_totpdevice_config": SUPERUSER,
     "admin:otp_totp_totpdevice_qrcode": SUPERUSER,
     # One row per admin app (the app_list pattern is a regex over every app label).
@@ -630,10 +633,17 @@ def text_of(response) -> str:
     return body.decode(errors="replace")
 
 
-def client_for(user) -> Client:
+def client_for(user, *, verified: bool = True) -> Client:
+    """A client logged in as `user`; one who has an authenticator also gave its code (the
+    admin asks for it on every page otherwise), unless `verified` is False."""
     client = Client(raise_request_exception=False)
     if user is not None:
         client.force_login(user)
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is not None and verified:
+            session = client.session
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+            session.save()
     return client
 
 
@@ -671,6 +681,41 @@ def test_access_matrix(matrix: Matrix, identity: str) -> None:
                 f"{key} {url}: {problem}" for problem in body_problems(identity, key, response)
             ]
     assert not wrong, f"{len(wrong)} wrong cell(s) for {identity}:\n" + "\n".join(wrong)
+
+
+def test_no_admin_page_opens_to_a_device_holder_who_gave_no_code(matrix: Matrix) -> None:
+    """The outsider has an authenticator; her session opened by a password alone (any other
+    door) gets the admin's login, which asks for the code, on every admin URL."""
+    client = client_for(matrix.users["outsider"], verified=False)
+    table = expected_table()
+    wrong = []
+    for key, pattern in sorted(request_keys().items()):
+        if key not in table or not key.startswith(("admin:", "route:admin/")):
+            continue
+        url = url_for(key, pattern, matrix)
+        got = answer(client.get(url))
+        # The login page itself asks for the code; logging out sends her to the index first.
+        expected = {"admin:login": "200", "admin:logout": "index"}.get(key, "login")
+        if key == "admin:two_factor_setup":
+            expected = "index"  # she already has a device: nothing to set up
+        if got != expected:
+            wrong.append(f"{key} {url}: expected {expected}, got {got}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_no_staff_account_logs_in_at_the_participant_login(matrix: Matrix) -> None:
+    """The diary's login takes participants only: staff (whose second factor only the admin's
+    login asks for) are answered as a wrong password, whatever they type."""
+    logged_in = []
+    for identity in IDENTITIES[3:]:
+        client = Client(raise_request_exception=False)
+        user = matrix.users[identity]
+        response = client.post(
+            reverse("diary:login"), {"username": user.get_username(), "password": PASSWORD}
+        )
+        if response.status_code != 200 or "_auth_user_id" in client.session:
+            logged_in.append(identity)
+    assert not logged_in, f"staff logged in at the participant login: {logged_in}"
 
 
 def test_the_walk_finds_the_diary_and_every_admin_page() -> None:

@@ -7,7 +7,10 @@ tests/bad_input.py for how examples are isolated.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
+from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -108,7 +111,19 @@ def test_a_bad_vas_value_says_what_is_expected(client_a, assessment, raw, shown)
 @given(
     width=st.one_of(junk_text(max_size=50), st.integers().map(str)),
     ratio=st.one_of(junk_text(max_size=50), st.floats().map(str)),
-    answered_at=st.one_of(junk_text(max_size=50), st.datetimes().map(lambda d: d.isoformat())),
+    answered_at=st.one_of(
+        junk_text(max_size=50),
+        st.datetimes().map(lambda d: d.isoformat()),
+        # Aware times anywhere in the calendar, at its edges too, in any offset.
+        st.datetimes(
+            timezones=st.sampled_from(
+                [UTC, *(timezone.get_fixed_timezone(h * 60) for h in (-14, 14))]
+            )
+        ).map(lambda d: d.isoformat()),
+        st.timedeltas(min_value=timedelta(days=-3), max_value=timedelta(days=3)).map(
+            lambda d: (timezone.now() + d).isoformat()
+        ),
+    ),
     how=junk_text(max_size=20),
 )
 def test_odd_vas_capture_details_never_fail_and_only_plausible_ones_are_stored(
@@ -141,6 +156,10 @@ def test_odd_vas_capture_details_never_fail_and_only_plausible_ones_are_stored(
             assert metadata["input"] in {"pointer", "keyboard"}
         if "client_answered_at" in metadata:
             assert metadata["client_answered_at"] == answered_at.strip()
+            # Only a time near the server's clock is kept as when she answered.
+            claimed = datetime.fromisoformat(metadata["client_answered_at"])
+            saved = datetime.fromisoformat(metadata["server_saved_at"])
+            assert saved - timedelta(hours=24) <= claimed <= saved + timedelta(minutes=10)
 
 
 @pytest.mark.parametrize(
@@ -165,7 +184,7 @@ def test_implausible_vas_capture_details_are_dropped_and_the_answer_kept(
     good = {
         "viewport_width": "360",
         "device_pixel_ratio": "2.625",
-        "client_answered_at": "2026-11-25T10:00:00.000Z",
+        "client_answered_at": timezone.now().isoformat(),
         "input": "pointer",
     }
     posted = {f"meta_{name}": value if name == field else v for name, v in good.items()}

@@ -11,11 +11,13 @@ the routes in diary.admin.pages.urls, registered with the site below.
 from django.contrib import admin
 
 from diary.admin import (  # noqa: F401 - registers
+    authenticators,
     clinical,
     participants,
     randomization,
     reminders,
     study,
+    users,
 )
 from diary.admin.pages.urls import page_urls
 

@@ -17,7 +17,7 @@ from diary.models.clinical import (
     ResponseSource,
 )
 from diary.models.draft import ResponseDraft
-from diary.models.invitation import Invitation, InvitationPurpose
+from diary.models.invitation import Invitation, InvitationPurpose, PasswordResetRequest
 from diary.models.participant import Participant, ParticipantContact, ParticipantStatus
 from diary.models.reminder import ReminderKind, ReminderLog, ReminderStatus
 from diary.models.study import (
@@ -46,6 +46,7 @@ __all__ = [
     "Participant",
     "ParticipantContact",
     "ParticipantStatus",
+    "PasswordResetRequest",
     "ReminderKind",
     "ReminderLog",
     "ReminderStatus",

@@ -45,3 +45,28 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_purpose_display()} for {self.participant}"
+
+
+class PasswordResetRequest(models.Model):
+    """One request on the forgotten-password page, kept for its rate limits only.
+
+    Written for every request, whether or not the identifier names an account, so that the
+    page does the same work either way. The identifier is kept only as a keyed hash (it may be
+    an e-mail address); rows older than the limits' window are deleted by the sending task.
+    """
+
+    requested_at = models.DateTimeField()
+    identifier_digest = models.CharField(max_length=64)
+    address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # The per-identifier and per-address counts over the last window.
+            models.Index(
+                fields=["identifier_digest", "requested_at"], name="reset_identifier_time"
+            ),
+            models.Index(fields=["address", "requested_at"], name="reset_address_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"password reset request at {self.requested_at:%Y-%m-%d %H:%M:%S}"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Lower
 
 from diary.models.history import tracked
 from diary.models.study import Site, Study, validate_time_zone
@@ -69,6 +71,17 @@ class Participant(models.Model):
     def __str__(self) -> str:
         return self.subject_id
 
+    def clean(self) -> None:
+        study = self.study if self.study_id else None
+        if study is not None and self.subject_id and not study.subject_id_matches(self.subject_id):
+            raise ValidationError(
+                {
+                    "subject_id": f"{self.subject_id!r} is not a study ID of this study: it must "
+                    f"have the form {study.subject_id_example} (pattern "
+                    f"{study.subject_id_pattern})."
+                }
+            )
+
 
 class ParticipantContact(models.Model):
     """Identifying contact details, kept out of clinical tables and never exported."""
@@ -77,6 +90,12 @@ class ParticipantContact(models.Model):
         Participant, on_delete=models.PROTECT, related_name="contact"
     )
     email = models.EmailField()
+
+    class Meta:
+        constraints = [
+            # One contact, one person: a login or reset link by e-mail reaches her alone.
+            models.UniqueConstraint(Lower("email"), name="participant_contact_email_unique"),
+        ]
 
     def __str__(self) -> str:
         return f"contact of {self.participant}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 
 from django.conf import settings
@@ -51,6 +52,19 @@ def validate_instrument_modules(value: object) -> None:
         raise ValidationError(errors)
 
 
+def validate_regular_expression(value: str) -> None:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValidationError(f"{value!r} is not a valid regular expression: {exc}.") from exc
+
+
+# Study IDs like S01-004: a site letter and number, a dash, a three-digit number.
+DEFAULT_SUBJECT_ID_PATTERN = r"[A-Z][0-9]{2}-[0-9]{3}"
+DEFAULT_SUBJECT_ID_EXAMPLE = "S01-004"
+DEFAULT_PUBLIC_NAME = "Study diary"
+
+
 class MissingItemRule(models.TextChoices):
     HALF = "half", "At least half of the scale's items answered"
     MORE_THAN_HALF = "more_than_half", "More than half of the scale's items answered"
@@ -61,6 +75,28 @@ class MissingItemRule(models.TextChoices):
 class Study(models.Model):
     code = models.SlugField(max_length=32, unique=True)
     name = models.CharField(max_length=200)
+    # What participants read in e-mail subjects and on a phone's lock screen, where the title
+    # (naming the drug or the diagnosis) must never appear.
+    public_name = models.CharField(
+        max_length=80,
+        default=DEFAULT_PUBLIC_NAME,
+        help_text="Neutral name shown to participants in e-mails (visible on a lock screen): "
+        "never the drug, the diagnosis or the study title.",
+    )
+    subject_id_pattern = models.CharField(
+        "study ID pattern",
+        max_length=200,
+        default=DEFAULT_SUBJECT_ID_PATTERN,
+        validators=[validate_regular_expression],
+        help_text="Regular expression every study ID must match in full, e.g. "
+        "[A-Z][0-9]{2}-[0-9]{3} for S01-004.",
+    )
+    subject_id_example = models.CharField(
+        "study ID example",
+        max_length=32,
+        default=DEFAULT_SUBJECT_ID_EXAMPLE,
+        help_text="A study ID of the expected form, shown when one is refused.",
+    )
     number_of_periods = models.PositiveSmallIntegerField(default=6)
     periods_per_block = models.PositiveSmallIntegerField(default=3)
     time_zone = models.CharField(
@@ -172,6 +208,20 @@ class Study(models.Model):
                     "Add the instrument to the instruments first."
                 }
             )
+
+
+
+        if self.subject_id_example and not self.subject_id_matches(self.subject_id_example):
+            raise ValidationError(
+                {"subject_id_example": "The example does not match the study ID pattern."}
+            )
+
+    def subject_id_matches(self, subject_id: str) -> bool:
+        """Whether a study ID has this study's form (the whole ID matches the pattern)."""
+        try:
+            return re.fullmatch(self.subject_id_pattern, subject_id) is not None
+        except re.error:
+            return False
 
     @property
     def number_of_blocks(self) -> int:

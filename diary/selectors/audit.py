@@ -106,6 +106,6 @@ def audit_events_visible_to(
         qs = qs.filter(participant__subject_id=subject_id)
     if since:
         qs = qs.filter(occurred_at__gte=local_midnight(since, _UTC))
-    if until:
+    if until and until < date.max:  # the calendar's last day has no next one: no end then
         qs = qs.filter(occurred_at__lt=local_midnight(until + timedelta(days=1), _UTC))
     return qs.select_related("participant", "study").order_by("occurred_at", "id")

@@ -10,7 +10,7 @@ from django.db import models
 from django.utils import timezone
 
 from diary.models import AuditAction, AuditEvent, Participant, Study
-from diary.request_context import current_request_id
+from diary.request_context import current_client_request_id, current_request_id
 
 
 def audit_record(**event: Any) -> AuditEvent:
@@ -33,8 +33,15 @@ def audit_event(
     occurred_at: datetime | None = None,
 ) -> AuditEvent:
     """A business event, not yet saved: audit_record saves it; a caller that writes it in a
-    statement of its own (diary.services._submission_sql) takes it as it is."""
+    statement of its own (diary.services._submission_sql) takes it as it is.
+
+    The request id is the server's (RequestIdMiddleware); an X-Request-ID the client sent is
+    added to the details as `client_request_id`."""
     user = actor if actor is not None and actor.is_authenticated else None
+    details = dict(details or {})
+    if client_request_id := current_client_request_id.get():
+        # What the client claimed its request id was: kept, never used as the event's own.
+        details["client_request_id"] = client_request_id
     if participant is not None and study is None:
         study = participant.study
     return AuditEvent(
@@ -47,6 +54,6 @@ def audit_event(
         object_type=obj._meta.label if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
         reason=reason,
-        details=details or {},
+        details=details,
         request_id=current_request_id.get(),
     )

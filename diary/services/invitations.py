@@ -19,6 +19,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from diary.auth import password_set_by_link
 from diary.models import (
     AuditAction,
     Invitation,
@@ -54,9 +55,12 @@ def invitation_send(
     actor: AbstractBaseUser | None,
     purpose: InvitationPurpose = InvitationPurpose.INVITATION,
     now: datetime | None = None,
+    revoke_earlier: bool = True,
 ) -> str:
     """Create a link, revoke earlier unused ones of the same purpose, e-mail it; returns the URL.
 
+    With `revoke_earlier` False (her own request on the forgotten-password page, which anyone
+    can make in her name) earlier links stay usable; using any one revokes the others.
     Raises ValidationError for a withdrawn participant or one without an e-mail address.
     """
     now = now or timezone.now()
@@ -65,9 +69,13 @@ def invitation_send(
     email = getattr(getattr(participant, "contact", None), "email", "")
     if not email:
         raise ValidationError("The participant has no e-mail address on file.")
-    Invitation.objects.filter(
-        participant=participant, purpose=purpose, used_at__isnull=True, revoked_at__isnull=True
-    ).update(revoked_at=now)
+    if revoke_earlier:
+        Invitation.objects.filter(
+            participant=participant,
+            purpose=purpose,
+            used_at__isnull=True,
+            revoked_at__isnull=True,
+        ).update(revoked_at=now)
     token = secrets.token_urlsafe(32)
     Invitation.objects.create(
         participant=participant,
@@ -138,10 +146,15 @@ def invitation_accept(*, token: str, password: str, now: datetime | None = None)
         raise InvitationInvalid("This link has already been used.")
     invitation.used_at = now
     invitation.save(update_fields=["used_at"])
+    # Her password is set: no other link of hers opens the password step any more.
+    Invitation.objects.filter(
+        participant_id=invitation.participant_id, used_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=now)
     participant = invitation.participant
     user = participant.user
-    user.set_password(password)
-    user.save(update_fields=["password"])
+    with password_set_by_link():  # the one way her password is set (diary.passwords)
+        user.set_password(password)
+        user.save(update_fields=["password"])
     if participant.status == ParticipantStatus.INVITED:
         participant = participant_activate(participant=participant, actor=user, now=now)
     audit_record(

@@ -7,7 +7,7 @@ from datetime import datetime
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from diary.models import (
@@ -31,6 +31,20 @@ def _username_for(study: Study, subject_id: str) -> str:
     return username
 
 
+EMAIL_IN_USE = (
+    "This e-mail address is already used by another participant or a staff account. "
+    "Each participant needs her own address."
+)
+
+
+def email_in_use(email: str) -> bool:
+    """Whether a participant's contact or any account already has this address (any case)."""
+    return (
+        ParticipantContact.objects.filter(email__iexact=email).exists()
+        or get_user_model().objects.filter(email__iexact=email).exists()
+    )
+
+
 @transaction.atomic
 def participant_enrol(
     *,
@@ -46,11 +60,17 @@ def participant_enrol(
     """Create the participant, her login (no usable password yet), contact and schedule.
 
     One scheduled assessment per period is created up front, so compliance can count what is
-    expected before anything is reported. Raises ValidationError for a site of another study.
+    expected before anything is reported. Raises ValidationError, storing nothing, for a site
+    of another study, a study ID not of the study's form (Participant.clean), or an e-mail
+    address another participant or a staff account already uses (in any letter case): login
+    by e-mail and reset links must reach one person only.
     """
     now = now or timezone.now()
     if site.study_id != study.pk:
         raise ValidationError({"site": "The site does not belong to this study."})
+    email = email.strip()
+    if email_in_use(email):
+        raise ValidationError({"email": EMAIL_IN_USE})
     User = get_user_model()
     user = User(username=_username_for(study, subject_id), email=email, is_staff=False)
     user.set_unusable_password()
@@ -67,7 +87,11 @@ def participant_enrol(
     )
     participant.full_clean(exclude=["user"])
     participant.save()
-    ParticipantContact.objects.create(participant=participant, email=email)
+    try:
+        with transaction.atomic():  # a savepoint: the constraint settles a simultaneous enrolment
+            ParticipantContact.objects.create(participant=participant, email=email)
+    except IntegrityError as exc:
+        raise ValidationError({"email": EMAIL_IN_USE}) from exc
     Assessment.objects.bulk_create(
         Assessment(participant=participant, period_number=number)
         for number in range(1, study.number_of_periods + 1)

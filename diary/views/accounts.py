@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
-from django.contrib.auth.forms import SetPasswordForm
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,9 +15,15 @@ from django.views import i18n
 from django.views.decorators.http import require_http_methods, require_POST
 
 from diary.access import participant_of
-from diary.forms import PasswordForgottenForm
-from diary.services.accounts import participant_language_set, password_reset_request
+from diary.forms import LinkPasswordForm, PasswordForgottenForm
+from diary.lockout import client_address
+from diary.services.accounts import (
+    ResetRateLimited,
+    participant_language_set,
+    password_reset_request,
+)
 from diary.services.invitations import InvitationInvalid, invitation_accept, invitation_check
+from diary.tasks import password_reset_queue
 
 AUTH_BACKEND = "diary.auth.StudyIdOrEmailBackend"
 
@@ -50,7 +56,7 @@ def invitation_password(request: HttpRequest) -> HttpResponse:
         return render(
             request, "diary/invitation_invalid.html", {"message": exc.message}, status=410
         )
-    form = SetPasswordForm(invite.participant.user, request.POST or None)
+    form = LinkPasswordForm(invite.participant.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             participant = invitation_accept(
@@ -71,10 +77,18 @@ def invitation_password(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def password_forgotten(request: HttpRequest) -> HttpResponse:
-    """Same answer whether or not the account exists: the page reveals no participant."""
+    """Same answer, and the same work, whether or not the account exists: the request is
+    recorded and a task does the rest (diary.services.accounts), so the page reveals no
+    participant. Too many requests are refused with 429."""
     form = PasswordForgottenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        password_reset_request(identifier=form.cleaned_data["identifier"])
+        identifier = form.cleaned_data["identifier"]
+        try:
+            password_reset_request(identifier=identifier, address=client_address(request) or None)
+        except ResetRateLimited as exc:
+            form.add_error(None, exc.message)
+            return render(request, "diary/password_forgotten.html", {"form": form}, status=429)
+        transaction.on_commit(lambda: password_reset_queue(identifier))
         return render(request, "diary/password_forgotten_sent.html")
     return render(request, "diary/password_forgotten.html", {"form": form})
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.http import QueryDict
@@ -18,6 +18,11 @@ from scoring.definitions import Item
 
 # Capture details the VAS page sends with an answer (filled in by vas.js).
 VAS_METADATA_FIELDS = ("client_answered_at", "viewport_width", "device_pixel_ratio", "input")
+# The span around the server's clock in which the browser's "answered at" is believable: she
+# may leave the page open for a while before going on, and phone clocks drift by minutes; a
+# time outside it (year 0001, 2999, a clock set a day ahead) is no measurement of anything.
+CLIENT_TIME_BEFORE_SERVER = timedelta(hours=24)
+CLIENT_TIME_AFTER_SERVER = timedelta(minutes=10)
 _SAFE_META = re.compile(r"^[A-Za-z0-9:.+\-TZ_]{1,40}$")
 # A code as a browser sends it: ASCII digits, a minus sign only before a non-zero number. int()
 # alone would also read "+3", "1_0" or Arabic-Indic and fullwidth digits as numbers, and the spec
@@ -45,13 +50,29 @@ def vas_metadata(post: QueryDict, *, now: datetime) -> dict[str, Any]:
 
     A detail the browser sent that is not plausible (a width of "wide", a pixel ratio of "abc")
     is left out rather than stored as if it were measured; it never blocks the answer itself.
+    A well-formed client time outside the plausible span around `now` is left out too, and
+    `client_answered_at_rejected` records that the browser claimed one: the server's time is
+    the only time kept then.
     """
     metadata: dict[str, Any] = {"server_saved_at": now.isoformat()}
     for name in VAS_METADATA_FIELDS:
         value = post.get(f"meta_{name}", "").strip()
         if _SAFE_META.match(value) and _META_PLAUSIBLE[name](value):
             metadata[name] = value
+    claimed = metadata.get("client_answered_at")
+    if claimed is not None and not client_time_plausible(claimed, now=now):
+        del metadata["client_answered_at"]
+        metadata["client_answered_at_rejected"] = True
     return metadata
+
+
+def client_time_plausible(value: str, *, now: datetime) -> bool:
+    """Whether a time-zone-aware ISO time the browser sent lies in the span around `now`."""
+    try:
+        claimed = datetime.fromisoformat(value)
+        return now - CLIENT_TIME_BEFORE_SERVER <= claimed <= now + CLIENT_TIME_AFTER_SERVER
+    except (ValueError, OverflowError):
+        return False
 
 
 def _is_width(value: str) -> bool:

@@ -111,10 +111,11 @@ def test_the_query_count_does_not_grow_with_participants(client, world):
 
 def test_the_page_query_count_is_fixed(client, world, django_assert_num_queries):
     client.force_login(world.monitor)
-    # Session, user, permissions x2, memberships (once per request), studies, sites, page
-    # count, page rows, site rows, periods per site, closing soon. (The session was renewed at
-    # login, so this request does not write it.)
-    with django_assert_num_queries(12):
+    # Session, user, her authenticators (none: no code to ask for), permissions x2,
+    # memberships (once per request), studies, sites, page count, page rows, site rows, periods
+    # per site, closing soon. (The session was renewed at login, so this request does not
+    # write it.)
+    with django_assert_num_queries(13):
         client.get(URL)
 
 

@@ -1,10 +1,12 @@
 """Participant management in the admin: list, enrolment, invitation, withdrawal, excusal and
 the read-only record, each refused to the wrong role or site."""
 
+import html
 from datetime import timedelta
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth import get_user_model
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +24,7 @@ from tests.conftest import make_staff
 
 pytestmark = pytest.mark.django_db
 
+User = get_user_model()
 CHANGELIST = "/admin/diary/participant/"
 ASSESSMENTS = "/admin/diary/assessment/"
 
@@ -258,3 +261,75 @@ def test_her_page_shows_the_sequence_to_the_statistician_only(client, world):
         client.force_login(user)
         page = client.get(change_url(world.participant_a)).content.decode()
         assert "Unblinded" not in page and "sequence" not in page
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "s01-001@example.org",  # participant A's
+        "S01-001@EXAMPLE.ORG",  # the same, in other letters
+        "  s01-001@example.org ",
+        "coordinator1@example.org",  # a staff account's
+    ],
+)
+def test_an_email_address_already_in_use_is_refused_at_enrolment(client, world, email):
+    """Attack: a second participant enrolled with A's address, so a login or reset link by
+    e-mail could reach the wrong person."""
+    world.coordinator1.email = "Coordinator1@Example.org"
+    world.coordinator1.save(update_fields=["email"])
+    client.force_login(world.coordinator1)
+    before = (Participant.objects.count(), AuditEvent.objects.count(), User.objects.count())
+    page = client.post("/admin/diary/participant/add/", enrol_data(world, email=email))
+    assert page.status_code == 200
+    assert "already used by another participant or a staff account" in page.content.decode()
+    assert not Participant.objects.filter(subject_id="S01-050").exists()
+    assert (Participant.objects.count(), AuditEvent.objects.count(), User.objects.count()) == before
+
+
+def test_the_database_keeps_one_contact_per_address_whatever_the_case(world):
+    from django.db import IntegrityError, transaction
+
+    from diary.models import ParticipantContact
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ParticipantContact.objects.filter(participant=world.participant_b).update(
+            email="S01-001@Example.ORG"
+        )
+
+
+@pytest.mark.parametrize("subject_id", ["s01-050", "S1-050", "S01-0500", "S01 050", "ABC", "=1+1"])
+def test_a_study_id_not_of_the_studys_form_is_refused_with_the_expected_form(
+    client, world, subject_id
+):
+    client.force_login(world.coordinator1)
+    before = (Participant.objects.count(), User.objects.count())
+    page = client.post("/admin/diary/participant/add/", enrol_data(world, subject_id=subject_id))
+    assert page.status_code == 200
+    text = html.unescape(page.content.decode())
+    assert "is not a study ID of this study: it must have the form S01-004" in text
+    assert (Participant.objects.count(), User.objects.count()) == before
+
+
+def test_each_study_sets_its_own_study_id_pattern(client, world):
+    world.study.subject_id_pattern = r"ENDO-[0-9]{4}"
+    world.study.subject_id_example = "ENDO-0001"
+    world.study.full_clean()
+    world.study.save()
+    client.force_login(world.coordinator1)
+    refused = client.post("/admin/diary/participant/add/", enrol_data(world))
+    assert "it must have the form ENDO-0001" in html.unescape(refused.content.decode())
+    taken = client.post("/admin/diary/participant/add/", enrol_data(world, subject_id="ENDO-0042"))
+    assert taken.status_code == 302
+    assert Participant.objects.filter(subject_id="ENDO-0042").exists()
+
+
+def test_a_study_pattern_must_be_a_regular_expression_its_example_matches(world):
+    from django.core.exceptions import ValidationError
+
+    world.study.subject_id_pattern = "S01-("
+    with pytest.raises(ValidationError, match="not a valid regular expression"):
+        world.study.full_clean()
+    world.study.subject_id_pattern = r"[A-Z][0-9]{2}-[0-9]{3}"
+    world.study.subject_id_example = "S1-4"
+    with pytest.raises(ValidationError, match="does not match"):
+        world.study.full_clean()

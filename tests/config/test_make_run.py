@@ -51,6 +51,22 @@ def run_runner(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.parametrize(
+    ("host", "port", "url"),
+    [
+        ("127.0.0.1", 8001, "http://127.0.0.1:8001"),
+        ("0.0.0.0", 8002, "http://127.0.0.1:8002"),  # noqa: S104 - a bind address, as text
+        ("localhost", 8000, "http://localhost:8000"),
+        ("::1", 8003, "http://[::1]:8003"),
+    ],
+)
+def test_email_links_follow_the_host_and_port_the_server_runs_on(host, port, url):
+    """Regression: `PORT=8001 make run` sent links to port 8000 (SITE_URL's default)."""
+    from config.run import site_url
+
+    assert site_url(host, port) == url
+
+
 def test_busy_port_is_reported_with_how_to_choose_another(tmp_path):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
@@ -170,6 +186,8 @@ def test_make_run_serves_the_demo_and_ctrl_c_stops_everything(tmp_path):
         assert status == 200, "".join(output)
         assert _get(f"http://127.0.0.1:{port}/admin/login/") == 200
         assert any("S01-001" in line for line in output)
+        # E-mail links follow the port the server really runs on.
+        assert f"E-mail links:      http://127.0.0.1:{port}/diary/" in "".join(output)
     finally:
         runner.send_signal(signal.SIGINT)
         rest, _ = runner.communicate(timeout=60)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from diary.models import AssessmentStatus, AuditAction, AuditEvent, Response, ResponseDraft
 from tests.diary.journey import ehp30_pages, open_assessment, window_close
@@ -113,13 +115,19 @@ def test_review_lists_unanswered_items_and_asks_for_confirmation(client_a, asses
     assert not Response.objects.exists()
 
 
+def client_time(moment: datetime) -> str:
+    """A time as vas.js sends it (Date.toISOString)."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def test_submit_stores_every_answer_once_with_unanswered_as_null(client_a, assessment, world):
     fill_ehp30(client_a, assessment)
+    answered_at = client_time(timezone.now() - timedelta(seconds=20))
     client_a.post(
         page_url(assessment, VAS_PAGE),
         {
             "vas_dysmenorrhea": "37",
-            "meta_client_answered_at": "2026-11-25T10:00:00.000Z",
+            "meta_client_answered_at": answered_at,
             "meta_viewport_width": "360",
             "meta_device_pixel_ratio": "3",
             "meta_input": "pointer",
@@ -138,10 +146,55 @@ def test_submit_stores_every_answer_once_with_unanswered_as_null(client_a, asses
     assert vas.answers == {"vas_dysmenorrhea": 37}
     assert vas.metadata["viewport_width"] == "360"
     assert vas.metadata["device_pixel_ratio"] == "3"
-    assert vas.metadata["client_answered_at"] == "2026-11-25T10:00:00.000Z"
+    assert vas.metadata["client_answered_at"] == answered_at
+    assert "client_answered_at_rejected" not in vas.metadata
     assert "server_saved_at" in vas.metadata
     assessment.refresh_from_db()
     assert assessment.status == AssessmentStatus.SUBMITTED
+
+
+@pytest.mark.parametrize(
+    "claimed",
+    ["0001-01-01T00:00:00.000Z", "2999-01-01T00:00:00.000Z", "9999-12-31T23:59:59+14:00"],
+)
+def test_an_impossible_client_time_is_not_stored_as_when_she_answered(
+    client_a, assessment, claimed
+):
+    """Attack: the browser's "answered at" was stored whatever it said (year 0001, 2999)."""
+    fill_ehp30(client_a, assessment)
+    client_a.post(
+        page_url(assessment, VAS_PAGE),
+        {"vas_dysmenorrhea": "37", "meta_client_answered_at": claimed, "nav": "next"},
+    )
+    client_a.post(
+        reverse("diary:questionnaire_review", args=[assessment.pk]), {"confirm_unanswered": "on"}
+    )
+    vas = Response.objects.get(assessment=assessment, instrument_key="vas_dysmenorrhea")
+    assert vas.answers == {"vas_dysmenorrhea": 37}  # her answer is kept
+    assert "client_answered_at" not in vas.metadata
+    assert vas.metadata["client_answered_at_rejected"] is True
+    saved = datetime.fromisoformat(vas.metadata["server_saved_at"])
+    assert abs(timezone.now() - saved) < timedelta(minutes=5)
+
+
+@pytest.mark.parametrize(
+    ("offset", "kept"),
+    [
+        (timedelta(hours=-23), True),
+        (timedelta(minutes=5), True),
+        (timedelta(hours=-25), False),
+        (timedelta(minutes=15), False),
+    ],
+)
+def test_a_client_time_is_kept_only_near_the_server_clock(client_a, assessment, offset, kept):
+    claimed = client_time(timezone.now() + offset)
+    client_a.post(
+        page_url(assessment, VAS_PAGE),
+        {"vas_dysmenorrhea": "37", "meta_client_answered_at": claimed},
+    )
+    metadata = ResponseDraft.objects.get(assessment=assessment).metadata["vas_dysmenorrhea"]
+    assert (metadata.get("client_answered_at") == claimed) is kept
+    assert metadata.get("client_answered_at_rejected", False) is not kept
 
 
 def test_a_submission_is_in_the_row_history_and_the_audit_trail_with_her_request(
@@ -164,10 +217,37 @@ def test_a_submission_is_in_the_row_history_and_the_audit_trail_with_her_request
     assert audit.details == {
         "period": assessment.period_number,
         "responses": [r.pk for r in responses],
+        "client_request_id": "req-0123456789",
     }
-    assert audit.request_id == "req-0123456789"
+    # The id that ties the request's events together is the server's, echoed in the answer;
+    # the client's is kept apart.
+    assert audit.request_id == response["X-Request-ID"] != "req-0123456789"
+    for event in [*inserted, submitted]:
+        assert event.pgh_context.metadata["request_id"] == audit.request_id
+        assert event.pgh_context.metadata["client_request_id"] == "req-0123456789"
     assert audit.actor == world.participant_a.user
     assert audit.object_id == str(assessment.pk)
+
+
+def test_a_client_cannot_give_her_request_the_id_of_another_one(client_a, world):
+    """Attack: X-Request-ID chosen by the client became the audit's request id, so two
+    requests could share one and a forged event could hide among a real request's."""
+    first = client_a.post(reverse("diary:logout"), HTTP_X_REQUEST_ID="shared-id-0001")
+    client_a.force_login(world.participant_a.user)
+    second = client_a.post(reverse("diary:logout"), HTTP_X_REQUEST_ID="shared-id-0001")
+    logouts = list(AuditEvent.objects.filter(action=AuditAction.LOGOUT).order_by("pk"))
+    assert len(logouts) == 2
+    assert [e.request_id for e in logouts] == [first["X-Request-ID"], second["X-Request-ID"]]
+    assert logouts[0].request_id != logouts[1].request_id
+    assert "shared-id-0001" not in {e.request_id for e in logouts}
+    assert {e.details["client_request_id"] for e in logouts} == {"shared-id-0001"}
+
+
+def test_a_malformed_client_request_id_is_not_kept_at_all(client_a):
+    response = client_a.post(reverse("diary:logout"), HTTP_X_REQUEST_ID="<script>x</script>")
+    event = AuditEvent.objects.get(action=AuditAction.LOGOUT)
+    assert event.request_id == response["X-Request-ID"]
+    assert "client_request_id" not in event.details
 
 
 def test_an_untouched_vas_is_stored_as_not_answered(client_a, assessment):

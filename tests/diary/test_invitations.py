@@ -137,3 +137,47 @@ def test_withdrawn_participant_cannot_be_invited(world):
     participant.save()
     with pytest.raises(Exception, match="withdrawn participant cannot be invited"):
         invitation_send(participant=participant, actor=world.coordinator1)
+
+
+@pytest.mark.parametrize(
+    ("purpose", "language", "subject"),
+    [
+        ("invitation", "en", "Study diary: your invitation to the diary"),
+        ("password_reset", "en", "Study diary: set a new password for your diary"),
+        ("invitation", "da", "Study diary: din invitation til dagbogen"),
+        ("password_reset", "da", "Study diary: vælg en ny adgangskode til din dagbog"),
+    ],
+)
+def test_the_subject_names_the_studys_neutral_name_never_its_title(
+    invited, world, django_capture_on_commit_callbacks, purpose, language, subject
+):
+    """Attack: the subject, shown on a lock screen, carried the study's title, which names the
+    drug and the diagnosis."""
+    world.study.name = "Anakinra for dysmenorrhea in endometriosis"
+    world.study.save(update_fields=["name"])
+    invited.language = language
+    invited.save(update_fields=["language"])
+    with django_capture_on_commit_callbacks(execute=True):
+        invitation_send(participant=invited, actor=world.coordinator1, purpose=purpose)
+    message = mail.outbox[-1]
+    assert message.subject == subject
+    for revealing in ("Anakinra", "endometriosis", "dysmenorrhea", world.study.code):
+        assert revealing not in message.subject and revealing not in message.body
+
+
+def test_the_neutral_name_is_the_studys_own(invited, world, django_capture_on_commit_callbacks):
+    world.study.public_name = "Women's health diary"
+    world.study.save(update_fields=["public_name"])
+    with django_capture_on_commit_callbacks(execute=True):
+        invitation_send(participant=invited, actor=world.coordinator1)
+    assert mail.outbox[-1].subject == "Women's health diary: your invitation to the diary"
+
+
+def test_links_lead_to_the_configured_site(
+    invited, world, settings, django_capture_on_commit_callbacks
+):
+    settings.SITE_URL = "http://127.0.0.1:8001/"
+    with django_capture_on_commit_callbacks(execute=True):
+        url = invitation_send(participant=invited, actor=world.coordinator1)
+    assert url.startswith("http://127.0.0.1:8001/diary/invitation/")
+    assert url in mail.outbox[-1].body

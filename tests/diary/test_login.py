@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.models import Session
 from django.core import mail
 from django.urls import reverse
@@ -71,7 +72,7 @@ def test_repeated_failures_lock_the_account_whichever_identifier_is_typed(client
 
 
 def test_forgotten_password_answers_the_same_for_unknown_accounts(
-    client, world, django_capture_on_commit_callbacks
+    client, world, django_capture_on_commit_callbacks, tasks_run_now
 ):
     url = reverse("diary:password_forgotten")
     with django_capture_on_commit_callbacks(execute=True):
@@ -84,7 +85,7 @@ def test_forgotten_password_answers_the_same_for_unknown_accounts(
 
 
 def test_reset_link_is_single_use_and_sets_a_new_password(
-    client, world, django_capture_on_commit_callbacks
+    client, world, django_capture_on_commit_callbacks, tasks_run_now
 ):
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("diary:password_forgotten"), {"identifier": "s01-001@example.org"})
@@ -103,7 +104,7 @@ def test_reset_link_is_single_use_and_sets_a_new_password(
 
 
 def test_a_weak_password_is_refused_by_the_validators(
-    client, world, django_capture_on_commit_callbacks
+    client, world, django_capture_on_commit_callbacks, tasks_run_now
 ):
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("diary:password_forgotten"), {"identifier": "S01-001"})
@@ -147,10 +148,19 @@ def test_activity_keeps_the_session_alive_renewing_it_at_most_once_a_minute(clie
     assert Session.objects.get().expire_date <= timezone.now() + age
 
 
-def test_staff_logging_in_to_the_diary_get_no_diary(client, world):
-    response = log_in(client, "coordinator1")
-    assert response.status_code == 302
-    assert client.get(reverse("diary:home")).status_code == 404
+@pytest.mark.parametrize("username", ["coordinator1", "monitor", "statistician", "admin"])
+def test_staff_cannot_log_in_at_the_participant_login(client, world, username):
+    """Staff log in at the admin's login, which asks for their second factor: here even the
+    right password is answered as a wrong one, and counted as a failure."""
+    right = log_in(client, username)
+    assert right.status_code == 200
+    assert SESSION_KEY not in client.session
+    wrong = log_in(client, username, "wrong-password")
+    assert without_csrf(right.content) == without_csrf(wrong.content)
+    assert "is not correct" in right.content.decode()
+    failures = AuditEvent.objects.filter(action=AuditAction.LOGIN_FAILED)
+    assert failures.count() == 2
+    assert not AuditEvent.objects.filter(action=AuditAction.LOGIN).exists()
 
 
 def test_participants_never_reach_the_admin(client, world):
@@ -171,3 +181,77 @@ def test_a_withdrawn_participant_gets_no_diary(client, world):
     participant.withdrawal_reason = "Moved away"
     participant.save()
     assert client.get(reverse("diary:home")).status_code == 404
+
+
+# ---- lockout per account, throttle per address ----------------------------------------------
+
+
+def log_in_from(client, address: str, identifier: str, password: str = PASSWORD, **headers):
+    return client.post(
+        reverse("diary:login"),
+        {"username": identifier, "password": password},
+        REMOTE_ADDR=address,
+        **headers,
+    )
+
+
+def test_guesses_spread_over_addresses_still_lock_the_account(client, world):
+    """Attack: 12 guesses from 3 addresses (4 each, under the limit of 5 per account and
+    address), then the correct password logged in."""
+    addresses = ["10.0.0.1", "10.0.0.2", "10.0.0.3"]
+    for guess in range(12):
+        log_in_from(client, addresses[guess % 3], "S01-001", f"guess-{guess}")
+    response = log_in_from(client, "10.0.0.4", "S01-001")
+    assert response.status_code == 429
+    assert SESSION_KEY not in client.session
+    assert "too many unsuccessful attempts" in response.content.decode()
+    # Another account is not affected by her lockout.
+    assert log_in_from(client, "10.0.0.4", "S02-001").status_code == 302
+
+
+def test_one_address_trying_many_accounts_is_throttled_on_its_own(client, world):
+    limit = settings.LOGIN_ADDRESS_FAILURE_LIMIT
+    for guess in range(limit):
+        # One guess per name: no account comes near its own limit.
+        log_in_from(client, "10.0.0.9", f"S09-{guess:03d}", "password1")
+    response = log_in_from(client, "10.0.0.9", "S01-001")
+    assert response.status_code == 429
+    assert SESSION_KEY not in client.session
+    event = AuditEvent.objects.filter(action=AuditAction.LOCKOUT).latest("pk")
+    assert event.details["scope"] == "address" and event.participant is None
+    # The same account from another address logs in: only the address was throttled.
+    assert log_in_from(client, "10.0.0.10", "S01-001").status_code == 302
+
+
+def test_a_forged_forwarded_for_header_does_not_choose_the_address(client, world, settings):
+    settings.TRUSTED_PROXY_COUNT = 0
+    limit = settings.LOGIN_ADDRESS_FAILURE_LIMIT
+    for guess in range(limit):
+        log_in_from(
+            client,
+            "10.0.0.9",
+            f"S09-{guess:03d}",
+            "password1",
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{guess}",
+        )
+    assert log_in_from(client, "10.0.0.9", "S01-001").status_code == 429
+
+
+def test_behind_a_trusted_proxy_the_client_address_is_counted(client, world, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    limit = settings.LOGIN_ADDRESS_FAILURE_LIMIT
+    for guess in range(limit):
+        # The client writes the left part; the proxy appends the address it saw.
+        log_in_from(
+            client,
+            "172.16.0.1",
+            f"S09-{guess:03d}",
+            "password1",
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{guess}, 203.0.113.7",
+        )
+    # Another client behind the same proxy is not throttled; the guessing one is.
+    other = log_in_from(client, "172.16.0.1", "S01-001", HTTP_X_FORWARDED_FOR="203.0.113.8")
+    assert other.status_code == 302
+    client.post(reverse("diary:logout"))
+    guessing = log_in_from(client, "172.16.0.1", "S02-001", HTTP_X_FORWARDED_FOR="203.0.113.7")
+    assert guessing.status_code == 429

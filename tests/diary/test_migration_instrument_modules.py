@@ -8,16 +8,16 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from tests.migrating import migrate_as_owner
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 MIGRATION = ("diary", "0010_study_instrument_modules")
 
 
 def migrate(targets: list[tuple[str, str]]):
-    """Migrate to `targets`; the historical apps there."""
-    executor = MigrationExecutor(connection)
-    executor.migrate(targets)
-    return MigrationExecutor(connection).loader.project_state(targets).apps
+    """Migrate to `targets` (as the owner, as migrate does); the historical apps there."""
+    return migrate_as_owner(targets)
 
 
 def history_of(study_pk: int) -> list[tuple]:

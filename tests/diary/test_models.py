@@ -57,7 +57,7 @@ def test_period_number_beyond_the_studys_count_is_rejected(world):
 def test_period_within_a_shorter_studys_count_is_checked_against_that_study(db):
     short = make_study("SHORT", number_of_periods=2, periods_per_block=1)
     site = short.sites.create(code="X", name="X")
-    participant = make_participant(short, site, "X-1")
+    participant = make_participant(short, site, "X01-001")
     MenstrualPeriod.objects.create(
         participant=participant,
         number=2,

@@ -179,6 +179,9 @@ def test_an_interrupted_download_is_audited_as_incomplete(submitted):
 
 
 def test_text_that_would_start_a_spreadsheet_formula_is_neutralised(submitted):
+    # A study whose pattern lets any study ID through: the export must still neutralise it.
+    submitted.study.subject_id_pattern = ".+"
+    submitted.study.save(update_fields=["subject_id_pattern"])
     sly = make_participant(submitted.study, submitted.site1, "=HYPERLINK(1)")
     submit_period(sly, number=1, answers=ehp30_answers(0), vas=5, days_ago=1)
     content, _ = download(submitted.statistician, study=submitted.study, kinds=("long",))

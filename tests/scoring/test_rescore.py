@@ -48,7 +48,7 @@ def test_rescore_filters_by_study_and_instrument(world):
     submit(world.participant_a)
     other = make_study("TEST-2")
     site = other.sites.create(code="S01", name="North")
-    stranger = make_participant(other, site, "S01-001")
+    stranger = make_participant(other, site, "S01-001", email="stranger@example.org")
     submit(stranger)
 
     assert "Scored 1 responses (5 scale scores)" in rescore(

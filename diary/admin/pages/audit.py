@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
+from datetime import date
 
 from django import forms
 from django.contrib import admin
@@ -48,11 +49,26 @@ def participant_timeline_view(request: HttpRequest, participant_id: int) -> Http
     return TemplateResponse(request, "admin/diary/pages/audit_timeline.html", context)
 
 
+# The days a filter may name: the trail holds nothing outside them, and a bound at the edge of
+# the calendar (9999-12-31) has no next day to end an inclusive range with.
+AUDIT_FIRST_DAY = date(2000, 1, 1)
+AUDIT_LAST_DAY = date(2999, 12, 31)
+
+
+class AuditDateField(forms.DateField):
+    def validate(self, value: date | None) -> None:
+        super().validate(value)
+        if value is not None and not AUDIT_FIRST_DAY <= value <= AUDIT_LAST_DAY:
+            raise forms.ValidationError(
+                f"Enter a date from {AUDIT_FIRST_DAY} to {AUDIT_LAST_DAY}.", code="out_of_range"
+            )
+
+
 class AuditFilterForm(forms.Form):
     action = forms.ChoiceField(required=False)
     study_id = forms.CharField(required=False, label="Participant study ID")
-    since = forms.DateField(required=False, help_text="YYYY-MM-DD (UTC)")
-    until = forms.DateField(required=False, help_text="YYYY-MM-DD (UTC), inclusive")
+    since = AuditDateField(required=False, help_text="YYYY-MM-DD (UTC)")
+    until = AuditDateField(required=False, help_text="YYYY-MM-DD (UTC), inclusive")
 
     def __init__(self, *args, user, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -71,7 +87,11 @@ def audit_export_view(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None, user=request.user)
     if "download" not in request.GET or not form.is_valid():
         context = {**admin.site.each_context(request), "title": "Audit trail export", "form": form}
-        return TemplateResponse(request, "admin/diary/pages/audit_export.html", context)
+        # A filter that does not hold is refused as such (the form says why), not shown as 200.
+        status = 400 if form.is_bound and not form.is_valid() else 200
+        return TemplateResponse(
+            request, "admin/diary/pages/audit_export.html", context, status=status
+        )
     filters = {k: (str(v) if v else "") for k, v in form.cleaned_data.items()}
     events = audit_events_visible_to(
         request.user,
