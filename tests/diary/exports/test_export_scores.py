@@ -8,7 +8,7 @@ import pytest
 from diary.exports.columns import wide_columns
 from diary.selectors.questionnaire import instruments_collected
 from scoring.services import scoring_sweep
-from tests.exports.test_export_service import download
+from tests.diary.exports.test_export_service import download
 
 pytestmark = pytest.mark.django_db
 

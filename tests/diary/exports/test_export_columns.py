@@ -26,7 +26,7 @@ from diary.selectors.allocation import period_treatments
 from diary.selectors.questionnaire import instruments_collected
 from scoring.services import scoring_sweep
 from tests.conftest import make_participant, make_study
-from tests.exports.test_export_service import download
+from tests.diary.exports.test_export_service import download
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from diary.exports.columns import long_columns
 from diary.models import AuditAction, AuditEvent, Participant
 from diary.services.exports import ExportRequest, export_start
 from tests.conftest import make_participant
-from tests.exports.conftest import ehp30_answers, submit_period
+from tests.diary.exports.conftest import ehp30_answers, submit_period
 
 pytestmark = pytest.mark.django_db
 
