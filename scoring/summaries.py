@@ -227,6 +227,9 @@ class ArmSummary:
     holm: HolmAdjustment | None = None
     forest: Chart | None = None
     wilcoxon_convention: str = R_CONVENTION
+    # The cache key it is stored under (_data_version): the page caches its rendered body
+    # under the same key, so a change of the data renders it anew.
+    cache_key: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -284,6 +287,7 @@ def arm_summary(*, study: Study) -> ArmSummary:
     summary = django_cache.get(key)
     if summary is None:
         summary = _arm_summary_compute(study)
+        summary.cache_key = key
         django_cache.set(key, summary, CACHE_SECONDS)
     return summary
 

@@ -245,3 +245,26 @@ def test_command_prints_the_same_numbers_as_json(demo):
 def test_command_refuses_blinded_staff(demo):
     with pytest.raises(CommandError, match="only for unblinded study staff"):
         call_command("arm_summary", "--study", "ENDO-ANK", "--user", "coordinator1")
+
+
+def test_too_little_data_is_said_per_method_and_never_shows_nan(client, world):
+    """Two participants with period 1 only: nobody has both blocks, one value per treatment."""
+    cache.clear()
+    from tests.scoring.submitting import submit
+
+    submit(world.participant_a, number=1)
+    submit(world.participant_b, number=1)
+    scoring_sweep()
+    summary = arm_summary(study=world.study)
+    pain = outcome_of(summary, "pain")
+    assert pain.overall["A"]["n"] == 1 and pain.analysis.n_complete == 0
+    assert pain.analysis.two_sequence.treatment.estimate is None
+    assert pain.analysis.two_sequence.notes and pain.analysis.mixed.notes
+    json.dumps(summary.as_dict(), allow_nan=False)
+    client.force_login(world.statistician)
+    response = client.get(reverse("admin:arm_summary_study", args=[world.study.code]))
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "no participant with a mean in both blocks" in text
+    assert "The mixed model gave no estimate" in text
+    assert not re.search(r"\bnan\b|\binf\b", text, re.I)
