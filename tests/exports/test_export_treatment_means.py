@@ -49,6 +49,16 @@ def r_signed_rank_p(d: np.ndarray) -> float:
     return stats.wilcoxon(d, zero_method="wilcox", correction=True, method=method).pvalue
 
 
+def r_rank_sum_p(x: np.ndarray, y: np.ndarray) -> float:
+    """R's wilcox.test(x, y) p-value with scipy: exact without ties when both n < 50, else
+    the normal approximation with tie correction and continuity correction."""
+    x, y = np.round(x, 10), np.round(y, 10)
+    pooled = np.concatenate([x, y])
+    ties = len(np.unique(pooled)) < len(pooled)
+    method = "exact" if len(x) < 50 and len(y) < 50 and not ties else "asymptotic"
+    return stats.mannwhitneyu(x, y, use_continuity=True, method=method).pvalue
+
+
 def test_means_are_full_precision_with_counts_and_status(demo):
     frame = exported(demo)
     assert {"participant_status", "withdrawn_at", "n_pain", "n_cycle_length_days"} <= set(
@@ -95,6 +105,7 @@ def test_an_analysis_of_the_file_reproduces_the_summary(demo):
         ci = t.confidence_interval(0.95)
         assert (paired.ci_low, paired.ci_high) == pytest.approx((ci.low, ci.high), abs=1e-9)
         assert paired.wilcoxon_p_value == pytest.approx(r_signed_rank_p(a - b), abs=1e-9)
+        assert paired.effect_size == pytest.approx((a - b).mean() / (a - b).std(ddof=1), abs=1e-9)
         # The primary analysis: pooled t on half period differences (block 1 - block 2) / 2.
         first_a = (wide.sequence == design.sequence_a_first).to_numpy()
         half = np.where(first_a, a - b, b - a) / 2
@@ -102,5 +113,27 @@ def test_an_analysis_of_the_file_reproduces_the_summary(demo):
         effect = outcome.analysis.two_sequence.treatment
         assert effect.t_statistic == pytest.approx(two.statistic, abs=1e-9)
         assert effect.p_value == pytest.approx(two.pvalue, abs=1e-9)
+        assert effect.df == two.df
+        x, y = half[first_a], half[~first_a]
+        pooled = (((x - x.mean()) ** 2).sum() + ((y - y.mean()) ** 2).sum()) / (len(half) - 2)
+        effect_size = (x.mean() - y.mean()) / (2 * np.sqrt(pooled))
+        assert outcome.analysis.two_sequence.effect_size == pytest.approx(effect_size, abs=1e-9)
+        ci = two.confidence_interval(0.95)
+        assert (effect.ci_low, effect.ci_high) == pytest.approx((ci.low, ci.high), abs=1e-9)
+        # Period: mean d(A first) + mean d(B first), the same pooled t as d(A first) vs -d.
+        period = outcome.analysis.two_sequence.period
+        test = stats.ttest_ind(half[first_a], -half[~first_a], equal_var=True)
+        assert period.t_statistic == pytest.approx(test.statistic, abs=1e-9)
+        assert period.p_value == pytest.approx(test.pvalue, abs=1e-9)
+        # Carry-over (descriptive): participant sums between sequences.
+        sums = a + b
+        test = stats.ttest_ind(sums[first_a], sums[~first_a], equal_var=True)
+        carry = outcome.analysis.two_sequence.carry_over
+        assert carry.p_value == pytest.approx(test.pvalue, abs=1e-9)
+        # Rank-sum on the half period differences, R's wilcox.test convention.
+        rank_sum = outcome.analysis.rank_sum
+        assert rank_sum.p_value == pytest.approx(
+            r_rank_sum_p(half[first_a], half[~first_a]), abs=1e-9
+        )
         checked += 1
     assert checked == 7
