@@ -133,6 +133,35 @@ def test_primary_analysis_is_the_pooled_t_on_half_period_differences(demo):
     assert (effect.ci_low, effect.ci_high) == pytest.approx((ci.low, ci.high), abs=1e-9)
 
 
+def test_mixed_model_keeps_participants_with_one_block_and_matches_statsmodels(demo):
+    import pandas as pd
+    import statsmodels.formula.api as smf
+
+    pain = outcome_of(arm_summary(study=demo), "pain")
+    frame = pd.DataFrame(
+        [
+            {"participant": k[0], "period": k[2], "treatment": k[3], "y": float(v)}
+            for k, v in exact_period_scores(demo).items()
+        ]
+    )
+    fit = smf.mixedlm(
+        "y ~ C(treatment, Treatment('P')) + C(period)", frame, groups=frame.participant
+    ).fit(reml=True)
+    mixed = pain.analysis.mixed
+    assert pain.analysis.excluded and mixed.n_participants_one_treatment == len(
+        pain.analysis.excluded
+    )
+    assert mixed.n_observations == len(frame) and mixed.converged
+    assert mixed.estimate == pytest.approx(fit.params.iloc[1], rel=1e-5)
+    # Model-based SE (lme4, PROC MIXED): sqrt of [(X' V^-1 X)^-1]_11 at statsmodels' variances;
+    # statsmodels' own bse also carries the variance parameters' uncertainty.
+    x = fit.model.exog
+    same = frame.participant.to_numpy()[:, None] == frame.participant.to_numpy()[None, :]
+    v = fit.scale * np.eye(len(frame)) + float(fit.cov_re.iloc[0, 0]) * same
+    covariance = np.linalg.inv(x.T @ np.linalg.solve(v, x))
+    assert mixed.standard_error == pytest.approx(np.sqrt(covariance[1, 1]), rel=1e-4)
+
+
 def test_every_outcome_has_its_analyses_and_charts_with_text_alternatives(demo):
     summary = arm_summary(study=demo)
     keys = [o.key for o in summary.outcomes]
@@ -185,6 +214,7 @@ def test_page_reads_in_a_statisticians_order_and_states_its_methods(client, demo
     section = text[text.index('id="h-pain"') :]
     positions = [section.index(label) for label in order]
     assert positions == sorted(positions)
+    assert "S01-004: no value in the second treatment block" in text
     assert escape(R_CONVENTION) in text and "Holm" in text and "Freeman" in text
     assert text.count('role="img"') == 2 * 7 + 1
     assert "Anakinra 100 mg" in text and not re.search(r"\bnan\b|\binf\b", text, re.I)
