@@ -195,11 +195,30 @@ def wide_columns(collected: Collected, *, blinded: bool) -> list[Column]:
     return out
 
 
+# Means are of the exact scale scores, rounded half away from zero to this many decimals (at
+# least 12 significant digits for any mean above 1e-8): an analysis of the file reproduces the
+# per-arm summary to 1e-9 (tests/exports/test_export_scores.py).
+MEAN_DECIMALS = 20
+
+
 def treatment_mean_columns(collected: Collected) -> list[Column]:
-    """One row per participant x treatment (unblinded only), over the per-period rows pp."""
+    """One row per participant x treatment (unblinded only), over the per-period rows pp: per
+    outcome the mean of the exact period values and how many values it used."""
     out = [
         replace(STUDY_ID, sql=text("pp.subject_id")),
         replace(SITE, sql=text("pp.site")),
+        Column(
+            "participant_status",
+            "Participant status (invited, active, withdrawn, completed)",
+            "string",
+            text("pp.participant_status"),
+        ),
+        Column(
+            "withdrawn_at",
+            "Withdrawn (UTC, ISO 8601); empty when she has not withdrawn",
+            "datetime",
+            utc("pp.withdrawn_at"),
+        ),
         replace(SEQUENCE, sql=text("pp.sequence")),
         Column("treatment", "Treatment code", "string", text("pp.treatment")),
         Column(
@@ -209,28 +228,46 @@ def treatment_mean_columns(collected: Collected) -> list[Column]:
             "count(*) FILTER (WHERE pp.status = 'submitted')",
         ),
     ]
+    rounding = f"rounded half away from zero to {MEAN_DECIMALS} decimals"
     for instrument, modules in collected:
         for scale in instrument.scales_for(modules):
-            out.append(
+            key = ident(scale.key)
+            unit = "0-100" if scale.method != "value" else ""
+            out += [
                 Column(
                     f"mean_{scale.key}",
-                    f"Mean of {scale.label} over the periods on this treatment",
+                    f"Mean of the exact {scale.label} scores over the periods on this "
+                    f"treatment, {rounding}",
                     "decimal",
-                    f"round(avg(pp.{ident(scale.key)}), 4)",
-                    unit="0-100",
+                    f"round(avg(pp.{key}), {MEAN_DECIMALS})",
+                    unit=unit or "0-100",
                     instrument=instrument.key,
                     version=instrument.version,
-                )
-            )
-    out.append(
+                ),
+                Column(
+                    f"n_{scale.key}",
+                    f"Number of period values the mean of {scale.label} used",
+                    "integer",
+                    f"count(pp.{key})",
+                    instrument=instrument.key,
+                    version=instrument.version,
+                ),
+            ]
+    out += [
         Column(
             "mean_cycle_length_days",
-            "Mean cycle length over the periods on this treatment",
+            f"Mean cycle length over the periods on this treatment, {rounding}",
             "decimal",
-            "round(avg(pp.cycle_length), 4)",
+            f"round(avg(pp.cycle_length), {MEAN_DECIMALS})",
             unit="days",
-        )
-    )
+        ),
+        Column(
+            "n_cycle_length_days",
+            "Number of cycle lengths the mean used",
+            "integer",
+            "count(pp.cycle_length)",
+        ),
+    ]
     return out
 
 

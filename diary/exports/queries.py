@@ -30,6 +30,7 @@ from diary.exports.sql import (
     allocated_treatment,
     current_response,
     reported_period,
+    score_exact,
     table,
 )
 from diary.models import Assessment, Participant, Response, Site, Study
@@ -184,13 +185,17 @@ def wide_query(study: Study, scope: Scope, *, blinded: bool) -> tuple[str, list[
 def treatment_means_query(study: Study, scope: Scope) -> tuple[str, list[Any]]:
     """One row per participant x treatment: the per-participant means the paired tests use."""
     collected = instruments_collected(study=study)
-    scales = [
-        scale.key for instrument, modules in collected for scale in instrument.scales_for(modules)
-    ]
+    # Exact scores (diary.exports.sql.score_exact), not the 4-decimal stored copies, so that
+    # the means reproduce the per-arm summary's (scoring.summaries) to full precision.
     pivots, params = [], []
-    for scale in scales:
-        pivots.append(f"max(sc.value) FILTER (WHERE sc.scale = %s) AS {ident(scale)}")
-        params.append(scale)
+    for instrument, modules in collected:
+        for scale in instrument.scales_for(modules):
+            percent = scale.method != "value"
+            exact = score_exact(value="sc.value", answered="sc.items_answered",
+                                percent_of_max=percent)  # fmt: skip
+            pivots.append(f"max({exact}) FILTER (WHERE sc.scale = %s) AS {ident(scale.key)}")
+            max_code = instrument.item(scale.items[0]).max_value
+            params += [max_code, max_code, scale.key] if percent else [scale.key]
     allocation = allocated_treatment(participant="p", period_number="a.period_number", outer=True)
     periods = _periods()
     out = {**allocation.outputs, **periods.outputs}
@@ -198,7 +203,8 @@ def treatment_means_query(study: Study, scope: Scope) -> tuple[str, list[Any]]:
     where, where_params = _where(scope)
     sql = f"""
         WITH per_period AS (
-            SELECT p.id AS pid, p.subject_id, s.code AS site, {out["sequence"]} AS sequence,
+            SELECT p.id AS pid, p.subject_id, s.code AS site, p.status AS participant_status,
+                   p.withdrawn_at, {out["sequence"]} AS sequence,
                    {out["treatment"]} AS treatment, a.status,
                    {out["cycle_length_days"]} AS cycle_length,
                    sc_pivot.*
@@ -216,7 +222,8 @@ def treatment_means_query(study: Study, scope: Scope) -> tuple[str, list[Any]]:
         )
         SELECT {select}
         FROM per_period pp
-        GROUP BY pp.pid, pp.subject_id, pp.site, pp.sequence, pp.treatment
+        GROUP BY pp.pid, pp.subject_id, pp.site, pp.participant_status, pp.withdrawn_at,
+                 pp.sequence, pp.treatment
         ORDER BY pp.subject_id, pp.treatment
     """
     return sql, [*params, ALGORITHM_VERSION, *where_params, *select_params]

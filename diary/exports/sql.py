@@ -116,3 +116,19 @@ def reported_period(
             "cycle_length_days": f"nxt.{started} - mp.{started}",
         },
     )
+
+
+def score_exact(*, value: str, answered: str, percent_of_max: bool) -> str:
+    """The engine's exact scale score as a NUMERIC with 30 decimals, from the stored 4-decimal
+    copy `value` and `answered` (the score row's items answered). Bound parameter: the scale's
+    highest item code (only when percent_of_max).
+
+    A percent-of-max score is 100 * total / (max code * answered) with an integer total
+    (scoring.engine.scale_score); the stored copy is within 0.00005 of it, so rounding
+    value * max code * answered / 100 recovers the total. A value scale is stored exactly.
+    The Python twin is scoring.summaries._score_exact; tests/exports hold them equal.
+    """
+    if not percent_of_max:
+        return f"({value})::numeric(60, 30)"
+    denominator = f"(%s * {answered})"
+    return f"(round({value} * {denominator} / 100) * 100)::numeric(60, 30) / {denominator}"
