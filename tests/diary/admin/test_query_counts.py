@@ -67,75 +67,77 @@ pytestmark = pytest.mark.django_db
 # permissions and her memberships, and the admin's menu asks what she may see.
 QUERIES: dict[str, tuple[str, int]] = {
     # Blinded clinical rows and the study configuration, as the coordinator of site 1.
-    "admin:diary_assessment_change": ("coordinator1", 8),
-    "admin:diary_assessment_changelist": ("coordinator1", 10),
-    "admin:diary_auditevent_change": ("coordinator1", 10),
-    "admin:diary_auditevent_changelist": ("coordinator1", 9),
-    "admin:diary_menstrualperiod_change": ("coordinator1", 8),
-    "admin:diary_menstrualperiod_changelist": ("coordinator1", 10),
-    "admin:diary_participant_change": ("coordinator1", 14),
-    "admin:diary_participant_changelist": ("coordinator1", 10),
-    "admin:diary_reminderlog_change": ("coordinator1", 8),
-    "admin:diary_reminderlog_changelist": ("coordinator1", 9),
-    "admin:diary_response_change": ("coordinator1", 10),
-    "admin:diary_response_changelist": ("coordinator1", 10),
-    "admin:diary_site_change": ("coordinator1", 8),
-    "admin:diary_site_changelist": ("coordinator1", 9),
-    "admin:diary_study_change": ("coordinator1", 7),
-    "admin:diary_study_changelist": ("coordinator1", 9),
+    "admin:diary_assessment_change": ("coordinator1", 9),
+    "admin:diary_assessment_changelist": ("coordinator1", 13),
+    "admin:diary_auditevent_change": ("coordinator1", 11),
+    "admin:diary_auditevent_changelist": ("coordinator1", 12),
+    "admin:diary_menstrualperiod_change": ("coordinator1", 9),
+    "admin:diary_menstrualperiod_changelist": ("coordinator1", 13),
+    "admin:diary_participant_change": ("coordinator1", 15),
+    "admin:diary_participant_changelist": ("coordinator1", 13),
+    "admin:diary_reminderlog_change": ("coordinator1", 9),
+    "admin:diary_reminderlog_changelist": ("coordinator1", 12),
+    "admin:diary_response_change": ("coordinator1", 11),
+    "admin:diary_response_changelist": ("coordinator1", 13),
+    "admin:diary_site_change": ("coordinator1", 9),
+    "admin:diary_site_changelist": ("coordinator1", 12),
+    "admin:diary_study_change": ("coordinator1", 8),
+    "admin:diary_study_changelist": ("coordinator1", 12),
     # Custom pages (diary.admin.pages.urls).
-    "admin:arm_summary": ("statistician", 10),
+    "admin:arm_summary": ("statistician", 11),
     # Counted warm: the summary comes from the cache after one query for its key (a change of
     # the data adds three: treatments, sequences, observations; scoring.summaries).
-    "admin:arm_summary_study": ("statistician", 13),
-    "admin:assessment_transcribe": ("coordinator1", 7),
-    "admin:audit_export": ("coordinator1", 6),
-    "admin:audit_export?download=1": ("coordinator1", 9),
-    "admin:audit_timeline": ("coordinator1", 17),
-    "admin:diary_participant_compliance": ("coordinator1", 13),
-    "admin:exports": ("coordinator1", 10),
-    "admin:response_correct": ("coordinator1", 7),
-    "admin:unblinding": ("coordinator1", 6),
+    "admin:arm_summary_study": ("statistician", 14),
+    "admin:assessment_transcribe": ("coordinator1", 8),
+    "admin:audit_export": ("coordinator1", 7),
+    "admin:audit_export?download=1": ("coordinator1", 10),
+    "admin:audit_timeline": ("coordinator1", 18),
+    "admin:diary_participant_compliance": ("coordinator1", 14),
+    "admin:exports": ("coordinator1", 11),
+    "admin:response_correct": ("coordinator1", 8),
+    "admin:unblinding": ("coordinator1", 7),
     # The allocation side, as the unblinded statistician.
-    "admin:diary_allocation_change": ("statistician", 10),
-    "admin:diary_allocation_changelist": ("statistician", 10),
-    "admin:diary_allocationlist_change": ("statistician", 9),
-    "admin:diary_allocationlist_changelist": ("statistician", 10),
-    "admin:diary_allocationlist_generate": ("statistician", 10),
-    "admin:diary_allocationlist_upload": ("statistician", 10),
-    "admin:diary_sequence_change": ("statistician", 14),
-    "admin:diary_sequence_changelist": ("statistician", 10),
-    "admin:diary_treatment_change": ("statistician", 9),
-    "admin:diary_treatment_changelist": ("statistician", 10),
-    "admin:pghistory_events_change": ("statistician", 10),
-    "admin:pghistory_events_changelist": ("statistician", 11),
+    "admin:diary_allocation_change": ("statistician", 11),
+    "admin:diary_allocation_changelist": ("statistician", 13),
+    "admin:diary_allocationlist_change": ("statistician", 10),
+    "admin:diary_allocationlist_changelist": ("statistician", 13),
+    "admin:diary_allocationlist_generate": ("statistician", 11),
+    "admin:diary_allocationlist_upload": ("statistician", 11),
+    "admin:diary_sequence_change": ("statistician", 15),
+    "admin:diary_sequence_changelist": ("statistician", 13),
+    "admin:diary_treatment_change": ("statistician", 10),
+    "admin:diary_treatment_changelist": ("statistician", 13),
+    "admin:pghistory_events_change": ("statistician", 11),
+    "admin:pghistory_events_changelist": ("statistician", 14),
     # System tables and study roles, as the superuser.
-    "admin:auth_group_change": ("admin", 7),
-    "admin:auth_group_changelist": ("admin", 7),
-    "admin:auth_user_change": ("admin", 9),
-    "admin:auth_user_changelist": ("admin", 8),
-    "admin:axes_accessattempt_change": ("admin", 6),
-    "admin:axes_accessattempt_changelist": ("admin", 10),
-    "admin:axes_accessfailurelog_change": ("admin", 5),
-    "admin:axes_accessfailurelog_changelist": ("admin", 10),
-    "admin:axes_accesslog_change": ("admin", 5),
-    "admin:axes_accesslog_changelist": ("admin", 10),
-    "admin:diary_staffmembership_change": ("admin", 11),
-    "admin:diary_staffmembership_changelist": ("admin", 8),
-    "admin:django_celery_beat_clockedschedule_change": ("admin", 7),
-    "admin:django_celery_beat_clockedschedule_changelist": ("admin", 7),
-    "admin:django_celery_beat_crontabschedule_change": ("admin", 7),
-    "admin:django_celery_beat_crontabschedule_changelist": ("admin", 7),
-    "admin:django_celery_beat_intervalschedule_change": ("admin", 7),
-    "admin:django_celery_beat_intervalschedule_changelist": ("admin", 7),
-    "admin:django_celery_beat_periodictask_change": ("admin", 10),
-    "admin:django_celery_beat_periodictask_changelist": ("admin", 10),
-    "admin:django_celery_beat_solarschedule_change": ("admin", 7),
-    "admin:django_celery_beat_solarschedule_changelist": ("admin", 7),
-    "admin:otp_totp_totpdevice_change": ("admin", 6),
-    "admin:otp_totp_totpdevice_changelist": ("admin", 7),
-    "admin:scoring_instrumentversion_change": ("admin", 6),
-    "admin:scoring_instrumentversion_changelist": ("admin", 9),
+    "admin:auth_group_change": ("admin", 8),
+    "admin:auth_group_changelist": ("admin", 10),
+    "admin:auth_user_change": ("admin", 10),
+    "admin:auth_user_changelist": ("admin", 11),
+    "admin:axes_accessattempt_change": ("admin", 7),
+    "admin:axes_accessattempt_changelist": ("admin", 13),
+    "admin:axes_accessfailurelog_change": ("admin", 6),
+    "admin:axes_accessfailurelog_changelist": ("admin", 13),
+    "admin:axes_accesslog_change": ("admin", 6),
+    "admin:axes_accesslog_changelist": ("admin", 13),
+    "admin:diary_staffmembership_change": ("admin", 12),
+    "admin:diary_staffmembership_changelist": ("admin", 11),
+    "admin:django_celery_beat_clockedschedule_change": ("admin", 8),
+    "admin:django_celery_beat_clockedschedule_changelist": ("admin", 10),
+    "admin:django_celery_beat_crontabschedule_change": ("admin", 8),
+    "admin:django_celery_beat_crontabschedule_changelist": ("admin", 10),
+    "admin:django_celery_beat_intervalschedule_change": ("admin", 8),
+    "admin:django_celery_beat_intervalschedule_changelist": ("admin", 10),
+    "admin:django_celery_beat_periodictask_change": ("admin", 11),
+    "admin:django_celery_beat_periodictask_changelist": ("admin", 13),
+    "admin:django_celery_beat_solarschedule_change": ("admin", 8),
+    "admin:django_celery_beat_solarschedule_changelist": ("admin", 10),
+    "admin:otp_totp_totpdevice_change": ("admin", 7),
+    "admin:otp_totp_totpdevice_changelist": ("admin", 10),
+    "admin:otp_totp_totpdevice_config": ("admin", 7),
+    "admin:otp_totp_totpdevice_qrcode": ("admin", 5),
+    "admin:scoring_instrumentversion_change": ("admin", 7),
+    "admin:scoring_instrumentversion_changelist": ("admin", 12),
 }
 
 # Query strings that open a page's list: the audit trail's CSV is its list of rows.
@@ -318,7 +320,8 @@ def shown_object(page: Page, user, world: World) -> Model | None:
     the user sees (the largest study, list, sequence and group)."""
     if page.model is Participant:
         return world.participant_a
-    request = RequestFactory().get(reverse(page.key.removesuffix("change") + "changelist"))
+    opts = page.model._meta
+    request = RequestFactory().get(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
     request.user = user
     request.resolver_match = resolve(request.path)  # pghistory's admin reads it
     return admin.site._registry[page.model].get_queryset(request).order_by("-pk").first()
@@ -326,7 +329,8 @@ def shown_object(page: Page, user, world: World) -> Model | None:
 
 def url_of(page: Page, user, world: World) -> str:
     if page.model is not None:
-        if page.view == "change":
+        # The change view, and extra URLs of one object (an authenticator's QR code).
+        if page.view == "change" or page.view.endswith(("_config", "_qrcode")):
             obj = shown_object(page, user, world)
             assert obj is not None, f"{page.key}: no row to show"
             return reverse(page.key, args=[quote(obj.pk)])

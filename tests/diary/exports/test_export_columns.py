@@ -102,12 +102,12 @@ def test_the_sql_and_the_python_allocated_treatment_agree(world, periods_per_blo
     drug = Treatment.objects.create(study=study, code="D", name="Drug")
     placebo = Treatment.objects.create(study=study, code="P", name="Placebo")
     participants = []
-    for code, first in (("DP", drug), ("PD", placebo)):
+    for number, (code, first) in enumerate((("DP", drug), ("PD", placebo)), start=1):
         sequence = Sequence.objects.create(study=study, code=code)
         for block in range(1, study.number_of_blocks + 1):
             treatment = first if block % 2 else ({drug, placebo} - {first}).pop()
             SequenceBlock.objects.create(sequence=sequence, block=block, treatment=treatment)
-        participants.append(make_participant(study, site, f"S01-{code}", sequence=sequence))
+        participants.append(make_participant(study, site, f"S01-{900 + number}", sequence=sequence))
     StaffMembership.objects.create(
         user=world.statistician, study=study, role=StaffRole.STATISTICIAN
     )
