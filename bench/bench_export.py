@@ -67,6 +67,7 @@ def data_create(participants: int) -> tuple[object, object]:
         Study,
         Treatment,
     )
+    from diary.services.staff import staff_groups_sync
     from scoring.definitions import instrument_get
     from scoring.engine import ALGORITHM_VERSION
 
@@ -83,6 +84,7 @@ def data_create(participants: int) -> tuple[object, object]:
             SequenceBlock.objects.create(sequence=sequence, block=block, treatment=treatment)
     user = get_user_model().objects.create_user(username="bench-statistician", is_staff=True)
     StaffMembership.objects.create(user=user, study=study, role=StaffRole.STATISTICIAN)
+    staff_groups_sync(user=user)  # the role's group holds the export permissions
     items = list(instrument_get("ehp30").item_keys())
     scales = [s.key for s in instrument_get("ehp30").scales_for(())]
     with connection.cursor() as c:
