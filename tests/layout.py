@@ -105,7 +105,6 @@ LAYER_OF: dict[str, Place] = {
     "scoring.engine": Place("pure", "scale scores from answers, exact fractions"),
     "scoring.statistics": Place("pure", "crossover analysis on plain numbers (scipy)"),
     "scoring.statistics.*": Place("pure", "each method of the crossover analysis, plain numbers"),
-    "scoring.chart": Place("pure", "the summary page's chart names, over scoring.charts"),
     "scoring.charts": Place("pure", "matplotlib charts rendered to SVG, from plain numbers"),
     "scoring.charts.*": Place("pure", "one chart kind each, with its data table"),
     "scoring.models": Place("models", "Score and InstrumentVersion"),

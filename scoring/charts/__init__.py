@@ -2,7 +2,7 @@
 
 Pure (no Django, no clock, no I/O) and deterministic: the same input gives the same string.
 Each chart returns a Chart: the SVG (role="img", <title> and <desc>) and the same numbers as a
-table, the chart's text alternative. scoring.chart keeps the older function names.
+table, the chart's text alternative.
 """
 
 from scoring.charts._render import SERIES_STYLES, Chart

@@ -14,7 +14,6 @@ rounded here: rounding is for display.
 - multiplicity: Holm's adjustment across outcomes
 - ranks: the Wilcoxon convention (R's wilcox.test defaults)
 - analysis: crossover_analyse, every analysis of one outcome
-- treatment_means: crossover_compare, what scoring.summaries uses until it is rewired
 """
 
 from scoring.statistics.analysis import CrossoverAnalysis, Exclusion, crossover_analyse
@@ -37,18 +36,12 @@ from scoring.statistics.mixed import MixedModelAnalysis, mixed_model_fit
 from scoring.statistics.multiplicity import HolmAdjustment, holm_adjust
 from scoring.statistics.paired import PairedComparison, paired_compare
 from scoring.statistics.ranks import R_CONVENTION
-from scoring.statistics.treatment_means import (
-    CrossoverComparison,
-    ParticipantMean,
-    crossover_compare,
-)
 
 __all__ = [
     "CARRY_OVER_REASON",
     "R_CONVENTION",
     "Contrast",
     "CrossoverAnalysis",
-    "CrossoverComparison",
     "CrossoverDesign",
     "Describe",
     "Exclusion",
@@ -57,12 +50,10 @@ __all__ = [
     "Observation",
     "PairedComparison",
     "ParticipantBlocks",
-    "ParticipantMean",
     "RankSumAnalysis",
     "TwoSequenceAnalysis",
     "block_means",
     "crossover_analyse",
-    "crossover_compare",
     "describe",
     "holm_adjust",
     "mean_confidence_interval",

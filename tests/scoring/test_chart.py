@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from scoring.chart import period_treatment_chart_svg, period_treatment_table
 from scoring.charts import (
     SERIES_STYLES,
     forest_chart,
@@ -194,12 +193,12 @@ def test_no_nan_or_infinity_in_the_drawing() -> None:
 
 
 def test_same_input_gives_identical_output_in_any_order_and_process() -> None:
-    first = period_treatment_chart_svg(POINTS, title="Pain", y_label="Score")
-    again = period_treatment_chart_svg(list(reversed(POINTS)), title="Pain", y_label="Score")
+    first = means_by_period_chart(POINTS, title="Pain", y_label="Score").svg
+    again = means_by_period_chart(list(reversed(POINTS)), title="Pain", y_label="Score").svg
     assert first == again
-    script = ("from tests.scoring.test_chart import POINTS; from scoring.chart import "
-              "period_treatment_chart_svg as c; import sys; "
-              "sys.stdout.write(c(POINTS, title='Pain', y_label='Score'))")  # fmt: skip
+    script = ("from tests.scoring.test_chart import POINTS; from scoring.charts import "
+              "means_by_period_chart as c; import sys; "
+              "sys.stdout.write(c(POINTS, title='Pain', y_label='Score').svg)")  # fmt: skip
     env = {**os.environ, "PYTHONHASHSEED": "12345", "DJANGO_SETTINGS_MODULE": ""}
     other = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, env=env,
                            capture_output=True, text=True, timeout=120, check=True)  # fmt: skip
@@ -235,9 +234,7 @@ def test_default_element_id_is_derived_from_the_content_and_bad_ids_are_refused(
 )  # fmt: skip
 def test_inconsistent_points_are_rejected(points: list[tuple[object, ...]]) -> None:
     with pytest.raises(ValueError):
-        period_treatment_chart_svg(points, title="t", y_label="y")
-    with pytest.raises(ValueError):
-        period_treatment_table(points)
+        means_by_period_chart(points, title="t", y_label="y")
 
 
 def test_reversed_y_range_is_rejected() -> None:
@@ -246,8 +243,7 @@ def test_reversed_y_range_is_rejected() -> None:
 
 
 def test_table_gives_the_same_numbers_including_empty_cells() -> None:
-    rows = period_treatment_table(POINTS)
-    assert rows == means_by_period_chart(POINTS, title="t", y_label="y").table
+    rows = means_by_period_chart(POINTS, title="t", y_label="y").table
     assert [(r["period"], r["treatment"]) for r in rows][:3] == [
         (1, "Anakinra"), (1, "Placebo"), (2, "Anakinra"),
     ]  # fmt: skip

@@ -19,12 +19,10 @@ PURE_MODULES = [
     "scoring.statistics.multiplicity",
     "scoring.statistics.paired",
     "scoring.statistics.ranks",
-    "scoring.statistics.treatment_means",
     "scoring.charts",
     "scoring.charts.forest",
     "scoring.charts.means",
     "scoring.charts.profile",
-    "scoring.chart",
 ]
 
 # In one fresh interpreter: import each module in turn and note whether Django got loaded
