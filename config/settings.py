@@ -134,6 +134,15 @@ if DATABASE_OWNER is not None and DATABASE_OWNER["NAME"] != DATABASES["default"]
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Backups (`manage.py backup` / `restore`, diary/services/backups.py) --------------------
+# Where backups go, how many of the newest to keep (0: all), and the directory of pg_dump and
+# pg_restore when the ones found (pgserver's, PATH, /usr/lib/postgresql) do not fit the server.
+BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(DATA_DIR / "backups")))
+BACKUP_KEEP = env.int("BACKUP_KEEP", default=0)
+if BACKUP_KEEP < 0:
+    raise ImproperlyConfigured("BACKUP_KEEP: must be 0 (keep every backup) or more")
+PG_BIN_DIR = env.str("PG_BIN_DIR", default="")
+
 # Row-history tables reject UPDATE and DELETE (PostgreSQL triggers).
 PGHISTORY_APPEND_ONLY = True
 

@@ -1,0 +1,57 @@
+"""What a backup's manifest says of the database, read in the dump's own snapshot.
+
+`backup_facts` and `backup_chain_state` run inside the repeatable-read transaction whose
+snapshot pg_dump is given (diary/services/backups.py), so the row counts, the latest audit
+event and the chain's state describe exactly the rows in the dump, however many submissions
+arrive meanwhile. Restore compares the restored database with them (diary/services/restore.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connections
+from django.db.models import Max
+
+from diary.models import AuditEvent
+
+
+def backup_facts(*, using: str = "default") -> dict[str, Any]:
+    """The server's version, the applied migrations' heads, the row count of every table of
+    the database's search path, and the latest audit event (None when there is none)."""
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('server_version_num')::int, version()")
+        version_num, version = cursor.fetchone()
+        tables = sorted(connection.introspection.table_names(cursor))
+        counts: dict[str, int] = {}
+        for table in tables:
+            cursor.execute(f"SELECT count(*) FROM {connection.ops.quote_name(table)}")  # noqa: S608
+            counts[table] = cursor.fetchone()[0]
+        heads: dict[str, str] = {}
+        if "django_migrations" in counts:
+            # Numbered names sort in the order they were written; a merge migration has the
+            # highest number of its app, so the greatest name is the head.
+            cursor.execute("SELECT app, max(name) FROM django_migrations GROUP BY app ORDER BY app")
+            heads = dict(cursor.fetchall())
+    latest = AuditEvent.objects.using(using).aggregate(id=Max("id"))["id"]
+    latest_event = None
+    if latest is not None:
+        occurred_at = (
+            AuditEvent.objects.using(using).values_list("occurred_at", flat=True).get(pk=latest)
+        )
+        latest_event = {"id": latest, "occurred_at": occurred_at.isoformat()}
+    return {
+        "server_version_num": version_num,
+        "server_version": version,
+        "migration_heads": heads,
+        "row_counts": counts,
+        "latest_audit_event": latest_event,
+    }
+
+
+def backup_chain_state(*, using: str = "default") -> dict[str, Any]:
+    """The audit chain's verification state as of the dump (its head, how many links), for
+    the manifest; restore and audit_verify can then tell that the restored chain ends where
+    the dumped one did. Empty until the keyed chain (issue 14, item 4) is wired in here."""
+    return {}
