@@ -151,6 +151,8 @@ def tool_run(tool: Tool, args: list[str], *, env: Mapping[str, str]) -> str:
         raise ToolError(f"{tool.name}: cannot run {tool.path}: {exc}") from exc
     if result.returncode != 0:
         lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
-        reason = lines[-1] if lines else f"exit {result.returncode}"
+        # The error, not the hint or detail lines PostgreSQL's programs print after it.
+        errors = [line for line in lines if "error:" in line]
+        reason = (errors or lines or [f"exit {result.returncode}"])[0]
         raise ToolError(f"{tool.name} failed (exit {result.returncode}): {reason}")
     return result.stdout
