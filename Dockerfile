@@ -12,6 +12,22 @@ RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --home /app --no-create-home app
 WORKDIR /app
 
+# pg_dump and pg_restore for `manage.py backup` / `restore`: they must be at least as new as the
+# server (postgres:16 in docker-compose.yml), and Debian bookworm's own client is 15, so they
+# come from PostgreSQL's own apt repository (apt.postgresql.org), signed with its key.
+ARG POSTGRES_CLIENT_MAJOR=16
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates curl \
+    && install -d /usr/share/postgresql-common/pgdg \
+    && curl -fsSL -o /usr/share/postgresql-common/pgdg/apt.postgresql.org.asc \
+       https://www.postgresql.org/media/keys/ACCC4CF8.asc \
+    && echo "deb [signed-by=/usr/share/postgresql-common/pgdg/apt.postgresql.org.asc] https://apt.postgresql.org/pub/repos/apt bookworm-pgdg main" \
+       > /etc/apt/sources.list.d/pgdg.list \
+    && apt-get update \
+    && apt-get install -y --no-install-recommends "postgresql-client-${POSTGRES_CLIENT_MAJOR}" \
+    && apt-get purge -y curl && apt-get autoremove -y && rm -rf /var/lib/apt/lists/* \
+    && install -d -o 10001 -g 10001 -m 0700 /backups
+
 COPY pyproject.toml requirements.lock ./
 COPY config ./config
 COPY diary ./diary

@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test install lint bench lock clean-data
+.PHONY: run test install lint bench lock clean-data backup restore
 
 $(STAMP): pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: install Python 3.11 or set PYTHON=/path/to/python3.11"; exit 2; }
@@ -22,6 +22,16 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# A backup of `make run`'s embedded database (or of DATABASE_URL's with DATABASE_OWNER_URL) into
+# BACKUP_DIR (.data/backups/); BACKUP_ARGS="--keep 7" keeps the 7 newest. README: Backups.
+backup: install
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py backup $(BACKUP_ARGS)
+
+# make restore BACKUP=.data/backups/epro-20260301T023000Z [RESTORE_ARGS="--database-url ..."]
+restore: install
+	@test -n "$(BACKUP)" || { echo "make restore: set BACKUP to a backup's directory, e.g. BACKUP=.data/backups/epro-..."; exit 2; }
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py restore "$(BACKUP)" $(RESTORE_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

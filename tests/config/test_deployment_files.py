@@ -79,17 +79,42 @@ def test_health_check_command_targets_the_health_endpoint(client, db):
     assert client.get("/healthz").content == b"ok"
 
 
-def test_only_migrate_holds_the_owner_and_everything_else_is_the_application_role():
+def test_only_migrate_and_backup_hold_the_owner_and_the_rest_is_the_application_role():
     services = compose()["services"]
-    assert services["migrate"]["environment"]["DATABASE_OWNER_URL"].startswith(
-        "postgres://epro_owner:"
-    )
-    for name in ("migrate", "web", "worker", "beat"):
+    for name in ("migrate", "backup"):
+        assert services[name]["environment"]["DATABASE_OWNER_URL"].startswith(
+            "postgres://epro_owner:"
+        )
+    for name in ("migrate", "web", "worker", "beat", "backup"):
         environment = services[name]["environment"]
         assert environment["DATABASE_URL"].startswith("postgres://epro_app:"), name
-        if name != "migrate":
+        if name not in {"migrate", "backup"}:
             assert "DATABASE_OWNER_URL" not in environment, name
             assert "DB_OWNER_PASSWORD" not in str(environment), name
+
+
+def test_compose_backs_up_into_a_volume_of_its_own_with_the_image_and_retention():
+    services = compose()["services"]
+    backup = services["backup"]
+    assert backup["image"] == services["web"]["image"]
+    assert "backups:/backups" in backup["volumes"]
+    assert "backups" in compose()["volumes"]
+    assert backup["environment"]["BACKUP_DIR"] == "/backups"
+    assert backup["environment"]["BACKUP_KEEP"] == "${BACKUP_KEEP:-14}"
+    loop = backup["command"][-1]
+    assert "python manage.py backup ||" in loop  # a failed backup does not end the loop
+    assert 'sleep "$${BACKUP_INTERVAL_SECONDS}"' in loop
+    assert backup["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert "manifest.json" in backup["healthcheck"]["test"][1]
+
+
+def test_the_image_has_pg_dump_of_the_compose_servers_major_version():
+    """pg_dump refuses a server newer than itself: the image's client matches postgres:N."""
+    major = compose()["services"]["postgres"]["image"].split(":")[1]
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert f"ARG POSTGRES_CLIENT_MAJOR={major}\n" in dockerfile
+    assert '"postgresql-client-${POSTGRES_CLIENT_MAJOR}"' in dockerfile
+    assert "install -d -o 10001 -g 10001 -m 0700 /backups" in dockerfile
 
 
 def test_the_database_roles_are_created_on_a_fresh_volume():
