@@ -46,6 +46,7 @@ lock:
 	  && { echo "# Exact versions installed together and tested (pip constraints). Regenerate with: make lock"; \
 	       .lockvenv/bin/pip freeze --exclude-editable; } > requirements.lock && rm -rf .lockvenv
 
-# Removes the embedded databases (demo data included) under .data/.
+# Removes the embedded databases (demo data included) under .data/, but not .data/backups/:
+# a restore after clean-data needs them (README: Backups).
 clean-data:
-	rm -rf .data
+	find .data -mindepth 1 -maxdepth 1 ! -name backups -exec rm -rf {} + 2>/dev/null || true
