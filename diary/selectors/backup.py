@@ -34,8 +34,10 @@ def backup_facts(*, using: str = "default") -> dict[str, Any]:
             # highest number of its app, so the greatest name is the head.
             cursor.execute("SELECT app, max(name) FROM django_migrations GROUP BY app ORDER BY app")
             heads = dict(cursor.fetchall())
-    latest = AuditEvent.objects.using(using).aggregate(id=Max("id"))["id"]
     latest_event = None
+    latest = None
+    if AuditEvent._meta.db_table in counts:  # not before the first migrate
+        latest = AuditEvent.objects.using(using).aggregate(id=Max("id"))["id"]
     if latest is not None:
         occurred_at = (
             AuditEvent.objects.using(using).values_list("occurred_at", flat=True).get(pk=latest)

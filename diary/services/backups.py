@@ -162,7 +162,9 @@ def _dump(target: Path, *, bin_dir: Path | None) -> dict[str, Any]:
     return {"database": database, "facts": facts, "audit_chain": chain, "pg_dump": pg_dump}
 
 
-def _archive_check(dump: Path, tables: set[str], *, pg_dump_major: int, bin_dir: Path | None):
+def _archive_check(
+    dump: Path, tables: set[str], *, pg_dump_major: int, bin_dir: Path | None
+) -> None:
     """Read the archive back with pg_restore --list: it must hold the data of every table
     counted in the snapshot."""
     pg_restore = tool_find("pg_restore", minimum_major=pg_dump_major, bin_dir=bin_dir)

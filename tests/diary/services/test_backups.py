@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from diary.models import AuditEvent, Response
 from diary.selectors import backup as backup_selectors
@@ -26,7 +26,7 @@ from diary.services.backups import (
 )
 from diary.services.postgres_tools import tool_find
 from diary.services.restore import backup_restore, backup_verify
-from tests.diary.backing_up import app_on, empty_database, table_digests
+from tests.diary.backing_up import app_on, django_on, empty_database, table_digests
 from tests.scoring.submitting import submit
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,8 +37,9 @@ NOW = datetime(2026, 3, 1, 2, 30, tzinfo=UTC)
 def fake_tools(directory: Path, pg_dump_body: str) -> Path:
     """A PG_BIN_DIR whose pg_dump reports the real version and then runs `pg_dump_body` (sh,
     with "$file" the path it was asked to write), beside the real pg_restore."""
-    real_dump = tool_find("pg_dump", minimum_major=16)
-    real_restore = tool_find("pg_restore", minimum_major=16)
+    server = connection.pg_version // 10000
+    real_dump = tool_find("pg_dump", minimum_major=server)
+    real_restore = tool_find("pg_restore", minimum_major=server)
     directory.mkdir()
     script = directory / "pg_dump"
     script.write_text(
@@ -80,7 +81,7 @@ def test_backup_writes_a_dump_and_a_manifest_that_describes_it(world, tmp_path) 
         "occurred_at": latest.occurred_at.isoformat(),
     }
     assert manifest["migration_heads"]["diary"] == "0013_study_history_triggers"
-    assert manifest["database"]["server_version_num"] >= 160000
+    assert manifest["database"]["server_version_num"] == connection.pg_version
     assert manifest["pg_dump"]["major"] >= manifest["database"]["server_version_num"] // 10000
     assert manifest["audit_chain"] == {}
     assert manifest["application"]["name"] == "epro-diary"
@@ -128,7 +129,9 @@ def test_no_pg_dump_that_fits_fails_in_one_line_and_keeps_the_previous_backup(
 
     message = str(refused.value)
     assert "\n" not in message
-    assert message.startswith("backup failed, nothing written: pg_dump: none of version 16")
+    assert message.startswith(
+        f"backup failed, nothing written: pg_dump: none of version {connection.pg_version // 10000}"
+    )
     assert f"PG_BIN_DIR {tmp_path / 'nowhere'}" in message
     assert snapshot_of(tmp_path) == before
     assert backups_list(tmp_path) == [first.path]
@@ -202,3 +205,14 @@ def test_a_backup_inside_a_transaction_is_refused(tmp_path) -> None:
     with transaction.atomic(), pytest.raises(BackupError, match="outside a transaction"):
         backup_create(root=tmp_path, now=NOW)
     assert backups_list(tmp_path) == []
+
+
+def test_a_database_not_yet_migrated_is_backed_up_as_empty(tmp_path) -> None:
+    with empty_database() as (name, _), django_on(name):
+        backup = backup_create(root=tmp_path, now=NOW)
+
+    assert backup.manifest["database"]["name"] == name
+    assert backup.manifest["row_counts"] == {}
+    assert backup.manifest["migration_heads"] == {}
+    assert backup.manifest["latest_audit_event"] is None
+    assert backup_verify(backup.path) == backup.manifest
