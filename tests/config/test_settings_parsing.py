@@ -125,3 +125,23 @@ def test_migrate_without_the_owner_url_fails_in_one_line():
         "CommandError: DATABASE_OWNER_URL: must be set: migrations run as the owner role, and "
         "DATABASE_URL's application role may create nothing"
     )
+
+
+def test_a_negative_backup_retention_fails_in_one_line():
+    result = _manage(["check"], {**PRODUCTION, "BACKUP_KEEP": "-1"})
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "configuration error: BACKUP_KEEP: must be 0 (keep every backup) or more"
+    )
+
+
+def test_backups_go_where_backup_dir_says_and_keep_all_by_default(tmp_path):
+    result = _manage(
+        [
+            "shell",
+            "-c",
+            "from django.conf import settings; print(settings.BACKUP_DIR, settings.BACKUP_KEEP)",
+        ],
+        {**PRODUCTION, "BACKUP_DIR": str(tmp_path / "b")},
+    )
+    assert result.stdout.strip().splitlines()[-1] == f"{tmp_path / 'b'} 0", result.stderr
