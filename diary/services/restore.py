@@ -99,6 +99,8 @@ def backup_verify(path: Path) -> dict[str, Any]:
         file = path / name
         if Path(name).name != name or not file.is_file():
             raise RestoreRefused(f"{path}: {name} is missing; refusing to restore")
+        if not isinstance(expected, dict):
+            raise RestoreRefused(f"{manifest_path}: no size and SHA-256 for {name}; refusing")
         size = file.stat().st_size
         if size != expected.get("bytes"):
             raise RestoreRefused(
