@@ -3,7 +3,8 @@
     python -m bench export [--participants 10000]
 
 10,000 participants x 6 periods = 60,000 submitted assessments, 1.8 million EHP-30 item
-answers (plus one VAS answer each). For `wide` and `long`: seconds through the export service
+answers (plus one VAS answer each). For `wide` and `long` (blinded) and the unblinded
+`analysis` file (one row per participant x period x outcome): seconds through the export service
 (permission check, CSV streamed from a server-side COPY, SHA-256 and row count on the fly,
 audit event) against a bare `COPY (SELECT ...) TO STDOUT WITH CSV` of the same SELECT read in
 blocks and thrown away; the ratio of their speeds; and the growth of this process's resident
@@ -182,13 +183,13 @@ def bare_copy(sql: str, params: list) -> tuple[float, int]:
     return time.perf_counter() - start, size
 
 
-def through_service(user, study, kind: str) -> tuple[float, int, int, float]:
+def through_service(user, study, kind: str, blinded: bool) -> tuple[float, int, int, float]:
     from diary.services.exports import ExportRequest, export_start
 
     with PeakRss() as memory:
         start = time.perf_counter()
         export = export_start(
-            user=user, request=ExportRequest(study=study, kinds=(kind,), blinded=True)
+            user=user, request=ExportRequest(study=study, kinds=(kind,), blinded=blinded)
         )
         size = sum(len(chunk) for chunk in export.chunks)
         seconds = time.perf_counter() - start
@@ -201,7 +202,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     teardown = django_setup()
     try:
-        from diary.exports.queries import Scope, long_query, wide_query
+        from diary.exports.queries import Scope, kind_query
 
         start = time.perf_counter()
         study, user = data_create(args.participants)
@@ -211,14 +212,14 @@ def main(argv: list[str]) -> int:
         )
         scope = Scope(study_id=study.pk)
         ok = True
-        for kind, builder in (("wide", wide_query), ("long", long_query)):
-            sql, params = builder(study, scope, blinded=True)
+        for kind, blinded in (("wide", True), ("long", True), ("analysis", False)):
+            sql, params = kind_query(kind, study, scope, blinded=blinded)
             bare_copy(sql, params)  # warm the cache for both contenders alike
             copy_s, copy_bytes = bare_copy(sql, params)
-            export_s, export_bytes, rows, growth = through_service(user, study, kind)
+            export_s, export_bytes, rows, growth = through_service(user, study, kind, blinded)
             ratio = copy_s / export_s
             print(
-                f"{kind:5s}: {rows:>9,} rows, {export_bytes / 2**20:7.1f} MiB | "
+                f"{kind:8s}: {rows:>9,} rows, {export_bytes / 2**20:7.1f} MiB | "
                 f"export {export_s:6.2f} s ({rows / export_s:>9,.0f} rows/s) | "
                 f"bare COPY {copy_s:6.2f} s | speed ratio export/COPY {ratio:.2f} "
                 f"(target >= 0.5) | RSS growth {growth:.1f} MB (target < 100)"

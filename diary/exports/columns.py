@@ -13,7 +13,14 @@ The SQL expressions are written against the aliases the queries of diary.exports
 give their rows: p participant, s site, a assessment; in `long` r response and kv / cl the
 answer and its code label; in `wide` r<n> / s<n> the current response and score pivot of the
 study's n-th instrument; in `treatment_means` pp, one row per participant x period. `$name`
-is an output of a shared fragment (diary.exports.sql), `%s` a bound parameter (Column.params).
+is an output of a shared fragment (diary.exports.sql) or of the kind's own query, `%s` a
+bound parameter (Column.params).
+
+Types are what pandas.read_csv and R's read.csv read with their default options (the
+dictionary's `type`; tests/diary/exports/test_export_types.py): a value that looks like a
+number is read as one by both, so a text column never holds one. An instrument version is
+therefore written with a leading v (version_text: "v1.0", which both read as text; "1.0"
+would be read as the number 1).
 """
 
 from __future__ import annotations
@@ -31,8 +38,9 @@ from scoring.definitions import Instrument, Scale
 # collects with the modules it collects of it. Passed in, so that this module stays pure.
 Collected = Sequence[tuple[Instrument, tuple[str, ...]]]
 
-KINDS = ("long", "wide", "treatment_means", "dictionary")
-UNBLINDED_ONLY_KINDS = frozenset({"treatment_means"})
+KINDS = ("long", "wide", "treatment_means", "analysis", "dictionary")
+# The files whose every row is about a treatment: they exist only unblinded.
+UNBLINDED_ONLY_KINDS = frozenset({"treatment_means", "analysis"})
 # The allocation's own columns; the only ones a blinded file must never carry.
 ALLOCATION_COLUMNS = frozenset({"sequence", "block", "treatment"})
 
@@ -49,6 +57,18 @@ def ident(name: str) -> str:
 text = formula_neutralise_sql  # a text cell a spreadsheet could take for a formula
 utc = utc_iso_sql  # an instant, printed in UTC with a Z
 
+VERSION_PREFIX = "v"
+
+
+def version_text(version: str) -> str:
+    """An instrument version as the CSV files write it: "v1.0", text to every reader."""
+    return f"{VERSION_PREFIX}{version}" if version else ""
+
+
+def version_text_sql(expr: str) -> str:
+    """The SQL twin of version_text for the version column `expr`."""
+    return f"('{VERSION_PREFIX}' || {expr})"
+
 
 @dataclass(frozen=True)
 class Column:
@@ -57,7 +77,7 @@ class Column:
     type: str  # string | integer | decimal | date | datetime
     sql: str = ""  # what fills it; see the module docstring for its aliases
     params: tuple[Any, ...] = ()  # bound to the %s in `sql`, in order
-    codes: tuple[tuple[int, str], ...] = ()
+    codes: tuple[tuple[int | str, str], ...] = ()
     unit: str = ""
     instrument: str = ""
     version: str = ""
@@ -68,6 +88,35 @@ class Column:
 
 STUDY_ID = Column("study_id", "Pseudonymous participant identifier", "string", text("p.subject_id"))
 SITE = Column("site", "Site code", "string", text("s.code"))
+# Where the participant stands in the trial, in every file (diary.exports.sql.participant_course).
+PARTICIPANT_STATUS = Column(
+    "participant_status",
+    "Participant status (invited, active, withdrawn, completed)",
+    "string",
+    "$participant_status",
+    unit="invited | active | withdrawn | completed",
+)
+RANDOMISED_AT = Column(
+    "randomised_at",
+    "Randomised (UTC, ISO 8601); empty when she has not been randomised",
+    "datetime",
+    utc("$randomised_at"),
+)
+WITHDRAWN_AT = Column(
+    "withdrawn_at",
+    "Withdrawn (UTC, ISO 8601); empty when she has not withdrawn",
+    "datetime",
+    utc("$withdrawn_at"),
+)
+WITHDRAWAL_PERIOD = Column(
+    "withdrawal_period",
+    "Period in progress when she withdrew: the last of her periods that started on or before "
+    "the day she withdrew (her own calendar); 0 = before her first period; empty when she has "
+    "not withdrawn",
+    "integer",
+    "$withdrawal_period",
+)
+PARTICIPANT = (PARTICIPANT_STATUS, RANDOMISED_AT, WITHDRAWN_AT, WITHDRAWAL_PERIOD)
 PERIOD = Column("period", "Menstrual period number", "integer", "a.period_number")
 STATUS = Column(
     "assessment_status",
@@ -104,10 +153,15 @@ CYCLE = Column(
     unit="days",
 )
 
-LONG_FIXED = (STUDY_ID, SITE, PERIOD, STATUS, OPENS, CLOSES, SUBMITTED)
+LONG_FIXED = (STUDY_ID, SITE, *PARTICIPANT, PERIOD, STATUS, OPENS, CLOSES, SUBMITTED)
 LONG_ITEM = (
     Column("instrument", "Instrument key", "string", "r.instrument_key"),
-    Column("instrument_version", "Instrument version", "string", "r.instrument_version"),
+    Column(
+        "instrument_version",
+        "Instrument version, written v<version> (v1.0) so that every reader keeps it as text",
+        "string",
+        version_text_sql("r.instrument_version"),
+    ),
     Column("item", "Item variable name", "string", "kv.key"),
     Column("code", "Answer code (empty = not answered)", "integer", "kv.value #>> '{}'"),
     Column("label", "Label of the answer code", "string", text("cl.label")),
@@ -177,13 +231,14 @@ def long_columns(*, blinded: bool) -> list[Column]:
     """One row per participant x period x instrument x item of the current responses."""
     fixed = list(LONG_FIXED)
     if not blinded:
-        fixed[3:3] = [SEQUENCE, BLOCK, TREATMENT]
+        after_period = fixed.index(PERIOD) + 1
+        fixed[after_period:after_period] = [SEQUENCE, BLOCK, TREATMENT]
     return fixed + list(LONG_ITEM)
 
 
 def wide_columns(collected: Collected, *, blinded: bool) -> list[Column]:
     """One row per participant x period: every item code, every scale score, dates, status."""
-    out = [STUDY_ID, SITE, PERIOD]
+    out = [STUDY_ID, SITE, *PARTICIPANT, PERIOD]
     if not blinded:
         out += [SEQUENCE, BLOCK, TREATMENT]
     out += [PERIOD_START, PERIOD_END, CYCLE, STATUS, OPENS, CLOSES]
@@ -195,30 +250,21 @@ def wide_columns(collected: Collected, *, blinded: bool) -> list[Column]:
     return out
 
 
-# Means are of the exact scale scores, rounded half away from zero to this many decimals (at
-# least 12 significant digits for any mean above 1e-8): an analysis of the file reproduces the
-# per-arm summary to 1e-9 (tests/exports/test_export_scores.py).
+# Means (treatment_means) and period values (analysis) are of the exact scale scores, rounded
+# half away from zero to this many decimals (at least 12 significant digits for any value above
+# 1e-8): an analysis of the files reproduces the per-arm summary to 1e-9
+# (tests/diary/exports/test_export_reproduces_summary.py).
 MEAN_DECIMALS = 20
 
 
 def treatment_mean_columns(collected: Collected) -> list[Column]:
     """One row per participant x treatment (unblinded only), over the per-period rows pp: per
-    outcome the mean of the exact period values and how many values it used."""
+    outcome the mean of the exact period values and how many values it used. The participant
+    columns' $names are pp's columns of the same name."""
     out = [
         replace(STUDY_ID, sql=text("pp.subject_id")),
         replace(SITE, sql=text("pp.site")),
-        Column(
-            "participant_status",
-            "Participant status (invited, active, withdrawn, completed)",
-            "string",
-            text("pp.participant_status"),
-        ),
-        Column(
-            "withdrawn_at",
-            "Withdrawn (UTC, ISO 8601); empty when she has not withdrawn",
-            "datetime",
-            utc("pp.withdrawn_at"),
-        ),
+        *PARTICIPANT,
         replace(SEQUENCE, sql=text("pp.sequence")),
         Column("treatment", "Treatment code", "string", text("pp.treatment")),
         Column(
@@ -271,6 +317,68 @@ def treatment_mean_columns(collected: Collected) -> list[Column]:
     return out
 
 
+# The outcome of the analysis file that is not a scale of an instrument.
+CYCLE_OUTCOME = "cycle_length_days"
+
+
+def analysis_outcomes(collected: Collected) -> list[tuple[str, str]]:
+    """(key, label) of each outcome of the analysis file, in the per-arm summary's order: every
+    scale of every instrument collected, then the cycle length."""
+    scales = [
+        (scale.key, scale.label)
+        for instrument, modules in collected
+        for scale in instrument.scales_for(modules)
+    ]
+    return [*scales, (CYCLE_OUTCOME, "Cycle length (days)")]
+
+
+def analysis_columns(collected: Collected) -> list[Column]:
+    """One row per participant x period x outcome (unblinded only): the long analysis file for
+    lm / lmer / PROC MIXED. `$outcome`, `$outcome_value`, `$n_items` and `$n_items_in_scale`
+    are outputs of the kind's query (diary.exports.queries.analysis_query)."""
+    return [
+        STUDY_ID,
+        SITE,
+        *PARTICIPANT,
+        SEQUENCE,
+        PERIOD,
+        BLOCK,
+        TREATMENT,
+        STATUS,
+        Column(
+            "outcome",
+            "Outcome: a scale key (one row per scale) or cycle_length_days",
+            "string",
+            "$outcome",
+            codes=tuple(analysis_outcomes(collected)),
+        ),
+        Column(
+            "value",
+            "The outcome's exact value in this period (a scale score 0 (best) - 100 (worst), "
+            f"the VAS, or days to the next period's start), rounded half away from zero to "
+            f"{MEAN_DECIMALS} decimals; empty when missing (not submitted, too few items "
+            "answered, or no next period reported)",
+            "decimal",
+            f"round($outcome_value, {MEAN_DECIMALS})",
+            unit="0-100 (scales, VAS); days (cycle_length_days)",
+        ),
+        Column(
+            "n_items",
+            "Items of the scale answered in this period; empty for cycle_length_days and when "
+            "the assessment was not submitted",
+            "integer",
+            "$n_items",
+        ),
+        Column(
+            "n_items_in_scale",
+            "Items in the scale; empty for cycle_length_days and when the assessment was not "
+            "submitted",
+            "integer",
+            "$n_items_in_scale",
+        ),
+    ]
+
+
 def kind_columns(kind: str, collected: Collected, *, blinded: bool) -> list[Column]:
     """The columns of a file of `kind` (not the dictionary), in file order."""
     if kind == "long":
@@ -279,13 +387,16 @@ def kind_columns(kind: str, collected: Collected, *, blinded: bool) -> list[Colu
         return wide_columns(collected, blinded=blinded)
     if kind == "treatment_means" and not blinded:
         return treatment_mean_columns(collected)
+    if kind == "analysis" and not blinded:
+        return analysis_columns(collected)
     raise ValueError(f"no {'blinded ' if blinded else ''}{kind} file")
 
 
 def dictionary_columns(collected: Collected, *, blinded: bool) -> list[Column]:
     """Every variable of every kind the user may export, each once, in export order: the
-    columns of long, then wide, then (unblinded) treatment_means, first description wins."""
-    kinds = ["long", "wide"] + ([] if blinded else ["treatment_means"])
+    columns of long, then wide, then (unblinded) treatment_means and analysis, first
+    description wins."""
+    kinds = ["long", "wide"] + ([] if blinded else ["treatment_means", "analysis"])
     seen: dict[str, Column] = {}
     for kind in kinds:
         for column in kind_columns(kind, collected, blinded=blinded):

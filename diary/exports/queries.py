@@ -18,6 +18,8 @@ from string import Template
 from typing import Any
 
 from diary.exports.columns import (
+    CYCLE_OUTCOME,
+    PARTICIPANT,
     Column,
     ident,
     kind_columns,
@@ -29,6 +31,7 @@ from diary.exports.sql import (
     Fragment,
     allocated_treatment,
     current_response,
+    participant_course,
     reported_period,
     score_exact,
     table,
@@ -94,6 +97,11 @@ def _base() -> str:
         JOIN {table(Site)} s ON s.id = p.site_id"""
 
 
+def _course() -> Fragment:
+    """Status, randomisation and withdrawal of the participant p: in every file."""
+    return participant_course(participant="p")
+
+
 def long_query(study: Study, scope: Scope, *, blinded: bool) -> tuple[str, list[Any]]:
     """One row per participant x period x instrument x item of the current responses."""
     meta_rows, meta_params, label_rows, label_params = [], [], [], []
@@ -104,8 +112,10 @@ def long_query(study: Study, scope: Scope, *, blinded: bool) -> tuple[str, list[
             for code in instrument.item(key).codes:
                 label_rows.append("(%s, %s, %s, %s)")
                 label_params += [instrument.key, key, str(code.value), code.label]
-    allocation = _allocation(blinded)
-    select, select_params = _select(kind_columns("long", (), blinded=blinded), allocation.outputs)
+    allocation, course = _allocation(blinded), _course()
+    select, select_params = _select(
+        kind_columns("long", (), blinded=blinded), {**allocation.outputs, **course.outputs}
+    )
     where, where_params = _where(scope)
     sql = f"""
         WITH item_meta(instrument, item, item_order) AS (VALUES {", ".join(meta_rows)}),
@@ -115,6 +125,7 @@ def long_query(study: Study, scope: Scope, *, blinded: bool) -> tuple[str, list[
         JOIN {table(Assessment)} a ON a.id = r.assessment_id
         {_base()}
         {allocation.joins}
+        {course.joins}
         CROSS JOIN LATERAL jsonb_each(r.answers) AS kv
         JOIN item_meta im ON im.instrument = r.instrument_key AND im.item = kv.key
         LEFT JOIN code_labels cl ON cl.instrument = r.instrument_key AND cl.item = kv.key
@@ -163,10 +174,10 @@ def wide_query(study: Study, scope: Scope, *, blinded: bool) -> tuple[str, list[
             sql, params = _score_lateral(score_alias(position), response_alias(position), scales)
             joins.append(sql)
             join_params += params
-    allocation, periods = _allocation(blinded), _periods()
+    allocation, periods, course = _allocation(blinded), _periods(), _course()
     select, select_params = _select(
         kind_columns("wide", collected, blinded=blinded),
-        {**allocation.outputs, **periods.outputs},
+        {**allocation.outputs, **periods.outputs, **course.outputs},
     )
     where, where_params = _where(scope)
     sql = f"""
@@ -175,6 +186,7 @@ def wide_query(study: Study, scope: Scope, *, blinded: bool) -> tuple[str, list[
         {_base()}
         {allocation.joins}
         {periods.joins}
+        {course.joins}
         {" ".join(joins)}
         WHERE {where}
         ORDER BY p.subject_id, a.period_number
@@ -197,14 +209,20 @@ def treatment_means_query(study: Study, scope: Scope) -> tuple[str, list[Any]]:
             max_code = instrument.item(scale.items[0]).max_value
             params += [max_code, max_code, scale.key] if percent else [scale.key]
     allocation = allocated_treatment(participant="p", period_number="a.period_number", outer=True)
-    periods = _periods()
+    periods, course = _periods(), _course()
     out = {**allocation.outputs, **periods.outputs}
-    select, select_params = _select(kind_columns("treatment_means", collected, blinded=False), {})
+    # The participant columns are per_period's columns of their own name.
+    names = [column.name for column in PARTICIPANT]
+    select, select_params = _select(
+        kind_columns("treatment_means", collected, blinded=False),
+        {name: f"pp.{ident(name)}" for name in names},
+    )
     where, where_params = _where(scope)
     sql = f"""
         WITH per_period AS (
-            SELECT p.id AS pid, p.subject_id, s.code AS site, p.status AS participant_status,
-                   p.withdrawn_at, {out["sequence"]} AS sequence,
+            SELECT p.id AS pid, p.subject_id, s.code AS site,
+                   {", ".join(f"{course.outputs[n]} AS {ident(n)}" for n in names)},
+                   {out["sequence"]} AS sequence,
                    {out["treatment"]} AS treatment, a.status,
                    {out["cycle_length_days"]} AS cycle_length,
                    sc_pivot.*
@@ -212,6 +230,7 @@ def treatment_means_query(study: Study, scope: Scope) -> tuple[str, list[Any]]:
             {_base()}
             {allocation.joins}
             {periods.joins}
+            {course.joins}
             LEFT JOIN LATERAL (
                 SELECT {", ".join(pivots)}
                 FROM {table(Response)} r JOIN {table(Score)} sc ON sc.response_id = r.id
@@ -222,8 +241,88 @@ def treatment_means_query(study: Study, scope: Scope) -> tuple[str, list[Any]]:
         )
         SELECT {select}
         FROM per_period pp
-        GROUP BY pp.pid, pp.subject_id, pp.site, pp.participant_status, pp.withdrawn_at,
+        GROUP BY pp.pid, pp.subject_id, pp.site, {", ".join(f"pp.{ident(n)}" for n in names)},
                  pp.sequence, pp.treatment
         ORDER BY pp.subject_id, pp.treatment
     """
     return sql, [*params, ALGORITHM_VERSION, *where_params, *select_params]
+
+
+def analysis_query(study: Study, scope: Scope) -> tuple[str, list[Any]]:
+    """One row per participant x period x outcome (unblinded only): every assessment of every
+    randomised participant, each outcome of the per-arm summary with its exact value, the
+    period's sequence, block and treatment, and how many items the score used.
+
+    The values are the summary's own (scoring.summaries): a scale's exact score
+    (diary.exports.sql.score_exact) of the current response of a submitted assessment, and
+    the cycle length of the period whatever the assessment's status. A missing one is NULL
+    (an empty cell), never 0.
+    """
+    collected = instruments_collected(study=study)
+    outcome_rows, outcome_params = [], []
+    position = 0
+    for instrument, modules in collected:
+        for scale in instrument.scales_for(modules):
+            percent = scale.method != "value"
+            max_code = instrument.item(scale.items[0]).max_value if percent else None
+            outcome_rows.append("(%s, %s::integer, %s, %s::integer)")
+            outcome_params += [scale.key, position, instrument.key, max_code]
+            position += 1
+    outcome_rows.append("(%s, %s::integer, NULL, NULL::integer)")
+    outcome_params += [CYCLE_OUTCOME, position]
+    allocation = allocated_treatment(participant="p", period_number="a.period_number", outer=False)
+    periods, course = _periods(), _course()
+    exact = score_exact(value="sv.value", answered="sv.items_answered", percent_of_max=True,
+                        max_code="o.max_code")  # fmt: skip
+    cycle = periods.outputs["cycle_length_days"]
+    value = f"""CASE WHEN o.instrument IS NULL THEN ({cycle})::numeric
+                     WHEN o.max_code IS NULL THEN (sv.value)::numeric(60, 30)
+                     ELSE {exact} END"""
+    outputs = {
+        **allocation.outputs,
+        **course.outputs,
+        "outcome": "o.outcome",
+        "outcome_value": value,
+        "n_items": "sv.items_answered",
+        "n_items_in_scale": "sv.items_in_scale",
+    }
+    select, select_params = _select(kind_columns("analysis", collected, blinded=False), outputs)
+    where, where_params = _where(scope)
+    sql = f"""
+        WITH outcomes(outcome, position, instrument, max_code) AS (
+            VALUES {", ".join(outcome_rows)}
+        )
+        SELECT {select}
+        FROM {table(Assessment)} a
+        {_base()}
+        {allocation.joins}
+        {periods.joins}
+        {course.joins}
+        CROSS JOIN outcomes o
+        LEFT JOIN LATERAL (
+            SELECT sc.value, sc.items_answered, sc.items_in_scale
+            FROM {table(Response)} r JOIN {table(Score)} sc ON sc.response_id = r.id
+            WHERE r.assessment_id = a.id AND a.status = 'submitted'
+              AND r.instrument_key = o.instrument AND sc.scale = o.outcome
+              AND sc.algorithm_version = %s AND {current_response("r")}
+        ) sv ON true
+        WHERE {where}
+        ORDER BY p.subject_id, a.period_number, o.position
+    """
+    return sql, [*outcome_params, *select_params, ALGORITHM_VERSION, *where_params]
+
+
+# Each file kind's SELECT (the dictionary is built in Python: diary.services.exports).
+def kind_query(kind: str, study: Study, scope: Scope, *, blinded: bool) -> tuple[str, list[Any]]:
+    """The SELECT of a file of `kind`; ValueError for the dictionary, an unknown kind or an
+    unblinded-only kind asked for blinded (the caller, diary.services.exports.export_scope,
+    refuses those first)."""
+    if kind == "long":
+        return long_query(study, scope, blinded=blinded)
+    if kind == "wide":
+        return wide_query(study, scope, blinded=blinded)
+    if kind == "treatment_means" and not blinded:
+        return treatment_means_query(study, scope)
+    if kind == "analysis" and not blinded:
+        return analysis_query(study, scope)
+    raise ValueError(f"no {'blinded ' if blinded else ''}{kind} query")

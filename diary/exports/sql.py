@@ -82,6 +82,45 @@ def allocated_treatment(*, participant: str, period_number: str, outer: bool) ->
     )
 
 
+def participant_course(*, participant: str) -> Fragment:
+    """Where the participant `participant` (an alias of a joined participant row) stands in the
+    trial: her status, when she was randomised and when and in which period she withdrew.
+    None of it depends on the arm, so blinded files carry it too: the randomisation time is
+    read from the allocation row, never its sequence.
+
+    The period in which she withdrew is the one in progress then: the highest number of her
+    reported periods that started on or before the day of her withdrawal on her own calendar
+    (Participant.time_zone); 0 when she withdrew before her first period started; NULL when
+    she has not withdrawn. Evaluated only for withdrawn participants' rows.
+
+    Aliases: ra, wp. Outputs: participant_status, randomised_at, withdrawn_at,
+    withdrawal_period.
+    """
+    pid = f"{participant}.{column(Participant, 'id')}"
+    withdrawn_at = f"{participant}.{column(Participant, 'withdrawn_at')}"
+    time_zone = f"{participant}.{column(Participant, 'time_zone')}"
+    local_day = f"({withdrawn_at} AT TIME ZONE {time_zone})::date"
+    number, started = column(MenstrualPeriod, "number"), column(MenstrualPeriod, "started_on")
+    in_progress = (
+        f"(SELECT coalesce(max(wp.{number}), 0) FROM {table(MenstrualPeriod)} wp"
+        f" WHERE wp.{column(MenstrualPeriod, 'participant')} = {pid}"
+        f" AND wp.{started} <= {local_day})"
+    )
+    joins = f"""
+        LEFT JOIN {table(Allocation)} ra ON ra.{column(Allocation, "participant")} = {pid}
+    """
+    return Fragment(
+        joins,
+        {
+            "participant_status": f"{participant}.{column(Participant, 'status')}",
+            "randomised_at": f"ra.{column(Allocation, 'allocated_at')}",
+            "withdrawn_at": withdrawn_at,
+            "withdrawal_period": f"CASE WHEN {withdrawn_at} IS NULL THEN NULL"
+            f" ELSE {in_progress} END",
+        },
+    )
+
+
 def current_response(response: str) -> str:
     """A condition: the response `response` (an alias) is current, that is not superseded by a
     correction. Corrections chain, so the current one is the one nothing supersedes."""
@@ -118,10 +157,11 @@ def reported_period(
     )
 
 
-def score_exact(*, value: str, answered: str, percent_of_max: bool) -> str:
+def score_exact(*, value: str, answered: str, percent_of_max: bool, max_code: str = "%s") -> str:
     """The engine's exact scale score as a NUMERIC with 30 decimals, from the stored 4-decimal
-    copy `value` and `answered` (the score row's items answered). Bound parameter: the scale's
-    highest item code (only when percent_of_max).
+    copy `value` and `answered` (the score row's items answered). `max_code` is the scale's
+    highest item code (only when percent_of_max): an SQL expression, by default a bound
+    parameter (given twice).
 
     A percent-of-max score is 100 * total / (max code * answered) with an integer total
     (scoring.engine.scale_score); the stored copy is within 0.00005 of it, so rounding
@@ -130,5 +170,5 @@ def score_exact(*, value: str, answered: str, percent_of_max: bool) -> str:
     """
     if not percent_of_max:
         return f"({value})::numeric(60, 30)"
-    denominator = f"(%s * {answered})"
+    denominator = f"({max_code} * {answered})"
     return f"(round({value} * {denominator} / 100) * 100)::numeric(60, 30) / {denominator}"

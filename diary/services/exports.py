@@ -17,8 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from diary import access
-from diary.exports.columns import KINDS, UNBLINDED_ONLY_KINDS, dictionary_columns
-from diary.exports.queries import Scope, long_query, treatment_means_query, wide_query
+from diary.exports.columns import KINDS, UNBLINDED_ONLY_KINDS, dictionary_columns, version_text
+from diary.exports.queries import Scope, kind_query
 from diary.exports.writer import ExportFile, copy_csv, rows_csv, zip_stream
 from diary.models import AuditAction, Study
 from diary.rules.local_time import utc_iso
@@ -103,7 +103,7 @@ def _dictionary_rows(study: Study, *, blinded: bool) -> list[list[str]]:
             "; ".join(f"{value}={label}" for value, label in v.codes),
             v.unit,
             v.instrument,
-            v.version,
+            version_text(v.version),
         ]
         for v in dictionary_columns(instruments_collected(study=study), blinded=blinded)
     ]
@@ -117,12 +117,8 @@ def _parts(study: Study, request: ExportRequest, scope: Scope) -> list[tuple[Exp
         if kind == "dictionary":
             header = ["variable", "label", "type", "codes", "unit", "instrument", "version"]
             chunks = rows_csv(header, _dictionary_rows(study, blinded=request.blinded), out)
-        elif kind == "long":
-            chunks = copy_csv(*long_query(study, scope, blinded=request.blinded), out)
-        elif kind == "wide":
-            chunks = copy_csv(*wide_query(study, scope, blinded=request.blinded), out)
         else:
-            chunks = copy_csv(*treatment_means_query(study, scope), out)
+            chunks = copy_csv(*kind_query(kind, study, scope, blinded=request.blinded), out)
         parts.append((out, chunks))
     return parts
 

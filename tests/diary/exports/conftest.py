@@ -1,11 +1,18 @@
 from datetime import timedelta
+from io import StringIO
 
 import pytest
+from django.core.cache import cache
+from django.core.management import call_command
+from django.test import override_settings
 from django.utils import timezone
 
+from diary.models import Participant, Study
 from diary.services.periods import period_end_report, period_start_report
+from diary.services.site_actions import participant_withdraw
 from diary.services.submission import assessment_submit
 from scoring.definitions import instrument_get
+from scoring.services import scoring_sweep
 
 
 def submit_period(participant, *, number: int, answers: dict, vas: int | None, days_ago: int):
@@ -52,3 +59,22 @@ def submitted(world):
     )
     submit_period(world.participant_b, number=1, answers=ehp30_answers(1), vas=None, days_ago=1)
     return world
+
+
+@pytest.fixture
+def trial(db):
+    """The demo study, scored, with two withdrawals: S01-004 after reporting her fourth period
+    (in the second treatment block) and S02-008 before her first."""
+    cache.clear()
+    with override_settings(DEBUG=True):
+        call_command("demo_study", stdout=StringIO())
+    scoring_sweep()
+    study = Study.objects.get(code="ENDO-ANK")
+    coordinator = study.memberships.filter(role="coordinator").first().user
+    for subject_id in ("S01-004", "S02-008"):
+        participant_withdraw(
+            participant=Participant.objects.get(study=study, subject_id=subject_id),
+            reason="Moved abroad",
+            actor=coordinator,
+        )
+    return study

@@ -45,6 +45,8 @@ def test_command_bundles_several_kinds_into_a_zip(submitted, tmp_path):
         "--kind",
         "long",
         "--kind",
+        "analysis",
+        "--kind",
         "dictionary",
         "--unblinded",
         "--user",
@@ -57,6 +59,7 @@ def test_command_bundles_several_kinds_into_a_zip(submitted, tmp_path):
     names = zipfile.ZipFile(bundle_path).namelist()
     assert names == [
         "TEST-1_long_unblinded.csv",
+        "TEST-1_analysis_unblinded.csv",
         "TEST-1_dictionary_unblinded.csv",
         "manifest.json",
     ]
@@ -114,6 +117,7 @@ def test_admin_page_offers_unblinded_exports_only_to_the_statistician(client, su
     client.force_login(submitted.statistician)
     page = client.get(reverse("admin:exports"))
     assert b"Treatment means" in page.content and b"Unblinded" in page.content
+    assert b'value="analysis"' in page.content
     response = client.post(
         reverse("admin:exports"),
         {"study": submitted.study.pk, "kinds": ["long", "dictionary"], "unblinded": "on"},
