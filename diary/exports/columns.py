@@ -24,15 +24,16 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from diary.rules.local_time import utc_iso_sql
-from diary.rules.spreadsheet import formula_neutralise_sql
+from diary.rules.spreadsheet import formula_neutralise, formula_neutralise_sql
 from scoring.definitions import Instrument, Scale
+from scoring.statistics.flow import STAGES, Flow
 
 # What diary.selectors.questionnaire.instruments_collected returns: each instrument the study
 # collects with the modules it collects of it. Passed in, so that this module stays pure.
 Collected = Sequence[tuple[Instrument, tuple[str, ...]]]
 
-KINDS = ("long", "wide", "treatment_means", "dictionary")
-UNBLINDED_ONLY_KINDS = frozenset({"treatment_means"})
+KINDS = ("long", "wide", "treatment_means", "flow", "dictionary")
+UNBLINDED_ONLY_KINDS = frozenset({"treatment_means", "flow"})
 # The allocation's own columns; the only ones a blinded file must never carry.
 ALLOCATION_COLUMNS = frozenset({"sequence", "block", "treatment"})
 
@@ -271,6 +272,35 @@ def treatment_mean_columns(collected: Collected) -> list[Column]:
     return out
 
 
+# The flow of participants (unblinded only: per-sequence counts). A small table built in
+# Python from the per-arm summary's flow (scoring.statistics.flow), so no SQL: flow_rows
+# fills these columns in this order.
+FLOW_COLUMNS = (
+    Column("stage", "Stage of the CONSORT crossover flow", "string",
+           unit=" | ".join(f"{name}: {meaning}" for name, meaning in STAGES.items())),
+    Column("sequence", "Allocated crossover sequence (unblinded); empty: all participants "
+           "(enrolled) or not randomised", "string"),
+    Column("period", "Period number, for the period stages (withdrawn: 0 = before the first "
+           "period; cycle_closed: the last period); empty otherwise", "integer"),
+    Column("outcome", "Outcome, for the analysis stages; empty otherwise", "string"),
+    Column("reason", "Why not analysed (not_analysed only); empty otherwise", "string"),
+    Column("participants", "Number of participants", "integer"),
+    Column("dates", "Withdrawal dates (UTC), ISO, separated by '; ' (withdrawn only)",
+           "string"),
+)  # fmt: skip
+
+
+def flow_rows(flow: Flow) -> list[list[str]]:
+    """The flow's rows as CSV cells, in FLOW_COLUMNS order (empty cell for none; text cells
+    neutralised against spreadsheet formulas)."""
+    return [
+        [row.stage, formula_neutralise(row.sequence),
+         "" if row.period is None else str(row.period), formula_neutralise(row.outcome),
+         row.reason, str(row.participants), "; ".join(d.isoformat() for d in row.dates)]
+        for row in flow.rows
+    ]  # fmt: skip
+
+
 def kind_columns(kind: str, collected: Collected, *, blinded: bool) -> list[Column]:
     """The columns of a file of `kind` (not the dictionary), in file order."""
     if kind == "long":
@@ -279,13 +309,16 @@ def kind_columns(kind: str, collected: Collected, *, blinded: bool) -> list[Colu
         return wide_columns(collected, blinded=blinded)
     if kind == "treatment_means" and not blinded:
         return treatment_mean_columns(collected)
+    if kind == "flow" and not blinded:
+        return list(FLOW_COLUMNS)
     raise ValueError(f"no {'blinded ' if blinded else ''}{kind} file")
 
 
 def dictionary_columns(collected: Collected, *, blinded: bool) -> list[Column]:
     """Every variable of every kind the user may export, each once, in export order: the
-    columns of long, then wide, then (unblinded) treatment_means, first description wins."""
-    kinds = ["long", "wide"] + ([] if blinded else ["treatment_means"])
+    columns of long, then wide, then (unblinded) treatment_means and flow, first description
+    wins."""
+    kinds = ["long", "wide"] + ([] if blinded else ["treatment_means", "flow"])
     seen: dict[str, Column] = {}
     for kind in kinds:
         for column in kind_columns(kind, collected, blinded=blinded):

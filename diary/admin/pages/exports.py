@@ -18,7 +18,8 @@ KIND_CHOICES = [
     ("dictionary", "Data dictionary"),
 ]
 UNBLINDED_KIND_CHOICES = [
-    ("treatment_means", "Treatment means: one row per participant and treatment")
+    ("treatment_means", "Treatment means: one row per participant and treatment"),
+    ("flow", "Flow of participants (CONSORT crossover): one row per stage and sequence"),
 ]
 
 
