@@ -73,9 +73,7 @@ class PeriodStartForm(forms.Form):
 
 
 class ClosingStartForm(forms.Form):
-    started_on = forms.DateField(
-        label=_("First day of your next period"), widget=_DateInput()
-    )
+    started_on = forms.DateField(label=_("First day of your next period"), widget=_DateInput())
 
     def __init__(self, *args, today: date, **kwargs) -> None:
         super().__init__(*args, **kwargs)

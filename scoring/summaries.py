@@ -178,10 +178,11 @@ def _data_version(study: Study) -> str:
     arm-summary:<study pk>:<SUMMARY_VERSION>:<ALGORITHM_VERSION>:<sha256 of: the study's
     number of periods, periods per block and instruments; and per table the summary reads
     (scores, responses, assessments, periods, closing starts, allocations, participants,
-    treatments and sequences) its row count, highest id, latest timestamp and a checksum of what can change
-    in place (a rescored value, an assessment's or participant's status, a corrected period
-    start, a treatment's name)>. Clinical rows are append-only or stamped when they change,
-    so any change of the inputs gives a new key and a stale summary is never served."""
+    treatments and sequences) its row count, highest id, latest timestamp and a checksum of
+    what can change in place (a rescored value, an assessment's or participant's status, a
+    corrected period start, a treatment's name)>. Clinical rows are append-only or stamped
+    when they change, so any change of the inputs gives a new key and a stale summary is
+    never served."""
     with connection.cursor() as cursor:
         cursor.execute(_data_version_sql(), {"study": study.pk})
         row = cursor.fetchone()

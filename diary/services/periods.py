@@ -285,10 +285,7 @@ def period_closing_report(
     last = participant.periods.filter(number=last_number).first()
     if last is None:
         raise ValidationError(
-            _(
-                "This can be reported only after the start of your last study period "
-                "(period %(n)s)."
-            )
+            _("This can be reported only after the start of your last study period (period %(n)s).")
             % {"n": last_number}
         )
     _check_reportable_date(participant, started_on, now)

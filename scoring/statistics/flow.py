@@ -34,8 +34,7 @@ STAGES: dict[str, str] = {
     "analysed": "in the two-sequence, paired and rank-sum analyses of the outcome (values in "
     "both treatment blocks)",
     "analysed_mixed_model": "in the mixed model of the outcome (at least one value)",
-    "not_analysed": "left out of the two-sequence, paired and rank-sum analyses, with the "
-    "reason",
+    "not_analysed": "left out of the two-sequence, paired and rank-sum analyses, with the reason",
 }
 ANALYSIS_STAGES = ("analysed", "analysed_mixed_model", "not_analysed")
 NO_VALUE = "no value of this outcome"
@@ -92,13 +91,22 @@ class Flow:
     outcome_labels: dict[str, str] = field(default_factory=dict)
 
     def count(
-        self, stage: str, sequence: str = "", *, period: int | None = None, outcome: str = "",
+        self,
+        stage: str,
+        sequence: str = "",
+        *,
+        period: int | None = None,
+        outcome: str = "",
         reason: str = "",
     ) -> int:
         """The participants of one row; 0 when the flow has no such row."""
         for row in self.rows:
             if (row.stage, row.sequence, row.period, row.outcome, row.reason) == (
-                stage, sequence, period, outcome, reason
+                stage,
+                sequence,
+                period,
+                outcome,
+                reason,
             ):
                 return row.participants
         return 0  # fmt: skip
@@ -141,7 +149,8 @@ class Flow:
             "randomised": "Randomised",
             "period_started": f"Started period {row.period}",
             "period_completed": f"Completed period {row.period} (questionnaire submitted)",
-            "withdrawn": "Withdrew before period 1" if row.period == 0
+            "withdrawn": "Withdrew before period 1"
+            if row.period == 0
             else f"Withdrew in period {row.period}",
             "cycle_closed": f"Reported the start of the next period after period {row.period} "
             "(last cycle closed)",
@@ -156,8 +165,7 @@ class Flow:
             "number_of_periods": self.number_of_periods,
             "stages": STAGES,
             "rows": [
-                {**row._asdict(), "dates": [d.isoformat() for d in row.dates]}
-                for row in self.rows
+                {**row._asdict(), "dates": [d.isoformat() for d in row.dates]} for row in self.rows
             ],
             "withdrawals": [
                 {**w._asdict(), "withdrawn_on": w.withdrawn_on.isoformat()}
@@ -212,12 +220,15 @@ def flow_build(
         for s in sequences:
             group = by_sequence[s]
             if period:
-                rows.append(FlowRow("period_started", s, sum(period in p.started for p in group),
-                                    period=period))  # fmt: skip
-                rows.append(FlowRow("period_completed", s,
-                                    sum(period in p.completed for p in group), period=period))  # fmt: skip
-            gone = sorted(p.withdrawn_on for p in group
-                          if p.withdrawn_on is not None and p.withdrawn_in_period == period)  # fmt: skip
+                started = sum(period in p.started for p in group)
+                completed = sum(period in p.completed for p in group)
+                rows.append(FlowRow("period_started", s, started, period=period))
+                rows.append(FlowRow("period_completed", s, completed, period=period))
+            gone = sorted(
+                p.withdrawn_on
+                for p in group
+                if p.withdrawn_on is not None and p.withdrawn_in_period == period
+            )
             rows.append(FlowRow("withdrawn", s, len(gone), period=period, dates=tuple(gone)))
     rows += [FlowRow("cycle_closed", s, sum(p.cycle_closed for p in by_sequence[s]),
                      period=number_of_periods) for s in sequences]  # fmt: skip

@@ -19,8 +19,13 @@ def noon(day: date) -> datetime:
 
 
 def diary(
-    participant, cycles: list[int], *, periods: int = 6, closing: bool = True,
-    submitted: tuple[int, ...] = (), first: date = FIRST,
+    participant,
+    cycles: list[int],
+    *,
+    periods: int = 6,
+    closing: bool = True,
+    submitted: tuple[int, ...] = (),
+    first: date = FIRST,
 ) -> date:
     """Report `periods` periods, period k starting cycles[k-1] days after period k-1 (each
     ended 4 days in), then the closing start cycles[periods-1] days after the last, and submit

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def flow_summary(world):
     cache.clear()
-    withdrawn, day = flow_world(world)
+    _, day = flow_world(world)
     return arm_summary(study=world.study), day
 
 
@@ -35,8 +35,11 @@ def test_flow_counts_enrolment_allocation_periods_and_withdrawal(flow_summary):
     started = {k: (flow.count("period_started", "AP", period=k),
                    flow.count("period_started", "PA", period=k)) for k in range(1, 7)}  # fmt: skip
     assert started == {1: (2, 1), 2: (2, 1), 3: (1, 1), 4: (1, 1), 5: (1, 1), 6: (1, 1)}
-    completed = {k: (flow.count("period_completed", "AP", period=k),
-                     flow.count("period_completed", "PA", period=k)) for k in range(1, 7)}  # fmt: skip
+    completed = {
+        k: (flow.count("period_completed", "AP", period=k),
+            flow.count("period_completed", "PA", period=k))
+        for k in range(1, 7)
+    }  # fmt: skip
     assert completed == {1: (2, 1), 2: (1, 0), 3: (1, 1), 4: (1, 1), 5: (1, 1), 6: (1, 1)}
     withdrawn = [row for row in flow.rows if row.stage == "withdrawn" and row.participants]
     assert [(r.sequence, r.period, r.participants, r.dates) for r in withdrawn] == [
@@ -83,7 +86,7 @@ def test_page_shows_the_flow_and_the_json_carries_it(client, world, flow_summary
     assert "Flow of participants (CONSORT 2010 extension for randomised crossover trials)" in text
     assert re.search(r"Randomised</th><td>3</td><td>2</td><td>5</td>", text)
     assert re.search(r"Withdrew in period 2</th><td>1</td><td>0</td><td>1</td>", text)
-    assert f"<th scope=\"row\">S01-020</th><td>AP</td><td>2</td><td>{day.isoformat()}</td>" in text
+    assert f'<th scope="row">S01-020</th><td>AP</td><td>2</td><td>{day.isoformat()}</td>' in text
     assert "2 enrolled participant(s) are not randomised" in text
     assert "Cycle length (days): analysed (values in both treatment blocks)" in text
     assert not re.search(r"\bnan\b|\binf\b", text, re.I)

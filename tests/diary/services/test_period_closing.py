@@ -57,9 +57,11 @@ def cycle_lengths(participant) -> dict[int, int | None]:
         period_number="a.period_number",
         outer=True,
     )
-    sql = f"""SELECT a.period_number, {fragment.outputs["cycle_length_days"]}
-              FROM diary_assessment a {fragment.joins}
-              WHERE a.participant_id = %s ORDER BY a.period_number"""
+    cycle = fragment.outputs["cycle_length_days"]
+    sql = (
+        f"SELECT a.period_number, {cycle} FROM diary_assessment a {fragment.joins}"  # noqa: S608
+        " WHERE a.participant_id = %s ORDER BY a.period_number"
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, [participant.pk])
         return dict(cursor.fetchall())
