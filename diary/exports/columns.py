@@ -99,7 +99,8 @@ PERIOD_END = Column(
 )
 CYCLE = Column(
     "cycle_length_days",
-    "Days from this period's start to the next one's",
+    "Days from this period's start to the next one's (for the last period: to the start of "
+    "the next period she reported after it)",
     "integer",
     "$cycle_length_days",
     unit="days",

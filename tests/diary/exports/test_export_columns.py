@@ -62,7 +62,7 @@ def test_each_file_header_is_the_variable_list_of_the_dictionary(scored, kind, b
     if kind == "dictionary":
         # The dictionary lists the headers of the files this user may take, in their order.
         names: list[str] = []
-        for other in ("long", "wide", "treatment_means"):
+        for other in ("long", "wide", "treatment_means", "flow"):
             if (other, blinded) in EXPORTS:
                 names += [c.name for c in kind_columns(other, collected, blinded=blinded)]
         assert [row[0] for row in rows] == list(dict.fromkeys(names))
