@@ -72,6 +72,15 @@ class PeriodStartForm(forms.Form):
         self.fields["started_on"].widget.attrs["max"] = today.isoformat()
 
 
+class ClosingStartForm(forms.Form):
+    started_on = forms.DateField(label=_("First day of your next period"), widget=_DateInput())
+
+    def __init__(self, *args, today: date, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["started_on"].initial = today
+        self.fields["started_on"].widget.attrs["max"] = today.isoformat()
+
+
 class PeriodEndForm(forms.Form):
     ended_on = forms.DateField(label=_("Last day of your period"), widget=_DateInput())
 

@@ -23,6 +23,7 @@ urlpatterns = [
     path("invitation/password/", accounts.invitation_password, name="invitation_password"),
     path("invitation/<str:token>/", accounts.invitation, name="invitation"),
     path("period/start/", periods.period_start, name="period_start"),
+    path("period/closing/", periods.period_closing, name="period_closing"),
     path("period/<int:pk>/end/", periods.period_end, name="period_end"),
     path("period/<int:pk>/correct/", periods.period_correction, name="period_correct"),
     path("questionnaire/<int:pk>/", questionnaire.questionnaire, name="questionnaire"),

@@ -33,6 +33,7 @@ from diary.exports.sql import allocated_treatment, current_response, reported_pe
 from diary.models import (
     Allocation,
     Assessment,
+    ClosingPeriodStart,
     MenstrualPeriod,
     Participant,
     Response,
@@ -41,6 +42,7 @@ from diary.models import (
     Study,
     Treatment,
 )
+from diary.selectors.flow import flow_participants
 from diary.selectors.questionnaire import instruments_collected
 from scoring.charts import Chart, forest_chart, means_by_period_chart, profile_chart
 from scoring.definition_schema import Instrument, Scale
@@ -57,10 +59,11 @@ from scoring.statistics import (
     holm_adjust,
     mean_confidence_interval,
 )
+from scoring.statistics.flow import Flow, OutcomeBlocks, flow_build
 
 CYCLE = "cycle_length_days"
 # Bump when what arm_summary computes changes, so that cached summaries of the old code die.
-SUMMARY_VERSION = "2"
+SUMMARY_VERSION = "3"
 CACHE_SECONDS = 24 * 3600
 # Cycle length (days) is on another scale than the 0-100 scores: not in the same forest plot.
 POINTS = "points"
@@ -152,6 +155,9 @@ def _data_version_sql() -> str:
       (SELECT concat_ws(',', count(*), max(id), max(start_reported_at),
                         max(end_reported_at), sum(started_on - DATE '2000-01-01'))
          FROM {table(MenstrualPeriod)} WHERE participant_id IN (SELECT id FROM ps)),
+      (SELECT concat_ws(',', count(*), max(id), max(start_reported_at),
+                        sum(started_on - DATE '2000-01-01'))
+         FROM {table(ClosingPeriodStart)} WHERE participant_id IN (SELECT id FROM ps)),
       (SELECT concat_ws(',', count(*), max(id), max(allocated_at), sum(sequence_id))
          FROM {table(Allocation)} WHERE participant_id IN (SELECT id FROM ps)),
       (SELECT concat_ws(',', count(*), max(id), max(withdrawn_at),
@@ -171,11 +177,12 @@ def _data_version(study: Study) -> str:
 
     arm-summary:<study pk>:<SUMMARY_VERSION>:<ALGORITHM_VERSION>:<sha256 of: the study's
     number of periods, periods per block and instruments; and per table the summary reads
-    (scores, responses, assessments, periods, allocations, participants, treatments and
-    sequences) its row count, highest id, latest timestamp and a checksum of what can change
-    in place (a rescored value, an assessment's or participant's status, a corrected period
-    start, a treatment's name)>. Clinical rows are append-only or stamped when they change,
-    so any change of the inputs gives a new key and a stale summary is never served."""
+    (scores, responses, assessments, periods, closing starts, allocations, participants,
+    treatments and sequences) its row count, highest id, latest timestamp and a checksum of
+    what can change in place (a rescored value, an assessment's or participant's status, a
+    corrected period start, a treatment's name)>. Clinical rows are append-only or stamped
+    when they change, so any change of the inputs gives a new key and a stale summary is
+    never served."""
     with connection.cursor() as cursor:
         cursor.execute(_data_version_sql(), {"study": study.pk})
         row = cursor.fetchone()
@@ -226,6 +233,7 @@ class ArmSummary:
     notes: list[str]
     holm: HolmAdjustment | None = None
     forest: Chart | None = None
+    flow: Flow | None = None
     wilcoxon_convention: str = R_CONVENTION
     # The cache key it is stored under (_data_version): the page caches its rendered body
     # under the same key, so a change of the data renders it anew.
@@ -239,6 +247,7 @@ class ArmSummary:
             "design": self.design.as_dict() if self.design else None,
             "wilcoxon_convention": self.wilcoxon_convention,
             "holm": self.holm.as_dict() if self.holm else None,
+            "flow": self.flow.as_dict() if self.flow else None,
             "notes": self.notes,
             "outcomes": [o.as_dict() for o in self.outcomes],
         }
@@ -282,7 +291,7 @@ def arm_summary(*, study: Study) -> ArmSummary:
     """Descriptives and every crossover analysis per outcome, Holm across outcomes, charts.
 
     Served from the cache while the study's data are unchanged (key: _data_version, one
-    query); otherwise computed (three more queries, whatever the number of participants)."""
+    query); otherwise computed (five more queries, whatever the number of participants)."""
     key = _data_version(study)
     summary = django_cache.get(key)
     if summary is None:
@@ -319,7 +328,31 @@ def _arm_summary_compute(study: Study) -> ArmSummary:
         for outcome in outcomes:
             outcome.holm_p = summary.holm.adjusted.get(outcome.key)
         summary.forest = _forest(outcomes, design=design, treatments=treatments)
+    summary.flow = participant_flow(study=study, summary=summary)
     return summary
+
+
+def participant_flow(
+    *, study: Study, summary: ArmSummary, site_ids: tuple[int, ...] | None = None
+) -> Flow:
+    """The CONSORT flow of the study's participants (of `site_ids` only, when given), with
+    "analysed" taken from the summary's own analyses, so the two cannot disagree. Two
+    queries. Unblinded: per-sequence counts."""
+    codes = list(study.sequences.order_by("code").values_list("code", flat=True))
+    if summary.design is not None:
+        first = [summary.design.sequence_a_first, summary.design.sequence_b_first]
+        codes = first + [code for code in codes if code not in first]
+    outcomes = [
+        OutcomeBlocks(o.key, o.label, o.analysis.blocks if o.analysis else None)
+        for o in summary.outcomes
+    ]
+    return flow_build(
+        flow_participants(study=study, site_ids=site_ids),
+        sequences=codes,
+        number_of_periods=study.number_of_periods,
+        outcomes=outcomes,
+        analysed_sequences=codes[:2] if summary.design is not None else (),
+    )
 
 
 def _outcome_summary(

@@ -58,6 +58,7 @@ from diary.models import (
     AllocationList,
     Assessment,
     AuditEvent,
+    ClosingPeriodStart,
     MenstrualPeriod,
     Participant,
     ReminderLog,
@@ -159,6 +160,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "diary:invitation_password": every("410"),  # no invitation in this session
     "diary:invitation": every("200"),  # a bearer link: GET only shows a Continue button
     "diary:period_start": DIARY_ANY,
+    "diary:period_closing": DIARY_ANY,
     "diary:period_end": PARTICIPANT_A,
     "diary:period_correct": PARTICIPANT_A,
     "diary:questionnaire": PARTICIPANT_A,
@@ -808,6 +810,9 @@ def test_staff_cannot_use_the_diary(matrix: Matrix) -> None:
     response = client.post(reverse("diary:period_start"), {"started_on": "2026-01-01"})
     assert response.status_code == 404
     assert MenstrualPeriod.objects.count() == periods
+    response = client.post(reverse("diary:period_closing"), {"started_on": "2026-01-01"})
+    assert response.status_code == 404
+    assert not ClosingPeriodStart.objects.exists()
 
 
 def test_admin_actions_refused_to_the_wrong_staff(matrix: Matrix) -> None:

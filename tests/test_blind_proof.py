@@ -171,3 +171,16 @@ def test_the_statistician_does_see_the_allocation(client, demo):
     found = crawl(client, demo, max_pages=120)
     kinds = {kind for url_kinds in found.values() for kind in url_kinds}
     assert {"treatment name", "sequence code", "allocation"} <= kinds
+
+
+@pytest.mark.parametrize("username", ["coordinator1", "monitor", "admin"])
+def test_blinded_staff_cannot_post_for_the_flow_export(client, demo, username):
+    """The flow has per-sequence counts: not a choice for blinded staff, even when posted."""
+    client.force_login(get_user_model().objects.get(username=username))
+    response = client.post(
+        "/admin/exports/", {"study": demo.pk, "kinds": ["flow"], "unblinded": "on"}
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    assert leaks(response.content.decode(), demo) == []
+    assert "Select a valid choice" in response.content.decode()

@@ -85,6 +85,7 @@ class ParticipantAdmin(ScopedAdmin):
         "activated_at",
         "withdrawn_at",
         "withdrawal_reason",
+        "next_period_after_the_last",
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
@@ -92,13 +93,19 @@ class ParticipantAdmin(ScopedAdmin):
         return (
             super()
             .get_queryset(request)
-            .select_related("site", "study")
+            .select_related("site", "study", "closing_start")
             .annotate(is_randomized=Exists(Allocation.objects.filter(participant=OuterRef("pk"))))
         )
 
     @admin.display(boolean=True, description="Randomized", ordering="is_randomized")
     def randomized(self, obj: Participant) -> bool:
         return obj.is_randomized
+
+    @admin.display(description="Next period after the last started on")
+    def next_period_after_the_last(self, obj: Participant) -> str:
+        """The closing start she reported (no questionnaire; it closes the last cycle)."""
+        closing = getattr(obj, "closing_start", None)
+        return closing.started_on.isoformat() if closing else "not reported"
 
     @admin.display(description="E-mail")
     def contact_email(self, obj: Participant) -> str:

@@ -31,16 +31,17 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from diary.rules.local_time import utc_iso_sql
-from diary.rules.spreadsheet import formula_neutralise_sql
+from diary.rules.spreadsheet import formula_neutralise, formula_neutralise_sql
 from scoring.definitions import Instrument, Scale
+from scoring.statistics.flow import STAGES, Flow
 
 # What diary.selectors.questionnaire.instruments_collected returns: each instrument the study
 # collects with the modules it collects of it. Passed in, so that this module stays pure.
 Collected = Sequence[tuple[Instrument, tuple[str, ...]]]
 
-KINDS = ("long", "wide", "treatment_means", "analysis", "dictionary")
-# The files whose every row is about a treatment: they exist only unblinded.
-UNBLINDED_ONLY_KINDS = frozenset({"treatment_means", "analysis"})
+KINDS = ("long", "wide", "treatment_means", "analysis", "flow", "dictionary")
+# The files whose every row is about a treatment or a sequence: they exist only unblinded.
+UNBLINDED_ONLY_KINDS = frozenset({"treatment_means", "analysis", "flow"})
 # The allocation's own columns; the only ones a blinded file must never carry.
 ALLOCATION_COLUMNS = frozenset({"sequence", "block", "treatment"})
 
@@ -147,7 +148,8 @@ PERIOD_END = Column(
 )
 CYCLE = Column(
     "cycle_length_days",
-    "Days from this period's start to the next one's",
+    "Days from this period's start to the next one's (for the last period: to the start of "
+    "the next period she reported after it)",
     "integer",
     "$cycle_length_days",
     unit="days",
@@ -379,6 +381,35 @@ def analysis_columns(collected: Collected) -> list[Column]:
     ]
 
 
+# The flow of participants (unblinded only: per-sequence counts). A small table built in
+# Python from the per-arm summary's flow (scoring.statistics.flow), so no SQL: flow_rows
+# fills these columns in this order.
+FLOW_COLUMNS = (
+    Column("stage", "Stage of the CONSORT crossover flow", "string",
+           unit=" | ".join(f"{name}: {meaning}" for name, meaning in STAGES.items())),
+    Column("sequence", "Allocated crossover sequence (unblinded); empty: all participants "
+           "(enrolled) or not randomised", "string"),
+    Column("period", "Period number, for the period stages (withdrawn: 0 = before the first "
+           "period; cycle_closed: the last period); empty otherwise", "integer"),
+    Column("outcome", "Outcome, for the analysis stages; empty otherwise", "string"),
+    Column("reason", "Why not analysed (not_analysed only); empty otherwise", "string"),
+    Column("participants", "Number of participants", "integer"),
+    Column("dates", "Withdrawal dates (UTC), ISO, separated by '; ' (withdrawn only)",
+           "string"),
+)  # fmt: skip
+
+
+def flow_rows(flow: Flow) -> list[list[str]]:
+    """The flow's rows as CSV cells, in FLOW_COLUMNS order (empty cell for none; text cells
+    neutralised against spreadsheet formulas)."""
+    return [
+        [row.stage, formula_neutralise(row.sequence),
+         "" if row.period is None else str(row.period), formula_neutralise(row.outcome),
+         row.reason, str(row.participants), "; ".join(d.isoformat() for d in row.dates)]
+        for row in flow.rows
+    ]  # fmt: skip
+
+
 def kind_columns(kind: str, collected: Collected, *, blinded: bool) -> list[Column]:
     """The columns of a file of `kind` (not the dictionary), in file order."""
     if kind == "long":
@@ -389,14 +420,16 @@ def kind_columns(kind: str, collected: Collected, *, blinded: bool) -> list[Colu
         return treatment_mean_columns(collected)
     if kind == "analysis" and not blinded:
         return analysis_columns(collected)
+    if kind == "flow" and not blinded:
+        return list(FLOW_COLUMNS)
     raise ValueError(f"no {'blinded ' if blinded else ''}{kind} file")
 
 
 def dictionary_columns(collected: Collected, *, blinded: bool) -> list[Column]:
     """Every variable of every kind the user may export, each once, in export order: the
-    columns of long, then wide, then (unblinded) treatment_means and analysis, first
+    columns of long, then wide, then (unblinded) treatment_means, analysis and flow, first
     description wins."""
-    kinds = ["long", "wide"] + ([] if blinded else ["treatment_means", "analysis"])
+    kinds = ["long", "wide"] + ([] if blinded else ["treatment_means", "analysis", "flow"])
     seen: dict[str, Column] = {}
     for kind in kinds:
         for column in kind_columns(kind, collected, blinded=blinded):

@@ -22,6 +22,7 @@ from django.db import connection, models
 
 from diary.models import (
     Allocation,
+    ClosingPeriodStart,
     MenstrualPeriod,
     Participant,
     Response,
@@ -133,26 +134,37 @@ def current_response(response: str) -> str:
 def reported_period(
     *, period_id: str, participant_id: str, period_number: str, outer: bool
 ) -> Fragment:
-    """The reported period an assessment follows (`period_id`) and the participant's next one
-    (number + 1), for the period's dates and its cycle length: the days from its start to the
-    next period's start. `outer`: rows without them keep NULLs; otherwise they are dropped.
+    """The reported period an assessment follows (`period_id`) and the start of the period
+    after it, for the period's dates and its cycle length: the days from its start to the next
+    one's. The next start is period number + 1's, or, after the study's last period, the
+    closing start she reported (ClosingPeriodStart: no questionnaire follows it), so that
+    every period can have a cycle length. `outer`: rows without them keep NULLs; otherwise
+    they are dropped.
 
     Aliases: mp, nxt. Outputs: period_started_on, period_ended_on, cycle_length_days.
     """
     join = "LEFT JOIN" if outer else "JOIN"
     started, number = column(MenstrualPeriod, "started_on"), column(MenstrualPeriod, "number")
+    # At most one of the two rows exists: period numbers stop at the study's last period, and
+    # a closing start follows only that one (both enforced by triggers).
     joins = f"""
         {join} {table(MenstrualPeriod)} mp ON mp.{column(MenstrualPeriod, "id")} = {period_id}
-        {join} {table(MenstrualPeriod)} nxt
-            ON nxt.{column(MenstrualPeriod, "participant")} = {participant_id}
-            AND nxt.{number} = {period_number} + 1
+        {join} LATERAL (
+            SELECT n.{started} AS started_on FROM {table(MenstrualPeriod)} n
+            WHERE n.{column(MenstrualPeriod, "participant")} = {participant_id}
+              AND n.{number} = {period_number} + 1
+            UNION ALL
+            SELECT c.{column(ClosingPeriodStart, "started_on")} FROM {table(ClosingPeriodStart)} c
+            WHERE c.{column(ClosingPeriodStart, "participant")} = {participant_id}
+              AND c.{column(ClosingPeriodStart, "follows_number")} = {period_number}
+        ) nxt ON true
     """
     return Fragment(
         joins,
         {
             "period_started_on": f"mp.{started}",
             "period_ended_on": f"mp.{column(MenstrualPeriod, 'ended_on')}",
-            "cycle_length_days": f"nxt.{started} - mp.{started}",
+            "cycle_length_days": f"nxt.started_on - mp.{started}",
         },
     )
 

@@ -12,6 +12,7 @@ from diary.models.audit import UNBLINDED_ACTIONS, AuditAction, AuditEvent
 from diary.models.clinical import (
     Assessment,
     AssessmentStatus,
+    ClosingPeriodStart,
     MenstrualPeriod,
     Response,
     ResponseSource,
@@ -39,6 +40,7 @@ __all__ = [
     "AssessmentStatus",
     "AuditAction",
     "AuditEvent",
+    "ClosingPeriodStart",
     "Invitation",
     "InvitationPurpose",
     "MenstrualPeriod",

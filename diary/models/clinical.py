@@ -57,6 +57,54 @@ class MenstrualPeriod(models.Model):
         return f"{self.participant} period {self.number}"
 
 
+# The closing start closes the study's last period: it must follow exactly that period.
+_CLOSING_FOLLOWS_LAST = """
+    IF NEW.follows_number <> (
+        SELECT s.number_of_periods
+        FROM diary_participant p JOIN diary_study s ON s.id = p.study_id
+        WHERE p.id = NEW.participant_id
+    ) THEN
+        RAISE EXCEPTION 'a closing start follows the study''s last period, not period %',
+            NEW.follows_number USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+"""
+
+
+@tracked()
+class ClosingPeriodStart(models.Model):
+    """The first day of her next period after the study's last one: a closing marker, not a
+    study period. No questionnaire follows it; it only closes the last cycle, so that the last
+    period has a cycle length too (diary.exports.sql.reported_period).
+
+    A separate table rather than a period N + 1, so that every query over MenstrualPeriod
+    (periods reported, windows, reminders, compliance) keeps its meaning. One per participant.
+    """
+
+    participant = models.OneToOneField(
+        Participant, on_delete=models.PROTECT, related_name="closing_start"
+    )
+    follows_number = models.PositiveSmallIntegerField(
+        help_text="The period it closes: the study's last."
+    )
+    started_on = models.DateField()
+    start_reported_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["participant"]
+        triggers = [
+            pgtrigger.Trigger(
+                name="closing_start_follows_last_period",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Insert | pgtrigger.Update,
+                func=_CLOSING_FOLLOWS_LAST,
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant} start after period {self.follows_number}"
+
+
 class AssessmentStatus(models.TextChoices):
     SCHEDULED = "scheduled", "Scheduled"
     OPEN = "open", "Open"

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from diary.models import Assessment, Participant, ResponseDraft
+from diary.models import Assessment, ClosingPeriodStart, Participant, ResponseDraft
 from diary.selectors.periods import local_today, period_correctable
 from diary.selectors.questionnaire import QuestionnaireState, questionnaire_state
 
@@ -17,14 +17,17 @@ from diary.selectors.questionnaire import QuestionnaireState, questionnaire_stat
 class Todo:
     """One thing the home page asks of the participant now, in plain words."""
 
-    kind: str  # questionnaire | report_end | report_start | upcoming | finished
+    kind: str  # questionnaire | report_end | report_start | report_closing | upcoming | finished
     assessment: Assessment | None = None
     period: Any = None
     started: bool = False  # a draft exists: "Continue" rather than "Start"
 
 
-def diary_todo(*, participant: Participant, now: datetime) -> list[Todo]:
-    """What to do now: open questionnaires first, then the next period report."""
+def diary_todo(
+    *, participant: Participant, now: datetime, closing: ClosingPeriodStart | None
+) -> list[Todo]:
+    """What to do now: open questionnaires first, then the next period report (after the
+    last period: the start of the next one, unless `closing`, her closing start, is known)."""
     study = participant.study
     periods = list(participant.periods.order_by("number"))
     assessments = list(participant.assessments.order_by("period_number"))
@@ -49,16 +52,19 @@ def diary_todo(*, participant: Participant, now: datetime) -> list[Todo]:
         and (local_today(participant, now) - latest.started_on).days
         >= study.window_fallback_open_days
     )
-    if len(periods) < study.number_of_periods and (
-        latest is None or latest.ended_on is not None or end_forgotten
-    ):
+    next_due = latest is None or latest.ended_on is not None or end_forgotten
+    if len(periods) < study.number_of_periods and next_due:
         todos.append(Todo("report_start"))
+    # After the last period: the start of the next one closes its cycle (no questionnaire).
+    last_done = len(periods) == study.number_of_periods
+    if last_done and next_due and closing is None:
+        todos.append(Todo("report_closing"))
     todos += [
         Todo("upcoming", assessment=a)
         for a in assessments
         if states[a.pk] == QuestionnaireState.BEFORE
     ]
-    if not todos and len(periods) == study.number_of_periods:
+    if not todos and last_done:
         todos.append(Todo("finished"))
     return todos
 
@@ -67,9 +73,11 @@ def diary_overview(*, participant: Participant, now: datetime | None = None) -> 
     """What the participant's home page lists: her periods and her assessments (no scores)."""
     now = now or timezone.now()
     periods = list(participant.periods.select_related("participant__study").order_by("number"))
+    closing = ClosingPeriodStart.objects.filter(participant=participant).first()
     return {
-        "todos": diary_todo(participant=participant, now=now),
+        "todos": diary_todo(participant=participant, now=now, closing=closing),
         "periods": [(p, period_correctable(p, now)) for p in periods],
+        "closing": closing,
         "assessments": [
             a for a in participant.assessments.order_by("period_number") if a.opens_at is not None
         ],

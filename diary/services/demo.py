@@ -31,7 +31,11 @@ from diary.rules.local_time import local_datetime
 from diary.selectors.allocation import period_treatments
 from diary.services.audit import audit_record
 from diary.services.participants import participant_activate, participant_enrol
-from diary.services.periods import period_end_report, period_start_report
+from diary.services.periods import (
+    period_closing_report,
+    period_end_report,
+    period_start_report,
+)
 from diary.services.randomization import allocation_assign
 from diary.services.staff import staff_groups_sync
 from diary.services.submission import assessment_submit
@@ -258,5 +262,15 @@ def _demo_participant(
             actor=user,
             confirm_unanswered=True,  # her demo answers leave some items unanswered
             now=moment,
+        )
+    if reported == study.number_of_periods and ended_ago is not None and ended_ago >= 30:
+        # Long finished: she has reported the start of her next period too, which closes her
+        # last cycle (no questionnaire). No random draw, so the other demo data stay as they were.
+        closing = dates[-1][0] + timedelta(days=27 + index % 4)
+        period_closing_report(
+            participant=participant,
+            started_on=closing,
+            actor=user,
+            now=min(now, local_datetime(closing, time(8, 30), tz)),
         )
     return participant

@@ -17,7 +17,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from diary import access
-from diary.exports.columns import KINDS, UNBLINDED_ONLY_KINDS, dictionary_columns, version_text
+from diary.exports.columns import (
+    FLOW_COLUMNS,
+    KINDS,
+    UNBLINDED_ONLY_KINDS,
+    dictionary_columns,
+    flow_rows,
+    version_text,
+)
 from diary.exports.queries import Scope, kind_query
 from diary.exports.writer import ExportFile, copy_csv, rows_csv, zip_stream
 from diary.models import AuditAction, Study
@@ -25,6 +32,7 @@ from diary.rules.local_time import utc_iso
 from diary.selectors.questionnaire import instruments_collected
 from diary.services.audit import audit_record
 from scoring.engine import ALGORITHM_VERSION
+from scoring.summaries import arm_summary, participant_flow
 
 
 @dataclass(frozen=True)
@@ -109,6 +117,14 @@ def _dictionary_rows(study: Study, *, blinded: bool) -> list[list[str]]:
     ]
 
 
+def _flow_rows(study: Study, scope: Scope) -> list[list[str]]:
+    """The flow of the scope's sites, "analysed" from the per-arm summary's analyses (cached
+    by the data's last change). Every period and status: the flow counts whole periods, so
+    the period and status filters do not apply to it."""
+    flow = participant_flow(study=study, summary=arm_summary(study=study), site_ids=scope.site_ids)
+    return flow_rows(flow)
+
+
 def _parts(study: Study, request: ExportRequest, scope: Scope) -> list[tuple[ExportFile, Iterator]]:
     suffix = "blinded" if request.blinded else "unblinded"
     parts = []
@@ -117,6 +133,8 @@ def _parts(study: Study, request: ExportRequest, scope: Scope) -> list[tuple[Exp
         if kind == "dictionary":
             header = ["variable", "label", "type", "codes", "unit", "instrument", "version"]
             chunks = rows_csv(header, _dictionary_rows(study, blinded=request.blinded), out)
+        elif kind == "flow":
+            chunks = rows_csv([c.name for c in FLOW_COLUMNS], _flow_rows(study, scope), out)
         else:
             chunks = copy_csv(*kind_query(kind, study, scope, blinded=request.blinded), out)
         parts.append((out, chunks))

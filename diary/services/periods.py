@@ -16,6 +16,7 @@ from diary.models import (
     Assessment,
     AssessmentStatus,
     AuditAction,
+    ClosingPeriodStart,
     MenstrualPeriod,
     Participant,
     ParticipantStatus,
@@ -73,6 +74,18 @@ def _assessment_window_set(period: MenstrualPeriod, now: datetime) -> None:
         WindowState.CLOSED: AssessmentStatus.MISSED,
     }.get(state, AssessmentStatus.SCHEDULED)
     assessment.save(update_fields=["period", "opens_at", "closes_at", "status"])
+
+
+def _next_start(period: MenstrualPeriod) -> date | None:
+    """The first day of the period after `period`: the next study period's, or for the last
+    one the closing start's (None while neither is reported)."""
+    later = period.participant.periods.filter(number__gt=period.number).order_by("number").first()
+    if later is not None:
+        return later.started_on
+    closing = ClosingPeriodStart.objects.filter(
+        participant=period.participant, follows_number=period.number
+    ).first()
+    return closing.started_on if closing is not None else None
 
 
 @transaction.atomic
@@ -149,8 +162,8 @@ def period_end_report(
             _("The period cannot end before it started (%(day)s).")
             % {"day": date_format(period.started_on, "j F Y")}
         )
-    later = participant.periods.filter(number__gt=period.number).order_by("number").first()
-    if later is not None and ended_on >= later.started_on:
+    next_start = _next_start(period)
+    if next_start is not None and ended_on >= next_start:
         raise ValidationError(_("The period must end before the next one started."))
     period.ended_on = ended_on
     period.end_reported_at = now
@@ -217,8 +230,8 @@ def period_correct(
     previous = participant.periods.filter(number__lt=period.number).order_by("-number").first()
     if previous is not None and new_start <= (previous.ended_on or previous.started_on):
         raise ValidationError(_("A period must start after the previous one."))
-    later = participant.periods.filter(number__gt=period.number).order_by("number").first()
-    if later is not None and (new_end or new_start) >= later.started_on:
+    next_start = _next_start(period)
+    if next_start is not None and (new_end or new_start) >= next_start:
         raise ValidationError(_("A period must end before the next one started."))
     old = {name: getattr(period, name).isoformat() for name in changes}
     for name, value in changes.items():
@@ -238,3 +251,68 @@ def period_correct(
         },
     )
     return period
+
+
+@transaction.atomic
+def period_closing_report(
+    *,
+    participant: Participant,
+    started_on: date,
+    actor: AbstractBaseUser | None,
+    now: datetime | None = None,
+) -> ClosingPeriodStart:
+    """Record the first day of her next period after the study's last one (her local date).
+
+    A closing marker, not a study period: no questionnaire follows it. It gives the last
+    period its cycle length. Raises ValidationError, and stores nothing, when she is not an
+    active participant (withdrawn, say), when the study's last period has not started yet,
+    when it was already reported, or when the date is in the future, beyond the backdating
+    limit, or not after the last period (its end, or its start when no end is reported).
+    """
+    now = now or timezone.now()
+    participant = (
+        Participant.objects.select_for_update(of=("self",))
+        .select_related("study")
+        .get(pk=participant.pk)
+    )
+    if participant.status != ParticipantStatus.ACTIVE:
+        raise ValidationError(_("Only an active participant can report periods."))
+    last_number = participant.study.number_of_periods
+    if ClosingPeriodStart.objects.filter(participant=participant).exists():
+        raise ValidationError(
+            _("The start of your next period after the study has already been reported.")
+        )
+    last = participant.periods.filter(number=last_number).first()
+    if last is None:
+        raise ValidationError(
+            _("This can be reported only after the start of your last study period (period %(n)s).")
+            % {"n": last_number}
+        )
+    _check_reportable_date(participant, started_on, now)
+    last_day = last.ended_on or last.started_on
+    if started_on <= last_day:
+        message = (
+            _("Your next period must start after period %(n)s (ended %(day)s).")
+            if last.ended_on
+            else _("Your next period must start after period %(n)s (started %(day)s).")
+        )
+        raise ValidationError(message % {"n": last_number, "day": date_format(last_day, "j F Y")})
+    closing = ClosingPeriodStart.objects.create(
+        participant=participant,
+        follows_number=last_number,
+        started_on=started_on,
+        start_reported_at=now,
+    )
+    audit_record(
+        action=AuditAction.PERIOD_REPORTED,
+        actor=actor,
+        participant=participant,
+        obj=closing,
+        occurred_at=now,
+        details={
+            "closing_start": True,
+            "follows": last_number,
+            "started_on": started_on.isoformat(),
+        },
+    )
+    return closing

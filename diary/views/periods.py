@@ -15,10 +15,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from diary.access import participant_required
-from diary.forms import PeriodCorrectForm, PeriodEndForm, PeriodStartForm
+from diary.forms import ClosingStartForm, PeriodCorrectForm, PeriodEndForm, PeriodStartForm
 from diary.models import MenstrualPeriod, Participant
 from diary.selectors.periods import local_today, period_correctable
-from diary.services.periods import period_correct, period_end_report, period_start_report
+from diary.services.periods import (
+    period_closing_report,
+    period_correct,
+    period_end_report,
+    period_start_report,
+)
 
 
 def period_of(participant: Participant, pk: int) -> MenstrualPeriod:
@@ -52,6 +57,32 @@ def period_start(request: HttpRequest) -> HttpResponse:
             )
             return redirect("diary:home")
     return render(request, "diary/period_start.html", {"form": form, "participant": participant})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def period_closing(request: HttpRequest) -> HttpResponse:
+    """The start of her next period after the study's last one: no questionnaire follows."""
+    participant = participant_required(request)
+    form = ClosingStartForm(_posted(request), today=local_today(participant, timezone.now()))
+    if request.method == "POST" and form.is_valid():
+        try:
+            closing = period_closing_report(
+                participant=participant,
+                started_on=form.cleaned_data["started_on"],
+                actor=request.user,
+            )
+        except ValidationError as exc:
+            form.add_error("started_on", exc)
+        else:
+            messages.success(
+                request,
+                _("Thank you. Your next period started on %(day)s. There is no questionnaire "
+                  "for it.") % {"day": _day(closing.started_on)},
+            )  # fmt: skip
+            return redirect("diary:home")
+    context = {"form": form, "participant": participant}
+    return render(request, "diary/period_closing.html", context)
 
 
 @login_required

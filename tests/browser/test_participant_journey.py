@@ -15,6 +15,7 @@ from diary.services.participants import participant_enrol
 from tests.browser.pages import check
 from tests.conftest import PASSWORD
 from tests.diary.journey import ehp30_pages, open_assessment, window_close
+from tests.diary.services.test_period_closing import six_periods_until_yesterday
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -209,3 +210,28 @@ def test_lockout_and_forgotten_password_pages(live_server, world, page, shoot):
     page.get_by_role("button", name="Send me a link").click()
     expect(page.get_by_role("heading", name="Check your e-mail")).to_be_visible()
     check(page, shoot, "password-forgotten-sent")
+
+
+def test_closing_the_last_cycle_by_keyboard_on_a_phone(live_server, world, page, shoot):
+    """After her last period she reports the start of the next one: no questionnaire."""
+    participant = world.participant_a
+    six_periods_until_yesterday(participant)
+    log_in(page, live_server, "S01-001")
+    check(page, shoot, "home-closing")
+    link = page.get_by_role("link", name="My next period has started")
+    link.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="My next period has started")).to_be_visible()
+    check(page, shoot, "period-closing")
+    day = local_today(participant, timezone.now()) - timedelta(days=1)
+    field = page.get_by_label("First day of your next period")
+    field.fill((day + timedelta(days=2)).isoformat())  # tomorrow: refused with a message
+    field.press("Enter")
+    expect(page.get_by_text("The date cannot be in the future.")).to_be_visible()
+    check(page, shoot, "period-closing-error")
+    page.get_by_label("First day of your next period").fill(day.isoformat())
+    page.get_by_label("First day of your next period").press("Enter")
+    expect(page.get_by_text("There is no questionnaire for it.").first).to_be_visible()
+    expect(page.get_by_text("Next period after the study: started")).to_be_visible()
+    check(page, shoot, "home-closed")
+    assert participant.closing_start.started_on == day

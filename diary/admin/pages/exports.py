@@ -20,6 +20,7 @@ KIND_CHOICES = [
 UNBLINDED_KIND_CHOICES = [
     ("treatment_means", "Treatment means: one row per participant and treatment"),
     ("analysis", "Analysis: one row per participant, period and outcome (lm, lmer, PROC MIXED)"),
+    ("flow", "Flow of participants (CONSORT crossover): one row per stage and sequence"),
 ]
 
 

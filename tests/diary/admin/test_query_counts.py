@@ -86,7 +86,8 @@ QUERIES: dict[str, tuple[str, int]] = {
     # Custom pages (diary.admin.pages.urls).
     "admin:arm_summary": ("statistician", 11),
     # Counted warm: the summary comes from the cache after one query for its key (a change of
-    # the data adds three: treatments, sequences, observations; scoring.summaries).
+    # the data adds five: treatments, sequences, observations, and the flow's sequences and
+    # participants; scoring.summaries).
     "admin:arm_summary_study": ("statistician", 14),
     "admin:assessment_transcribe": ("coordinator1", 8),
     "admin:audit_export": ("coordinator1", 7),
