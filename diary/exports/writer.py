@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 
 
 @dataclass
@@ -37,9 +37,13 @@ class ExportFile:
 
 
 def copy_csv(sql: str, params: list[Any], out: ExportFile) -> Iterator[bytes]:
-    """Rows of `sql` as UTF-8 CSV with one header row, straight from PostgreSQL in blocks."""
+    """Rows of `sql` as UTF-8 CSV with one header row, straight from PostgreSQL in blocks.
+
+    A download closed half-way interrupts the COPY, which aborts the transaction it runs in;
+    in a savepoint of its own only the savepoint is rolled back, so the audit event of the
+    incomplete export can still be written (diary.services.exports.export_start)."""
     statement = f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER true, ENCODING 'UTF8')"
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
         raw = cursor.cursor
         with raw.copy(statement, params) as copy:
             for block in copy:
