@@ -53,6 +53,7 @@ LAYER_OF: dict[str, Place] = {
     # config/
     "config": Place("start-up", "loads the Celery app whenever Django starts"),
     "config.settings": Place("start-up", "the settings, read from the environment"),
+    "config.log_filters": Place("start-up", "logging filters the settings' LOGGING names"),
     "config.test_settings": Place("start-up", "the settings, changed for speed and safety"),
     # Below the interface: the migrate command and the post-migrate guards use them too.
     "config.env": Place("services", "parses the environment for settings, run and migrate"),
