@@ -80,6 +80,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "diary.middleware.ParticipantLocaleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Staff logged in at the admin who open a diary page go back to the admin (not a 404).
+    "diary.middleware.StaffToAdminMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "diary.middleware.ContentSecurityPolicyMiddleware",
     "diary.middleware.RequestIdMiddleware",
