@@ -218,6 +218,8 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"  # Stored and stamped in UTC; windows use the participant's own zone.
 USE_I18N = True
 USE_TZ = True
+# Instants printed by Django itself (admin lists, read-only fields) name their zone.
+FORMAT_MODULE_PATH = ["config.formats"]
 
 # --- Static files ----------------------------------------------------------------------------
 STATIC_URL = "/static/"
