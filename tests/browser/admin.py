@@ -22,7 +22,10 @@ def staff_log_in(page, live_server, user) -> None:
     page.goto(f"{live_server.url}/admin/login/")
     page.locator("#id_username").fill(user.username)
     page.locator("#id_password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    # The form then asks which device (django-otp's admin login): choose hers, give its code.
     page.locator("#id_otp_device").select_option(device.persistent_id)
+    page.locator("#id_password").fill(PASSWORD)
     page.locator("#id_otp_token").fill(current_token(device))
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Study administration")).to_be_visible()
