@@ -114,6 +114,8 @@ class EproAdminSite(admin.AdminSite):
     site_header = "ePRO diary administration"
     site_title = "ePRO diary"
     index_title = "Study administration"
+    # No "View site": staff have no diary, and its pages send them back here.
+    site_url = None
     login_form = StaffLoginForm
     login_template = "otp/admin111/login.html"
 

@@ -80,6 +80,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "diary.middleware.ParticipantLocaleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Staff logged in at the admin who open a diary page go back to the admin (not a 404).
+    "diary.middleware.StaffToAdminMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "diary.middleware.ContentSecurityPolicyMiddleware",
     "diary.middleware.RequestIdMiddleware",
@@ -225,6 +227,8 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"  # Stored and stamped in UTC; windows use the participant's own zone.
 USE_I18N = True
 USE_TZ = True
+# Instants printed by Django itself (admin lists, read-only fields) name their zone.
+FORMAT_MODULE_PATH = ["config.formats"]
 
 # --- Static files ----------------------------------------------------------------------------
 STATIC_URL = "/static/"
@@ -324,13 +328,31 @@ CONTENT_SECURITY_POLICY = env.str(
 )
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
+# One console, the root's. Django's default configuration also gives the "django" logger a
+# console handler when DEBUG is on, which printed every line of `make run` twice; here it only
+# propagates. Refusals (403, 404) are one line without the exception (config/log_filters.py);
+# a 500 keeps its traceback.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"refusal_without_traceback": {"()": "config.log_filters.RefusalWithoutTraceback"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["refusal_without_traceback"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # On the record as well, where Django logs refusals: a test's caplog (and any handler
+        # added later) sees the record as the console prints it.
+        "django.request": {"filters": ["refusal_without_traceback"]},
+        "django.db.backends": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+    },
 }
 
 # Demo data (make run only; the command refuses when DEBUG is off).

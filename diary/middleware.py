@@ -1,4 +1,5 @@
-"""Request id: one id per request, carried into audit events and row-history context."""
+"""Per-request wiring: health check, request id, security headers, the participant's language
+and zone, and staff kept on the admin side."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from zoneinfo import ZoneInfo
 
 import pghistory
 from django.conf import settings
+from django.contrib import messages
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.utils import timezone, translation
 
 from diary.access import participant_of
@@ -121,3 +124,36 @@ class ParticipantLocaleMiddleware:
             request.participant_language = participant.language
         timezone.activate(ZoneInfo(participant.time_zone))
         return None
+
+
+class StaffToAdminMiddleware:
+    """Staff who open a diary page while logged in (a bookmark, the site root, the diary's
+    login page) are sent to the admin index, with a line saying why, instead of a 404.
+
+    Before any diary view runs, so a staff POST stores nothing. Logging out stays possible.
+    Staff still never log in at the diary's login (diary.forms.LoginForm refuses them as a
+    wrong password): this applies only to a session opened at the admin. Place after
+    AuthenticationMiddleware and MessageMiddleware.
+    """
+
+    ALLOWED = frozenset({"logout"})
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
+        match = request.resolver_match
+        if match is None or match.app_name != "diary" or match.url_name in self.ALLOWED:
+            return None
+        user = request.user
+        if not (user.is_authenticated and user.is_active and user.is_staff):
+            return None
+        messages.info(
+            request,
+            "The diary is for participants. Staff work here, in the study administration.",
+            fail_silently=True,
+        )
+        return redirect("admin:index")

@@ -107,6 +107,26 @@ def instrument_for(*, key: str, language: str) -> Instrument:
     return instrument_of_stored(chosen)
 
 
+def instrument_answered(*, key: str, version: str, content_hash: str) -> Instrument:
+    """The instrument as a response was answered: the shipped version, or the licensed version
+    loaded for it (matched by version and content hash, so a translation sharing a version
+    name is not mistaken for it), with the labels the participant read.
+
+    Reads the stored versions through the same per-process list as instrument_for: no query per
+    response. A response whose wording is not found (a hash no version has) is shown with its
+    structure's labels. Raises InstrumentNotFound for an unknown key or version."""
+    try:
+        shipped = instrument_get(key, version)
+    except InstrumentNotFound:
+        shipped = None
+    if shipped is not None and shipped.content_hash == content_hash:
+        return shipped
+    for stored in _stored_for(key):
+        if stored.version == version and stored.content_hash == content_hash:
+            return instrument_of_stored(stored)
+    return shipped or structure_for(key=key, version=version)
+
+
 def structure_for(*, key: str, version: str) -> Instrument:
     """The structure that scores responses stored under instrument `key` and `version`: a shipped
     version itself, or the structure a stored licensed version was built on (scoring depends on

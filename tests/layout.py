@@ -53,6 +53,9 @@ LAYER_OF: dict[str, Place] = {
     # config/
     "config": Place("start-up", "loads the Celery app whenever Django starts"),
     "config.settings": Place("start-up", "the settings, read from the environment"),
+    "config.formats": Place("start-up", "date formats the settings name (FORMAT_MODULE_PATH)"),
+    "config.formats.*": Place("start-up", "one language's date formats, read by Django"),
+    "config.log_filters": Place("start-up", "logging filters the settings' LOGGING names"),
     "config.test_settings": Place("start-up", "the settings, changed for speed and safety"),
     # Below the interface: the migrate command and the post-migrate guards use them too.
     "config.env": Place("services", "parses the environment for settings, run and migrate"),
@@ -71,6 +74,8 @@ LAYER_OF: dict[str, Place] = {
     # diary/ by folder
     "diary": Place("pure", "package marker (empty); runs before every diary module"),
     "diary.views.*": Place("interface", "participant pages: form -> service -> redirect"),
+    "diary.templatetags": Place("interface", "package marker of the template filters"),
+    "diary.templatetags.*": Place("interface", "template filters: how an instant reads to staff"),
     "diary.admin.*": Place("interface", "model admins and the custom admin pages"),
     "diary.management.*": Place("interface", "manage.py commands, calling services"),
     "diary.services.*": Place("services", "writes, one module per business area"),

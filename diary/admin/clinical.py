@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
 
 from diary import access
 from diary.admin.base import ScopedAdmin, view_perm
@@ -20,6 +21,7 @@ from diary.models import (
     MenstrualPeriod,
     Response,
 )
+from diary.selectors.responses import response_read
 from diary.services.site_actions import assessment_excuse
 
 
@@ -101,6 +103,27 @@ class ResponseAdmin(ScopedAdmin):
     list_filter = ["instrument_key", "source"]
     list_select_related = ["assessment__participant"]
     search_fields = ["assessment__participant__subject_id"]
+    fields = [
+        "assessment",
+        "instrument_key",
+        "instrument_version",
+        "instrument_hash",
+        "answers_read",
+        "metadata",
+        "submitted_at",
+        "submitted_by",
+        "source",
+        "reason",
+        "supersedes",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="Answers")
+    def answers_read(self, obj: Response) -> str:
+        """Each question's label and the answer's label, in the wording she answered."""
+        return render_to_string(
+            "admin/diary/participant/_answers.html", {"read": response_read(response=obj)}
+        )
 
 
 class ActionFilter(admin.SimpleListFilter):

@@ -27,6 +27,7 @@ from diary.models import (
     ParticipantStatus,
     Response,
 )
+from diary.selectors.responses import response_read
 from diary.services.invitations import invitation_send
 from diary.services.participants import participant_enrol
 from diary.services.randomization import participant_randomize
@@ -290,6 +291,7 @@ def participant_record(participant: Participant) -> dict[str, Any]:
     superseded = {r.supersedes_id for r in responses if r.supersedes_id}
     for response in responses:
         response.is_superseded = response.pk in superseded
+        response.read = response_read(response=response)
         # Exact values are stored; shown rounded half away from zero, as in exports' labels.
         response.score_rows = [
             (s.scale, display_round(s.value, 1), s.items_answered, s.items_in_scale, s.applicable)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import pgtrigger
 from django.conf import settings
 from django.db import models
@@ -87,7 +89,8 @@ class AuditEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action}"
+        at = self.occurred_at.astimezone(UTC)
+        return f"{at:%Y-%m-%d %H:%M:%S} UTC {self.actor_label} {self.action}"
 
 
 # Events about the allocation list, an unblinding or the unblinded summary: shown only to users

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -69,4 +71,5 @@ class PasswordResetRequest(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"password reset request at {self.requested_at:%Y-%m-%d %H:%M:%S}"
+        at = self.requested_at.astimezone(UTC)
+        return f"password reset request at {at:%Y-%m-%d %H:%M:%S} UTC"

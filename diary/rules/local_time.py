@@ -38,3 +38,11 @@ def utc_iso_sql(expr: str) -> str:
     """The SQL expression printing the timestamptz `expr` as ISO 8601 in UTC ending in Z, to the
     second (export columns: stored instants carry no meaning below a second)."""
     return f"""to_char({expr} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
+
+
+def wall_clock_label(instant: datetime, tz: ZoneInfo) -> str:
+    """An instant as read on a clock in `tz`, with the zone's abbreviation, to the minute:
+    "2026-03-10 14:07 CET" (staff pages; never a bare time that could be read in another zone).
+    """
+    local = instant.astimezone(tz)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"

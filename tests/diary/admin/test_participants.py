@@ -2,6 +2,7 @@
 the read-only record, each refused to the wrong role or site."""
 
 import html
+import re
 from datetime import timedelta
 
 import pytest
@@ -21,6 +22,7 @@ from diary.models import (
     ResponseSource,
 )
 from tests.conftest import make_staff
+from tests.scoring.submitting import EHP30, ehp30_answers, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -91,8 +93,34 @@ def test_the_record_shows_assessments_and_submitted_answers(client, world):
     client.force_login(world.monitor)
     page = client.get(change_url(world.participant_a)).content.decode()
     assert "Submitted responses" in page
-    assert "vas_dysmenorrhea" in page and ">63<" in page
+    assert "vas_dysmenorrhea" in page and ">63 mm<" in page
     assert 'name="_save"' not in page  # read-only
+
+
+def test_her_answers_read_as_questions_and_answer_labels(client, world):
+    answers = ehp30_answers()
+    answers["ehp30_q03"] = None
+    submit(world.participant_a, ehp30=answers, vas=40)
+    client.force_login(world.coordinator1)
+    page = html.unescape(client.get(change_url(world.participant_a)).content.decode())
+    q03 = EHP30.item("ehp30_q03").label
+    assert re.search(rf"<td>3</td><td>{re.escape(q03)}</td><td>not answered</td>", page)
+    q01 = EHP30.item("ehp30_q01").label
+    assert re.search(rf"<td>1</td><td>{re.escape(q01)}</td><td>2 Sometimes</td>", page)
+    assert "How bad was your period pain during your last period?" in page
+    assert "<td>40 mm</td>" in page
+    assert "demo labels" in page  # the wording is marked as ours, not the licensed one
+    assert not re.search(r"Anakinra|Placebo|\b(AP|PA)\b", page)  # blinded
+
+
+def test_the_response_page_reads_as_questions_too(client, world):
+    response = submit(world.participant_a, vas=40)["ehp30"]
+    client.force_login(world.coordinator1)
+    page = html.unescape(
+        client.get(reverse("admin:diary_response_change", args=[response.pk])).content.decode()
+    )
+    assert EHP30.item("ehp30_q01").label in page
+    assert "2 Sometimes" in page
 
 
 def enrol_data(world, **changes):

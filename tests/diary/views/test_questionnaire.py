@@ -329,14 +329,16 @@ def test_another_participants_questionnaire_is_404(client, world, assessment, na
     assert not ResponseDraft.objects.exists()
 
 
-def test_staff_get_404_and_anonymous_users_are_sent_to_login(client, world, assessment):
+def test_staff_go_to_the_admin_and_anonymous_users_to_login(client, world, assessment):
     url = page_url(assessment, 1)
     response = client.get(url)
     assert response.status_code == 302
     assert response.url.startswith(reverse("diary:login"))
     client.force_login(world.coordinator1)
-    assert client.get(url).status_code == 404
-    assert client.get(reverse("diary:questionnaire", args=[assessment.pk])).status_code == 404
+    assert client.get(url).url == reverse("admin:index")
+    assert client.get(reverse("diary:questionnaire", args=[assessment.pk])).url == reverse(
+        "admin:index"
+    )
 
 
 def test_every_form_needs_a_csrf_token(world, assessment):
