@@ -132,16 +132,12 @@ def every(value: str) -> dict[str, str]:
 #                        anon  A     B     c1    c2    mon   stat  admin outs  sys
 STAFF = cells("          login login login 200   200   200   200   200   200   200")
 STUDY_STAFF = cells("    login login login 200   200   200   200   200   404   404")
-STUDY_STAFF_403 = cells("login login login 200   200   200   200   200   403   403")
 STAFF_REDIRECT = cells(" login login login 302   302   302   302   302   302   302")
 STAFF_404 = cells("      login login login 404   404   404   404   404   404   404")
-STAFF_403 = cells("      login login login 403   403   403   403   403   403   403")
-SUPERUSER = cells("      login login login 403   403   403   403   200   403   200")
 SUPERUSER_404 = cells("  login login login 404   404   404   404   200   404   200")
-UNBLINDED = cells("      login login login 403   403   403   200   403   403   403")
 UNBLINDED_404 = cells("  login login login 404   404   404   200   404   404   404")
 # Participant A's rows in the admin: coordinator2 is sent away as if the row did not exist.
-SITE1 = cells("          login login login 200   index 200   200   200   403   403")
+SITE1 = cells("          login login login 200   index 200   200   200   404   404")
 SITE1_HISTORY = cells("  login login login 200   index 200   200   200   index index")
 PARTICIPANT_A = cells("  login 200   404   404   404   404   404   404   404   404")
 DIARY_ANY = cells("      login 200   200   404   404   404   404   404   404   404")
@@ -171,7 +167,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "admin:logout": cells("index index index 405 405 405 405 405 405 405"),
     "admin:password_change": STAFF,
     "admin:password_change_done": STAFF,
-    "admin:autocomplete": STAFF_403,  # without its query parameters
+    "admin:autocomplete": STAFF_404,  # without its query parameters
     "admin:jsi18n": STAFF,
     "admin:view_on_site": STAFF_404,  # participants have no public URL
     # The outsider has a confirmed device (the TOTP admin's object): sent to the index.
@@ -193,9 +189,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     "admin:diary_allocationlist_generate": UNBLINDED_404,
     # Setting another user's password; the user here is participant A's, whose password
     # nobody but she sets (with her link): refused even to superusers.
-    "admin:auth_user_password_change": STAFF_403,
-    "admin:otp_totp_totpdevice_config": SUPERUSER,
-    "admin:otp_totp_totpdevice_qrcode": SUPERUSER,
+    "admin:auth_user_password_change": STAFF_404,
+    "admin:otp_totp_totpdevice_config": SUPERUSER_404,
+    "admin:otp_totp_totpdevice_qrcode": SUPERUSER_404,
     # One row per admin app (the app_list pattern is a regex over every app label).
     # sysadmin's diary app lists only the configuration models (studies, sites, memberships).
     "admin:app_list[diary]": cells("login login login 200 200 200 200 200 404 200"),
@@ -212,84 +208,84 @@ GENERIC_VIEWS = ("changelist", "add", "change", "history", "delete", "redirect")
 CATEGORY_RULES: dict[str, dict[str, dict[str, str]]] = {
     # Blinded clinical rows, read-only, scoped to the user's sites; the object is A's (site 1).
     "clinical": {
-        "changelist": STUDY_STAFF_403,
-        "add": STAFF_403,
+        "changelist": STUDY_STAFF,
+        "add": STAFF_404,
         "change": SITE1,
         "history": SITE1_HISTORY,
-        "delete": STAFF_403,
+        "delete": STAFF_404,
         "redirect": STAFF_REDIRECT,
     },
     # Participants: as clinical, plus enrolment for coordinators and the study admin.
     "participant": {
-        "changelist": STUDY_STAFF_403,
-        "add": cells("login login login 200 200 403 403 200 403 403"),
+        "changelist": STUDY_STAFF,
+        "add": cells("login login login 200 200 404 404 200 404 404"),
         "change": SITE1,
         "history": SITE1_HISTORY,
-        "delete": STAFF_403,
+        "delete": STAFF_404,
         "redirect": STAFF_REDIRECT,
     },
     # Allocation and design tables: only for users unblinded in the study.
     "unblinded": {
-        "changelist": UNBLINDED,
-        "add": STAFF_403,
-        "change": UNBLINDED,
+        "changelist": UNBLINDED_404,
+        "add": STAFF_404,
+        "change": UNBLINDED_404,
         "history": cells("login login login index index index 200 index index index"),
-        "delete": STAFF_403,
+        "delete": STAFF_404,
         "redirect": STAFF_REDIRECT,
     },
     # Study configuration: the system admin edits, study members read.
     "configuration": {
-        "changelist": cells("login login login 200 200 200 200 200 403 200"),
-        "add": SUPERUSER,
-        "change": cells("login login login 200 200 200 200 200 403 200"),
+        "changelist": cells("login login login 200 200 200 200 200 404 200"),
+        "add": SUPERUSER_404,
+        "change": cells("login login login 200 200 200 200 200 404 200"),
         "history": cells("login login login 200 200 200 200 200 index 200"),
-        "delete": STAFF_403,
+        "delete": STAFF_404,
         "redirect": STAFF_REDIRECT,
     },
     # Users' study roles: superuser only, never deleted (the audit trail keeps grants).
     "memberships": {
-        "changelist": SUPERUSER,
-        "add": SUPERUSER,
-        "change": SUPERUSER,
-        "history": SUPERUSER,
-        "delete": STAFF_403,
+        "changelist": SUPERUSER_404,
+        "add": SUPERUSER_404,
+        "change": SUPERUSER_404,
+        "history": SUPERUSER_404,
+        "delete": STAFF_404,
         "redirect": STAFF_REDIRECT,
     },
     # Django's and third-party system tables: superuser only.
     "system": {
-        "changelist": SUPERUSER,
-        "add": SUPERUSER,
-        "change": SUPERUSER,
-        "history": SUPERUSER,
-        "delete": SUPERUSER,
+        "changelist": SUPERUSER_404,
+        "add": SUPERUSER_404,
+        "change": SUPERUSER_404,
+        "history": SUPERUSER_404,
+        "delete": SUPERUSER_404,
         "redirect": STAFF_REDIRECT,
     },
     # django-axes' logs: superuser only, written by axes itself (no add).
     "login_log": {
-        "changelist": SUPERUSER,
-        "add": STAFF_403,
-        "change": SUPERUSER,
-        "history": SUPERUSER,
-        "delete": SUPERUSER,
+        "changelist": SUPERUSER_404,
+        "add": STAFF_404,
+        "change": SUPERUSER_404,
+        "history": SUPERUSER_404,
+        "delete": SUPERUSER_404,
         "redirect": STAFF_REDIRECT,
     },
     # Stored instrument versions: frozen, superuser reads only.
     "instrument": {
-        "changelist": SUPERUSER,
-        "add": STAFF_403,
-        "change": SUPERUSER,
-        "history": SUPERUSER,
-        "delete": STAFF_403,
+        "changelist": SUPERUSER_404,
+        "add": STAFF_404,
+        "change": SUPERUSER_404,
+        "history": SUPERUSER_404,
+        "delete": STAFF_404,
         "redirect": STAFF_REDIRECT,
     },
     # pghistory's row history covers the allocation tables of every study, unscoped: only for
     # users unblinded in every study, so nobody here (the statistician is not in OTHER-1).
     "row_history": {
-        "changelist": STAFF_403,
-        "add": STAFF_403,
-        "change": STAFF_403,
-        "history": STAFF_403,
-        "delete": STAFF_403,
+        "changelist": STAFF_404,
+        "add": STAFF_404,
+        "change": STAFF_404,
+        "history": STAFF_404,
+        "delete": STAFF_404,
         "redirect": STAFF_REDIRECT,
     },
 }
@@ -758,7 +754,7 @@ def test_row_history_only_for_users_unblinded_in_every_study(world) -> None:
     assert client.get(url).status_code == 200
     other_study()
     response = client.get(url)
-    assert response.status_code == 403
+    assert response.status_code == 404
     assert not OTHER_STUDY.search(text_of(response))
 
 
@@ -844,7 +840,7 @@ def test_blinded_staff_cannot_enrol_or_store_an_allocation_list(matrix: Matrix) 
     participants, lists = Participant.objects.count(), AllocationList.objects.count()
     monitor = client_for(matrix.users["monitor"])
     enrol = {"site": matrix.objects["diary.Site"].pk, "subject_id": "S01-777"}
-    assert monitor.post(reverse("admin:diary_participant_add"), enrol).status_code == 403
+    assert monitor.post(reverse("admin:diary_participant_add"), enrol).status_code == 404
     generate = {"block_sizes": "2", "slots_per_stratum": "4", "seed": "3"}
     url = reverse("admin:diary_allocationlist_generate")
     # A superuser with a blinded role is refused like any blinded coordinator.

@@ -21,6 +21,9 @@ from diary.models.invitation import Invitation, InvitationPurpose, PasswordReset
 from diary.models.participant import Participant, ParticipantContact, ParticipantStatus
 from diary.models.reminder import ReminderKind, ReminderLog, ReminderStatus
 from diary.models.study import (
+    AccessGrant,
+    GrantRight,
+    GrantStatus,
     MissingItemRule,
     Site,
     StaffMembership,
@@ -30,6 +33,7 @@ from diary.models.study import (
 
 __all__ = [
     "UNBLINDED_ACTIONS",
+    "AccessGrant",
     "Allocation",
     "AllocationList",
     "AllocationListMethod",
@@ -39,6 +43,8 @@ __all__ = [
     "AssessmentStatus",
     "AuditAction",
     "AuditEvent",
+    "GrantRight",
+    "GrantStatus",
     "Invitation",
     "InvitationPurpose",
     "MenstrualPeriod",
