@@ -305,10 +305,15 @@ def grants_visible_to(user: AnyUser) -> QuerySet[AccessGrant]:
         return AccessGrant.objects.none()
     if user.is_superuser:
         return AccessGrant.objects.all()
+    return AccessGrant.objects.filter(study__in=grant_study_ids(user))
+
+
+def grant_study_ids(user: AnyUser) -> list[int]:
+    """The studies where she holds a guarded right (and so proposes and decides grants)."""
     studies = set(unblinded_study_ids(user))
     if has_granted_permission(user, "emergency_unblind"):
         studies |= set(study_ids_where(user, VIEW_PARTICIPANT))
-    return AccessGrant.objects.filter(study__in=studies)
+    return sorted(studies)
 
 
 def participant_of(user: AnyUser) -> Participant | None:

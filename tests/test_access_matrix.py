@@ -54,6 +54,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from diary.models import (
     Allocation,
+    GrantRight,
     AllocationList,
     Assessment,
     AuditEvent,
@@ -67,6 +68,7 @@ from diary.models import (
     Treatment,
 )
 from diary.selectors.periods import local_today
+from diary.services.grants import grant_propose
 from diary.services.invitations import invitation_send
 from diary.services.periods import period_start_report
 from diary.services.randomization import allocation_list_generate
@@ -112,8 +114,9 @@ FOREIGN = {
     "outsider": ("S01-001", "S02-001", "X01-001"),
     "sysadmin": ("S01-001", "S02-001", "X01-001"),
 }
-# Except where superusers administer logins: a participant's username is her study ID.
-USER_ADMIN = ("admin:auth_user_", "admin:diary_staffmembership_")
+# Superusers administer staff logins; a participant's login (her study ID is its username) is
+# in no admin page but hers, so no page is excepted from the study-ID check.
+USER_ADMIN: tuple[str, ...] = ()
 
 
 def cells(spec: str) -> dict[str, str]:
@@ -242,6 +245,37 @@ CATEGORY_RULES: dict[str, dict[str, dict[str, str]]] = {
         "delete": STAFF_404,
         "redirect": STAFF_REDIRECT,
     },
+    # Groups. The object is a role group: it holds the access policy's permissions, so it is
+    # read, never changed or deleted, here.
+    "groups": {
+        "changelist": SUPERUSER_404,
+        "add": SUPERUSER_404,
+        "change": SUPERUSER_404,
+        "history": SUPERUSER_404,
+        "delete": STAFF_404,
+        "redirect": STAFF_REDIRECT,
+    },
+    # Logins. The object is participant A's account, which the user admin does not hold for
+    # anyone (contacts stay apart): superusers are told it does not exist, others get 404.
+    "accounts": {
+        "changelist": SUPERUSER_404,
+        "add": SUPERUSER_404,
+        "change": cells("login login login 404 404 404 404 index 404 index"),
+        "history": cells("login login login index index index index index index index"),
+        "delete": cells("login login login 404 404 404 404 index 404 index"),
+        "redirect": STAFF_REDIRECT,
+    },
+    # Two-person grants of the guarded rights: system administrators propose, holders (the
+    # statistician; coordinator1, who holds emergency unblinding) approve; nobody edits or
+    # deletes a request. The object is in the study.
+    "grants": {
+        "changelist": cells("login login login 200 404 404 200 200 404 200"),
+        "add": cells("login login login 200 404 404 200 200 404 200"),
+        "change": cells("login login login 200 404 404 200 200 404 200"),
+        "history": cells("login login login 200 index index 200 200 index 200"),
+        "delete": STAFF_404,
+        "redirect": STAFF_REDIRECT,
+    },
     # Users' study roles: superuser only, never deleted (the audit trail keeps grants).
     "memberships": {
         "changelist": SUPERUSER_404,
@@ -290,8 +324,8 @@ CATEGORY_RULES: dict[str, dict[str, dict[str, str]]] = {
     },
 }
 MODEL_CATEGORY = {
-    "auth.Group": "system",
-    "auth.User": "system",
+    "auth.Group": "groups",
+    "auth.User": "accounts",
     "django_celery_beat.PeriodicTask": "system",
     "django_celery_beat.ClockedSchedule": "system",
     "django_celery_beat.CrontabSchedule": "system",
@@ -314,6 +348,7 @@ MODEL_CATEGORY = {
     "diary.Study": "configuration",
     "diary.Site": "configuration",
     "diary.StaffMembership": "memberships",
+    "diary.AccessGrant": "grants",
     "scoring.InstrumentVersion": "instrument",
     "pghistory.Events": "row_history",
 }
@@ -474,6 +509,14 @@ def _objects(world, period_a: MenstrualPeriod, submitted_a: Assessment) -> dict[
         "diary.Study": world.study,
         "diary.Site": world.site1,
         "diary.StaffMembership": StaffMembership.objects.get(user=world.coordinator1),
+        "diary.AccessGrant": grant_propose(
+            study=world.study,
+            grantee=world.outsider,
+            right=GrantRight.UNBLINDED_ROLE,
+            role="statistician",
+            reason="Second statistician for the interim analysis",
+            actor=world.admin,
+        ),
         "scoring.InstrumentVersion": InstrumentVersion.objects.create(
             key="vas_dysmenorrhea",
             version="1.0-site",
@@ -532,7 +575,7 @@ def _diary_objects(participant: Participant) -> tuple[MenstrualPeriod, Assessmen
 def matrix(world) -> Matrix:
     period_a, submitted_a, open_a = _diary_objects(world.participant_a)
     period_b, submitted_b, open_b = _diary_objects(world.participant_b)
-    # Emergency unblinding is granted by name; coordinator1 has it, coordinator2 not.
+    # Emergency unblinding as a two-person grant leaves it: by name, to coordinator1 only.
     world.coordinator1.user_permissions.add(
         Permission.objects.get(codename="emergency_unblind", content_type__app_label="diary")
     )

@@ -35,6 +35,11 @@ class GrantProposalForm(forms.ModelForm):
             self.fields["grantee"].queryset = staff_accounts(
                 self.fields["grantee"].queryset.filter(is_staff=True, is_active=True)
             ).exclude(pk=getattr(self.actor, "pk", None))
+        if "study" in self.fields and not getattr(self.actor, "is_superuser", False):
+            # A holder proposes within the studies where she holds a right; sites likewise.
+            studies = access.grant_study_ids(self.actor)
+            self.fields["study"].queryset = self.fields["study"].queryset.filter(pk__in=studies)
+            self.fields["site"].queryset = self.fields["site"].queryset.filter(study__in=studies)
         if "role" in self.fields:
             self.fields["role"].choices = [("", "---------")] + [
                 (role.value, role.label) for role in StaffRole if role in access.UNBLINDED_ROLES
