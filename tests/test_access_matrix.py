@@ -54,10 +54,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from diary.models import (
     Allocation,
-    GrantRight,
     AllocationList,
     Assessment,
     AuditEvent,
+    GrantRight,
     MenstrualPeriod,
     Participant,
     ReminderLog,

@@ -109,11 +109,19 @@ def guarded_permission_ids() -> QuerySet:
     return every.exclude(pk__in=grantable_permissions(every).values("pk")).values("pk")
 
 
+def own_group_ids(request: HttpRequest) -> set[int]:
+    """The groups of the request's user, read once per request (the admin asks many times)."""
+    cached = getattr(request, "_own_group_ids", None)
+    if cached is None:
+        cached = set(request.user.groups.values_list("pk", flat=True))
+        request._own_group_ids = cached  # type: ignore[attr-defined]
+    return cached
+
+
 class StaffGroupAdmin(GroupAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if obj is not None and (
-            obj.name in access.ROLE_GROUPS.values()
-            or obj.user_set.filter(pk=request.user.pk).exists()
+            obj.name in access.ROLE_GROUPS.values() or obj.pk in own_group_ids(request)
         ):
             return False  # read-only: the policy's role groups, and her own groups
         return super().has_change_permission(request, obj)
