@@ -4,6 +4,9 @@ Staff without a device log in with their password; once a device is confirmed, a
 required at every login, and every admin page needs a session verified by it, with DEBUG on
 or off. Unblinded roles must have a verified second factor before any admin page opens
 (OTP_REQUIRED_FOR_UNBLINDED, on by default in production).
+
+The site also holds the one refusal rule for every admin view (admin_view): a page the user
+may not open does not exist for her, 404, never Django's 403.
 """
 
 from __future__ import annotations

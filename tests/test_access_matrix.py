@@ -36,6 +36,7 @@ import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.admin.utils import quote
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core import mail
@@ -923,3 +924,51 @@ def test_unblinding_refused_without_the_permission_or_outside_the_sites(matrix: 
     # For her own site's participant the same form unblinds, and that is audited.
     client_for(matrix.users["coordinator1"]).post(url, {**form, "study_id": "S01-001"})
     assert AuditEvent.objects.filter(action="unblinded").count() == 1
+
+
+def test_no_identity_raises_her_own_rights(matrix: Matrix) -> None:
+    """Every staff identity posts to her own account and her own membership the rights she
+    lacks (the emergency permission, the statistician's group, superuser status, the unblinded
+    role): whatever each answer is, nobody holds more afterwards (issue 13, item 3)."""
+    User = get_user_model()
+    emergency = Permission.objects.get(
+        codename="emergency_unblind", content_type__app_label="diary"
+    )
+    statisticians = Group.objects.get(name="Unblinded statistician")
+
+    def rights(user) -> tuple:
+        user = User.objects.get(pk=user.pk)
+        return (
+            user.is_superuser,
+            sorted(user.groups.values_list("name", flat=True)),
+            sorted(user.user_permissions.values_list("codename", flat=True)),
+            sorted(StaffMembership.objects.filter(user=user).values_list("role", flat=True)),
+        )
+
+    raised = []
+    for identity in IDENTITIES[3:]:
+        user = matrix.users[identity]
+        before = rights(user)
+        client = client_for(user)
+        client.post(
+            reverse("admin:auth_user_change", args=[user.pk]),
+            {
+                "username": user.username,
+                "email": user.email,
+                "is_active": "on",
+                "is_staff": "on",
+                "is_superuser": "on",
+                "groups": [statisticians.pk],
+                "user_permissions": [emergency.pk],
+                "date_joined_0": user.date_joined.strftime("%Y-%m-%d"),
+                "date_joined_1": user.date_joined.strftime("%H:%M:%S"),
+            },
+        )
+        for membership in StaffMembership.objects.filter(user=user):
+            client.post(
+                reverse("admin:diary_staffmembership_change", args=[membership.pk]),
+                {"user": user.pk, "study": membership.study_id, "role": "statistician"},
+            )
+        if rights(user) != before:
+            raised.append(f"{identity}: {before} -> {rights(user)}")
+    assert not raised, "\n".join(raised)
