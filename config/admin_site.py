@@ -4,6 +4,9 @@ Staff without a device log in with their password; once a device is confirmed, a
 required at every login, and every admin page needs a session verified by it, with DEBUG on
 or off. Unblinded roles must have a verified second factor before any admin page opens
 (OTP_REQUIRED_FOR_UNBLINDED, on by default in production).
+
+The site also holds the one refusal rule for every admin view (admin_view): a page the user
+may not open does not exist for her, 404, never Django's 403.
 """
 
 from __future__ import annotations
@@ -19,10 +22,10 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db import DataError, transaction
 from django.db.models.constants import LOOKUP_SEP
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -169,12 +172,21 @@ class EproAdminSite(admin.AdminSite):
         )
 
     def admin_view(self, view, cacheable=False):
+        """Every admin view (the site's, every model admin's, Django's and third-party ones
+        included, and the custom pages) goes through here: the second factor first, then the
+        one refusal rule. A page she may not open does not exist for her: Django's model
+        admins raise PermissionDenied (list, add, change, delete, history, password change,
+        autocomplete), answered here as 404, so a future model admin follows the rule too.
+        Anonymous visitors are still sent to the login page (Django's wrapper, inside)."""
         inner = super().admin_view(view, cacheable)
 
         def wrapper(request: HttpRequest, *args, **kwargs):
             if self._needs_setup(request):
                 return redirect("admin:two_factor_setup")
-            return inner(request, *args, **kwargs)
+            try:
+                return inner(request, *args, **kwargs)
+            except PermissionDenied as refused:
+                raise Http404("No such page.") from refused
 
         wrapper.__wrapped__ = inner  # type: ignore[attr-defined]
         wrapper.admin_site = self  # type: ignore[attr-defined]

@@ -22,7 +22,9 @@ from django.http import Http404, HttpRequest
 
 from diary.models import (
     UNBLINDED_ACTIONS,
+    AccessGrant,
     AuditEvent,
+    GrantRight,
     Participant,
     ParticipantStatus,
     StaffMembership,
@@ -207,10 +209,12 @@ def audit_events_where(user: AnyUser, perm: str = AUDIT_TRAIL) -> QuerySet[Audit
 
 
 def has_granted_permission(user: AnyUser, codename: str, app_label: str = "diary") -> bool:
-    """A permission given to this user or her groups by name; superuser status does not count.
+    """A permission given to this very user by name: neither superuser status nor a group
+    counts (a group would hand it to everyone added to it later, by one person's hand).
 
-    For rights that must be granted deliberately, such as emergency unblinding. Read once per
-    user object (so once per request: the admin index asks too).
+    For rights that must be granted deliberately, such as emergency unblinding, which only a
+    two-person grant gives (diary.services.grants). Read once per user object (so once per
+    request: the admin index asks too).
     """
     if not user.is_authenticated or not user.is_active:
         return False
@@ -222,7 +226,7 @@ def has_granted_permission(user: AnyUser, codename: str, app_label: str = "diary
     if key not in cache:
         cache[key] = (
             Permission.objects.filter(codename=codename, content_type__app_label=app_label)
-            .filter(Q(user=user) | Q(group__user=user))
+            .filter(user=user)
             .exists()
         )
     return cache[key]
@@ -230,8 +234,9 @@ def has_granted_permission(user: AnyUser, codename: str, app_label: str = "diary
 
 def may_emergency_unblind(user: AnyUser, participant: Participant | None = None) -> bool:
     """Emergency unblinding of `participant` (of someone, when None): diary.emergency_unblind
-    granted by name (no role group holds it by default; superuser status never counts) AND, as for
-    every permission, a membership that lets her read the participant's record."""
+    granted to her by name (only a two-person grant does that; no group holds it, superuser
+    status never counts) AND, as for every permission, a membership that lets her read the
+    participant's record."""
     if participant is None:
         covered = staff_can(user, VIEW_PARTICIPANT)
     else:
@@ -244,6 +249,71 @@ def may_emergency_unblind(user: AnyUser, participant: Participant | None = None)
         and user.has_perm(EMERGENCY_UNBLIND)
         and has_granted_permission(user, "emergency_unblind")
     )
+
+
+# --- Guarded rights: what nobody grants herself, nor alone -------------------------------------
+# An unblinded role (a membership whose role's group holds diary.view_unblinded) and the
+# emergency-unblinding permission. Each is granted only by a second person who already holds
+# it in that study (diary.services.grants): never by the grantee, never by one person alone.
+# The permissions behind them are held only through a role or such a grant, never ticked in
+# the user or group admin.
+GUARDED_PERMISSIONS = frozenset([*UNBLINDED, EMERGENCY_UNBLIND])
+
+
+def _holding(user: AnyUser, perm: str, study_id: int, site_id: int | None, anywhere: bool) -> bool:
+    """A membership granting `perm` in the study covers `site_id` (every site when None), or
+    any site of the study when `anywhere`."""
+    return any(
+        m_study == study_id and (anywhere or m_site is None or m_site == site_id)
+        for m_study, m_site, _ in _granting(user, perm)
+    )
+
+
+def holds_right(
+    user: AnyUser,
+    right: str,
+    study_id: int,
+    site_id: int | None = None,
+    *,
+    anywhere: bool = False,
+) -> bool:
+    """She holds the guarded right (GrantRight) in the study, at that site (at every site
+    when `site_id` is None; at one site at least when `anywhere`)."""
+    if right == GrantRight.UNBLINDED_ROLE:
+        return _holding(user, VIEW_UNBLINDED, study_id, site_id, anywhere)
+    if right == GrantRight.EMERGENCY_UNBLIND:
+        return (
+            _holding(user, VIEW_PARTICIPANT, study_id, site_id, anywhere)
+            and user.has_perm(EMERGENCY_UNBLIND)
+            and has_granted_permission(user, "emergency_unblind")
+        )
+    raise ValueError(f"unknown right {right!r}")
+
+
+def may_see_grants(user: AnyUser) -> bool:
+    """The grant requests' admin: system administrators (who propose) and the holders of a
+    guarded right somewhere (who approve)."""
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        return False
+    return bool(user.is_superuser or unblinded_study_ids(user) or may_emergency_unblind(user))
+
+
+def grants_visible_to(user: AnyUser) -> QuerySet[AccessGrant]:
+    """Grant requests she may read: every one for a system administrator, else those of the
+    studies where she holds a guarded right."""
+    if not may_see_grants(user):
+        return AccessGrant.objects.none()
+    if user.is_superuser:
+        return AccessGrant.objects.all()
+    return AccessGrant.objects.filter(study__in=grant_study_ids(user))
+
+
+def grant_study_ids(user: AnyUser) -> list[int]:
+    """The studies where she holds a guarded right (and so proposes and decides grants)."""
+    studies = set(unblinded_study_ids(user))
+    if has_granted_permission(user, "emergency_unblind"):
+        studies |= set(study_ids_where(user, VIEW_PARTICIPANT))
+    return sorted(studies)
 
 
 def participant_of(user: AnyUser) -> Participant | None:

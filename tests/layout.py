@@ -70,7 +70,7 @@ LAYER_OF: dict[str, Place] = {
     "diary.lockout": Place("interface", "axes' lockout handler with the per-address throttle"),
     "diary.passwords": Place("interface", "password validator: who may set whose password"),
     "config.apps": Place("interface", "names the admin site for Django"),
-    "config.admin_site": Place("interface", "the admin site and its second factor"),
+    "config.admin_site": Place("interface", "the admin site, its second factor, the 404 rule"),
     # diary/ by folder
     "diary": Place("pure", "package marker (empty); runs before every diary module"),
     "diary.views.*": Place("interface", "participant pages: form -> service -> redirect"),

@@ -36,6 +36,7 @@ import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.admin.utils import quote
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core import mail
@@ -59,6 +60,7 @@ from diary.models import (
     Assessment,
     AuditEvent,
     ClosingPeriodStart,
+    GrantRight,
     MenstrualPeriod,
     Participant,
     ReminderLog,
@@ -69,6 +71,7 @@ from diary.models import (
     Treatment,
 )
 from diary.selectors.periods import local_today
+from diary.services.grants import grant_propose
 from diary.services.invitations import invitation_send
 from diary.services.periods import period_start_report
 from diary.services.randomization import allocation_list_generate
@@ -114,8 +117,9 @@ FOREIGN = {
     "outsider": ("S01-001", "S02-001", "X01-001"),
     "sysadmin": ("S01-001", "S02-001", "X01-001"),
 }
-# Except where superusers administer logins: a participant's username is her study ID.
-USER_ADMIN = ("admin:auth_user_", "admin:diary_staffmembership_")
+# Superusers administer staff logins; a participant's login (her study ID is its username) is
+# in no admin page but hers, so no page is excepted from the study-ID check.
+USER_ADMIN: tuple[str, ...] = ()
 
 
 def cells(spec: str) -> dict[str, str]:
@@ -134,16 +138,12 @@ def every(value: str) -> dict[str, str]:
 #                        anon  A     B     c1    c2    mon   stat  admin outs  sys
 STAFF = cells("          login login login 200   200   200   200   200   200   200")
 STUDY_STAFF = cells("    login login login 200   200   200   200   200   404   404")
-STUDY_STAFF_403 = cells("login login login 200   200   200   200   200   403   403")
 STAFF_REDIRECT = cells(" login login login 302   302   302   302   302   302   302")
 STAFF_404 = cells("      login login login 404   404   404   404   404   404   404")
-STAFF_403 = cells("      login login login 403   403   403   403   403   403   403")
-SUPERUSER = cells("      login login login 403   403   403   403   200   403   200")
 SUPERUSER_404 = cells("  login login login 404   404   404   404   200   404   200")
-UNBLINDED = cells("      login login login 403   403   403   200   403   403   403")
 UNBLINDED_404 = cells("  login login login 404   404   404   200   404   404   404")
 # Participant A's rows in the admin: coordinator2 is sent away as if the row did not exist.
-SITE1 = cells("          login login login 200   index 200   200   200   403   403")
+SITE1 = cells("          login login login 200   index 200   200   200   404   404")
 SITE1_HISTORY = cells("  login login login 200   index 200   200   200   index index")
 PARTICIPANT_A = cells("  login 200   404   index index index index index index index")
 DIARY_ANY = cells("      login 200   200   index index index index index index index")
@@ -178,7 +178,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "admin:logout": cells("index index index 405 405 405 405 405 405 405"),
     "admin:password_change": STAFF,
     "admin:password_change_done": STAFF,
-    "admin:autocomplete": STAFF_403,  # without its query parameters
+    "admin:autocomplete": STAFF_404,  # without its query parameters
     "admin:jsi18n": STAFF,
     "admin:view_on_site": STAFF_404,  # participants have no public URL
     # The outsider has a confirmed device (the TOTP admin's object): sent to the index.
@@ -200,9 +200,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     "admin:diary_allocationlist_generate": UNBLINDED_404,
     # Setting another user's password; the user here is participant A's, whose password
     # nobody but she sets (with her link): refused even to superusers.
-    "admin:auth_user_password_change": STAFF_403,
-    "admin:otp_totp_totpdevice_config": SUPERUSER,
-    "admin:otp_totp_totpdevice_qrcode": SUPERUSER,
+    "admin:auth_user_password_change": STAFF_404,
+    "admin:otp_totp_totpdevice_config": SUPERUSER_404,
+    "admin:otp_totp_totpdevice_qrcode": SUPERUSER_404,
     # One row per admin app (the app_list pattern is a regex over every app label).
     # sysadmin's diary app lists only the configuration models (studies, sites, memberships).
     "admin:app_list[diary]": cells("login login login 200 200 200 200 200 404 200"),
@@ -219,90 +219,121 @@ GENERIC_VIEWS = ("changelist", "add", "change", "history", "delete", "redirect")
 CATEGORY_RULES: dict[str, dict[str, dict[str, str]]] = {
     # Blinded clinical rows, read-only, scoped to the user's sites; the object is A's (site 1).
     "clinical": {
-        "changelist": STUDY_STAFF_403,
-        "add": STAFF_403,
+        "changelist": STUDY_STAFF,
+        "add": STAFF_404,
         "change": SITE1,
         "history": SITE1_HISTORY,
-        "delete": STAFF_403,
+        "delete": STAFF_404,
         "redirect": STAFF_REDIRECT,
     },
     # Participants: as clinical, plus enrolment for coordinators and the study admin.
     "participant": {
-        "changelist": STUDY_STAFF_403,
-        "add": cells("login login login 200 200 403 403 200 403 403"),
+        "changelist": STUDY_STAFF,
+        "add": cells("login login login 200 200 404 404 200 404 404"),
         "change": SITE1,
         "history": SITE1_HISTORY,
-        "delete": STAFF_403,
+        "delete": STAFF_404,
         "redirect": STAFF_REDIRECT,
     },
     # Allocation and design tables: only for users unblinded in the study.
     "unblinded": {
-        "changelist": UNBLINDED,
-        "add": STAFF_403,
-        "change": UNBLINDED,
+        "changelist": UNBLINDED_404,
+        "add": STAFF_404,
+        "change": UNBLINDED_404,
         "history": cells("login login login index index index 200 index index index"),
-        "delete": STAFF_403,
+        "delete": STAFF_404,
         "redirect": STAFF_REDIRECT,
     },
     # Study configuration: the system admin edits, study members read.
     "configuration": {
-        "changelist": cells("login login login 200 200 200 200 200 403 200"),
-        "add": SUPERUSER,
-        "change": cells("login login login 200 200 200 200 200 403 200"),
+        "changelist": cells("login login login 200 200 200 200 200 404 200"),
+        "add": SUPERUSER_404,
+        "change": cells("login login login 200 200 200 200 200 404 200"),
         "history": cells("login login login 200 200 200 200 200 index 200"),
-        "delete": STAFF_403,
+        "delete": STAFF_404,
+        "redirect": STAFF_REDIRECT,
+    },
+    # Groups. The object is a role group: it holds the access policy's permissions, so it is
+    # read, never changed or deleted, here.
+    "groups": {
+        "changelist": SUPERUSER_404,
+        "add": SUPERUSER_404,
+        "change": SUPERUSER_404,
+        "history": SUPERUSER_404,
+        "delete": STAFF_404,
+        "redirect": STAFF_REDIRECT,
+    },
+    # Logins. The object is participant A's account, which the user admin does not hold for
+    # anyone (contacts stay apart): superusers are told it does not exist, others get 404.
+    "accounts": {
+        "changelist": SUPERUSER_404,
+        "add": SUPERUSER_404,
+        "change": cells("login login login 404 404 404 404 index 404 index"),
+        "history": cells("login login login index index index index index index index"),
+        "delete": cells("login login login 404 404 404 404 index 404 index"),
+        "redirect": STAFF_REDIRECT,
+    },
+    # Two-person grants of the guarded rights: system administrators propose, holders (the
+    # statistician; coordinator1, who holds emergency unblinding) approve; nobody edits or
+    # deletes a request. The object is in the study.
+    "grants": {
+        "changelist": cells("login login login 200 404 404 200 200 404 200"),
+        "add": cells("login login login 200 404 404 200 200 404 200"),
+        "change": cells("login login login 200 404 404 200 200 404 200"),
+        "history": cells("login login login 200 index index 200 200 index 200"),
+        "delete": STAFF_404,
         "redirect": STAFF_REDIRECT,
     },
     # Users' study roles: superuser only, never deleted (the audit trail keeps grants).
     "memberships": {
-        "changelist": SUPERUSER,
-        "add": SUPERUSER,
-        "change": SUPERUSER,
-        "history": SUPERUSER,
-        "delete": STAFF_403,
+        "changelist": SUPERUSER_404,
+        "add": SUPERUSER_404,
+        "change": SUPERUSER_404,
+        "history": SUPERUSER_404,
+        "delete": STAFF_404,
         "redirect": STAFF_REDIRECT,
     },
     # Django's and third-party system tables: superuser only.
     "system": {
-        "changelist": SUPERUSER,
-        "add": SUPERUSER,
-        "change": SUPERUSER,
-        "history": SUPERUSER,
-        "delete": SUPERUSER,
+        "changelist": SUPERUSER_404,
+        "add": SUPERUSER_404,
+        "change": SUPERUSER_404,
+        "history": SUPERUSER_404,
+        "delete": SUPERUSER_404,
         "redirect": STAFF_REDIRECT,
     },
     # django-axes' logs: superuser only, written by axes itself (no add).
     "login_log": {
-        "changelist": SUPERUSER,
-        "add": STAFF_403,
-        "change": SUPERUSER,
-        "history": SUPERUSER,
-        "delete": SUPERUSER,
+        "changelist": SUPERUSER_404,
+        "add": STAFF_404,
+        "change": SUPERUSER_404,
+        "history": SUPERUSER_404,
+        "delete": SUPERUSER_404,
         "redirect": STAFF_REDIRECT,
     },
     # Stored instrument versions: frozen, superuser reads only.
     "instrument": {
-        "changelist": SUPERUSER,
-        "add": STAFF_403,
-        "change": SUPERUSER,
-        "history": SUPERUSER,
-        "delete": STAFF_403,
+        "changelist": SUPERUSER_404,
+        "add": STAFF_404,
+        "change": SUPERUSER_404,
+        "history": SUPERUSER_404,
+        "delete": STAFF_404,
         "redirect": STAFF_REDIRECT,
     },
     # pghistory's row history covers the allocation tables of every study, unscoped: only for
     # users unblinded in every study, so nobody here (the statistician is not in OTHER-1).
     "row_history": {
-        "changelist": STAFF_403,
-        "add": STAFF_403,
-        "change": STAFF_403,
-        "history": STAFF_403,
-        "delete": STAFF_403,
+        "changelist": STAFF_404,
+        "add": STAFF_404,
+        "change": STAFF_404,
+        "history": STAFF_404,
+        "delete": STAFF_404,
         "redirect": STAFF_REDIRECT,
     },
 }
 MODEL_CATEGORY = {
-    "auth.Group": "system",
-    "auth.User": "system",
+    "auth.Group": "groups",
+    "auth.User": "accounts",
     "django_celery_beat.PeriodicTask": "system",
     "django_celery_beat.ClockedSchedule": "system",
     "django_celery_beat.CrontabSchedule": "system",
@@ -325,6 +356,7 @@ MODEL_CATEGORY = {
     "diary.Study": "configuration",
     "diary.Site": "configuration",
     "diary.StaffMembership": "memberships",
+    "diary.AccessGrant": "grants",
     "scoring.InstrumentVersion": "instrument",
     "pghistory.Events": "row_history",
 }
@@ -485,6 +517,14 @@ def _objects(world, period_a: MenstrualPeriod, submitted_a: Assessment) -> dict[
         "diary.Study": world.study,
         "diary.Site": world.site1,
         "diary.StaffMembership": StaffMembership.objects.get(user=world.coordinator1),
+        "diary.AccessGrant": grant_propose(
+            study=world.study,
+            grantee=world.outsider,
+            right=GrantRight.UNBLINDED_ROLE,
+            role="statistician",
+            reason="Second statistician for the interim analysis",
+            actor=world.admin,
+        ),
         "scoring.InstrumentVersion": InstrumentVersion.objects.create(
             key="vas_dysmenorrhea",
             version="1.0-site",
@@ -543,7 +583,7 @@ def _diary_objects(participant: Participant) -> tuple[MenstrualPeriod, Assessmen
 def matrix(world) -> Matrix:
     period_a, submitted_a, open_a = _diary_objects(world.participant_a)
     period_b, submitted_b, open_b = _diary_objects(world.participant_b)
-    # Emergency unblinding is granted by name; coordinator1 has it, coordinator2 not.
+    # Emergency unblinding as a two-person grant leaves it: by name, to coordinator1 only.
     world.coordinator1.user_permissions.add(
         Permission.objects.get(codename="emergency_unblind", content_type__app_label="diary")
     )
@@ -765,7 +805,7 @@ def test_row_history_only_for_users_unblinded_in_every_study(world) -> None:
     assert client.get(url).status_code == 200
     other_study()
     response = client.get(url)
-    assert response.status_code == 403
+    assert response.status_code == 404
     assert not OTHER_STUDY.search(text_of(response))
 
 
@@ -854,7 +894,7 @@ def test_blinded_staff_cannot_enrol_or_store_an_allocation_list(matrix: Matrix) 
     participants, lists = Participant.objects.count(), AllocationList.objects.count()
     monitor = client_for(matrix.users["monitor"])
     enrol = {"site": matrix.objects["diary.Site"].pk, "subject_id": "S01-777"}
-    assert monitor.post(reverse("admin:diary_participant_add"), enrol).status_code == 403
+    assert monitor.post(reverse("admin:diary_participant_add"), enrol).status_code == 404
     generate = {"block_sizes": "2", "slots_per_stratum": "4", "seed": "3"}
     url = reverse("admin:diary_allocationlist_generate")
     # A superuser with a blinded role is refused like any blinded coordinator.
@@ -896,3 +936,51 @@ def test_unblinding_refused_without_the_permission_or_outside_the_sites(matrix: 
     # For her own site's participant the same form unblinds, and that is audited.
     client_for(matrix.users["coordinator1"]).post(url, {**form, "study_id": "S01-001"})
     assert AuditEvent.objects.filter(action="unblinded").count() == 1
+
+
+def test_no_identity_raises_her_own_rights(matrix: Matrix) -> None:
+    """Every staff identity posts to her own account and her own membership the rights she
+    lacks (the emergency permission, the statistician's group, superuser status, the unblinded
+    role): whatever each answer is, nobody holds more afterwards (issue 13, item 3)."""
+    User = get_user_model()
+    emergency = Permission.objects.get(
+        codename="emergency_unblind", content_type__app_label="diary"
+    )
+    statisticians = Group.objects.get(name="Unblinded statistician")
+
+    def rights(user) -> tuple:
+        user = User.objects.get(pk=user.pk)
+        return (
+            user.is_superuser,
+            sorted(user.groups.values_list("name", flat=True)),
+            sorted(user.user_permissions.values_list("codename", flat=True)),
+            sorted(StaffMembership.objects.filter(user=user).values_list("role", flat=True)),
+        )
+
+    raised = []
+    for identity in IDENTITIES[3:]:
+        user = matrix.users[identity]
+        before = rights(user)
+        client = client_for(user)
+        client.post(
+            reverse("admin:auth_user_change", args=[user.pk]),
+            {
+                "username": user.username,
+                "email": user.email,
+                "is_active": "on",
+                "is_staff": "on",
+                "is_superuser": "on",
+                "groups": [statisticians.pk],
+                "user_permissions": [emergency.pk],
+                "date_joined_0": user.date_joined.strftime("%Y-%m-%d"),
+                "date_joined_1": user.date_joined.strftime("%H:%M:%S"),
+            },
+        )
+        for membership in StaffMembership.objects.filter(user=user):
+            client.post(
+                reverse("admin:diary_staffmembership_change", args=[membership.pk]),
+                {"user": user.pk, "study": membership.study_id, "role": "statistician"},
+            )
+        if rights(user) != before:
+            raised.append(f"{identity}: {before} -> {rights(user)}")
+    assert not raised, "\n".join(raised)

@@ -13,6 +13,7 @@ from django.contrib import admin
 from diary.admin import (  # noqa: F401 - registers
     authenticators,
     clinical,
+    grants,
     participants,
     randomization,
     reminders,

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from diary import access
 from diary.admin.base import UnblindedAdmin
 from diary.admin.forms import StudySettingsForm
+from diary.admin.users import staff_accounts
 from diary.models import (
     Allocation,
     Sequence,
@@ -72,10 +75,43 @@ class SiteAdmin(ConfigurationAdmin):
     study_path = "study"
 
 
+class StaffMembershipForm(forms.ModelForm):
+    """Asks the service's own question (diary.services.staff.staff_membership_check) while
+    the form can still show the answer: her own membership, a change of user, an unblinded
+    role given by one person."""
+
+    actor: Any = None  # set by the admin for the request
+
+    class Meta:
+        model = StaffMembership
+        fields = ["user", "study", "site", "role"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if "user" in self.fields:
+            self.fields["user"].queryset = staff_accounts(self.fields["user"].queryset)
+
+    def _post_clean(self) -> None:
+        super()._post_clean()  # the instance now holds the form's values
+        if self.errors:
+            return
+        try:
+            staff.staff_membership_check(membership=self.instance, actor=self.actor)
+        except ValidationError as error:
+            fields = getattr(error, "error_dict", {})
+            if fields and all(name in self.fields for name in fields):
+                self.add_error(None, error)
+            else:
+                self.add_error(None, error.messages)
+
+
 @admin.register(StaffMembership)
 class StaffMembershipAdmin(admin.ModelAdmin):
-    """Users' study roles. Saving keeps the user's role groups in step (diary.access)."""
+    """Users' study roles. Saving keeps the user's role groups in step (diary.access); nobody
+    changes her own, and an unblinded role comes only from a two-person grant
+    (diary.admin.grants)."""
 
+    form = StaffMembershipForm
     list_display = ["user", "study", "site", "role"]
     # Named: the admin's automatic select_related() leaves out the nullable site.
     list_select_related = ["user", "study", "site"]
@@ -88,13 +124,22 @@ class StaffMembershipAdmin(admin.ModelAdmin):
         return request.user.is_superuser
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request.user.is_superuser
+        # Her own memberships she reads only.
+        own = obj is not None and obj.user_id == request.user.pk
+        return request.user.is_superuser and not own
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return request.user.is_superuser
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None):
+        return ["user"] if obj is not None else []  # a membership stays with its user
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        return type(form.__name__, (form,), {"actor": request.user})
 
     def save_model(self, request: HttpRequest, obj: StaffMembership, form: Any, change: bool):
         staff.staff_membership_save(membership=obj, actor=request.user)

@@ -22,6 +22,9 @@ from diary.models.invitation import Invitation, InvitationPurpose, PasswordReset
 from diary.models.participant import Participant, ParticipantContact, ParticipantStatus
 from diary.models.reminder import ReminderKind, ReminderLog, ReminderStatus
 from diary.models.study import (
+    AccessGrant,
+    GrantRight,
+    GrantStatus,
     MissingItemRule,
     Site,
     StaffMembership,
@@ -31,6 +34,7 @@ from diary.models.study import (
 
 __all__ = [
     "UNBLINDED_ACTIONS",
+    "AccessGrant",
     "Allocation",
     "AllocationList",
     "AllocationListMethod",
@@ -41,6 +45,8 @@ __all__ = [
     "AuditAction",
     "AuditEvent",
     "ClosingPeriodStart",
+    "GrantRight",
+    "GrantStatus",
     "Invitation",
     "InvitationPurpose",
     "MenstrualPeriod",

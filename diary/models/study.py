@@ -209,8 +209,6 @@ class Study(models.Model):
                 }
             )
 
-
-
         if self.subject_id_example and not self.subject_id_matches(self.subject_id_example):
             raise ValidationError(
                 {"subject_id_example": "The example does not match the study ID pattern."}
@@ -281,3 +279,87 @@ class StaffMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.role} {self.study} {self.site or 'all sites'}"
+
+
+class GrantRight(models.TextChoices):
+    """The rights nobody grants herself, nor alone (diary.access, "Guarded rights")."""
+
+    UNBLINDED_ROLE = "unblinded_role", "Unblinded role"
+    EMERGENCY_UNBLIND = "emergency_unblind", "Emergency unblinding"
+
+
+class GrantStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for a second person"
+    APPROVED = "approved", "Approved and granted"
+    REJECTED = "rejected", "Rejected"
+
+
+@tracked()
+class AccessGrant(models.Model):
+    """A two-person grant of a guarded right in a study: one person proposes it with a reason,
+    a second who already holds the right there approves it (diary.services.grants). The first
+    holder of a study is recorded the same way by `manage.py grant_first_holder`, naming both
+    people (`bootstrap`)."""
+
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="grants")
+    site = models.ForeignKey(
+        Site,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="grants",
+        help_text="Empty means every site of the study.",
+    )
+    grantee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="access_grants"
+    )
+    right = models.CharField(max_length=20, choices=GrantRight.choices)
+    role = models.CharField(
+        max_length=20,
+        choices=StaffRole.choices,
+        blank=True,
+        help_text="For an unblinded role: which one.",
+    )
+    reason = models.TextField()
+    status = models.CharField(
+        max_length=10, choices=GrantStatus.choices, default=GrantStatus.PENDING
+    )
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    proposed_at = models.DateTimeField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    bootstrap = models.BooleanField(
+        default=False, help_text="The study's first holder, recorded by the two-person command."
+    )
+
+    class Meta:
+        ordering = ["-proposed_at", "-id"]
+        constraints = [
+            # Nobody unblinds herself: the database refuses it as well as the service.
+            models.CheckConstraint(
+                condition=~Q(proposed_by=F("grantee")), name="grant_not_proposed_by_grantee"
+            ),
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True)
+                | (~Q(decided_by=F("grantee")) & ~Q(decided_by=F("proposed_by"))),
+                name="grant_decided_by_a_second_person",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=GrantStatus.PENDING, decided_by__isnull=True)
+                | (~Q(status=GrantStatus.PENDING) & Q(decided_by__isnull=False)),
+                name="grant_decided_by_someone",
+            ),
+            models.CheckConstraint(
+                condition=Q(right=GrantRight.UNBLINDED_ROLE, role__gt="")
+                | Q(right=GrantRight.EMERGENCY_UNBLIND, role=""),
+                name="grant_role_names_the_role",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        what = self.get_role_display() if self.role else self.get_right_display()
+        return f"{what} for {self.grantee} in {self.study} ({self.get_status_display()})"

@@ -1,13 +1,28 @@
-"""Staff memberships and their role groups: the writes behind the access policy."""
+"""Staff memberships and their role groups: the writes behind the access policy.
+
+Nobody changes her own memberships, and nobody gives an unblinded role on her own: a
+membership that would carry an unblinded role its user did not already hold at that scope is
+refused here, whatever calls it (the admin, a shell, a future page). Such a role is granted
+only by a second person who holds it (diary.services.grants, which writes it through
+`staff_membership_write`).
+"""
 
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, Group
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from diary.access import ROLE_GROUPS, UNBLINDED_ROLES
 from diary.models import AuditAction, StaffMembership
 from diary.services.audit import audit_record
+
+OWN_MEMBERSHIP = "You cannot change your own memberships: another administrator does."
+UNBLINDED_BY_GRANT = (
+    "An unblinded role is given only through a grant request (Access grants), approved by a "
+    "second person who already holds it in this study."
+)
+USER_FIXED = "A membership stays with its user: add one for the other user instead."
 
 
 @transaction.atomic
@@ -22,7 +37,11 @@ def staff_groups_sync(*, user: AbstractBaseUser) -> None:
     groups = Group.objects.filter(name__in=ROLE_GROUPS.values())
     user.groups.remove(*[g for g in groups if g.name not in wanted])  # type: ignore[attr-defined]
     user.groups.add(*[g for g in groups if g.name in wanted])  # type: ignore[attr-defined]
-    # Django's and our per-object caches would otherwise answer with the old roles.
+    user_caches_clear(user)
+
+
+def user_caches_clear(user: AbstractBaseUser) -> None:
+    """Django's and the access policy's per-object caches would answer with the old rights."""
     for attr in (
         "_diary_memberships",
         "_diary_granted",
@@ -33,27 +52,47 @@ def staff_groups_sync(*, user: AbstractBaseUser) -> None:
         user.__dict__.pop(attr, None)
 
 
+def staff_membership_check(*, membership: StaffMembership, actor: AbstractBaseUser) -> None:
+    """Raise ValidationError when `actor` may not save `membership` as it now is: her own
+    membership (before or after), a change of its user, or an unblinded role its user did not
+    already hold at exactly this study and site."""
+    before = StaffMembership.objects.filter(pk=membership.pk).first() if membership.pk else None
+    if actor.pk in {membership.user_id, before.user_id if before else None}:
+        raise ValidationError(OWN_MEMBERSHIP)
+    if before is not None and before.user_id != membership.user_id:
+        raise ValidationError({"user": USER_FIXED})
+    if membership.role in UNBLINDED_ROLES and not (
+        before is not None
+        and before.role == membership.role
+        and (before.study_id, before.site_id) == (membership.study_id, membership.site_id)
+    ):
+        raise ValidationError({"role": UNBLINDED_BY_GRANT})
+
+
 @transaction.atomic
 def staff_membership_save(
     *, membership: StaffMembership, actor: AbstractBaseUser
 ) -> StaffMembership:
-    """Create or change a membership, keep the role groups of the user (and of a previous
-    user) in step, and audit it: granting an unblinded role is a deliberate, recorded act."""
-    previous_user_id = (
-        StaffMembership.objects.filter(pk=membership.pk).values_list("user_id", flat=True).first()
-    )
+    """Create or change a membership (staff_membership_check decides whether `actor` may),
+    keep the user's role groups in step, and audit it."""
+    staff_membership_check(membership=membership, actor=actor)
+    return staff_membership_write(membership=membership, actor=actor)
+
+
+def staff_membership_write(
+    *, membership: StaffMembership, actor: AbstractBaseUser | None, reason: str = ""
+) -> StaffMembership:
+    """Save, sync the role groups, audit. Unchecked: for staff_membership_save, and for a
+    two-person grant (diary.services.grants) that has checked its own rules."""
     membership.full_clean()
     membership.save()
     staff_groups_sync(user=membership.user)
-    if previous_user_id and previous_user_id != membership.user_id:
-        staff_groups_sync(user=type(membership.user).objects.get(pk=previous_user_id))
-    unblinded = membership.role in UNBLINDED_ROLES
     audit_record(
         action=AuditAction.STUDY_CHANGED,
         actor=actor,
         study=membership.study,
         obj=membership,
-        reason="unblinded role granted" if unblinded else "",
+        reason=reason,
         details={
             "membership": membership.pk,
             "user": membership.user.get_username(),

@@ -4,8 +4,8 @@ import pytest
 from django.contrib.auth.models import Group
 
 from diary import access
-from diary.models import AuditAction, AuditEvent, StaffMembership, StaffRole
-from diary.services import staff
+from diary.models import AuditAction, AuditEvent, GrantRight, StaffMembership, StaffRole
+from diary.services import grants, staff
 from tests.conftest import make_staff
 
 pytestmark = pytest.mark.django_db
@@ -97,12 +97,22 @@ def test_adding_a_membership_in_the_admin_puts_the_user_in_the_role_group(client
 def test_only_the_system_admin_manages_memberships(client, world):
     for user in (world.coordinator1, world.monitor, world.statistician):
         client.force_login(user)
-        assert client.get("/admin/diary/staffmembership/").status_code == 403
+        assert client.get("/admin/diary/staffmembership/").status_code == 404
 
 
 def test_granting_an_unblinded_role_is_audited_with_that_reason(world):
-    membership = StaffMembership(user=world.outsider, study=world.study, role="statistician")
-    staff.staff_membership_save(membership=membership, actor=world.admin)
+    """Only a two-person grant writes an unblinded membership; the membership's own event
+    names the request (tests/diary/services/test_grants.py has the rest)."""
+    grant = grants.grant_propose(
+        study=world.study,
+        grantee=world.outsider,
+        right=GrantRight.UNBLINDED_ROLE,
+        role="statistician",
+        reason="Second statistician for the interim analysis",
+        actor=world.admin,
+    )
+    grants.grant_approve(grant=grant, actor=world.statistician)
     event = AuditEvent.objects.get(action=AuditAction.STUDY_CHANGED)
-    assert event.reason == "unblinded role granted"
+    assert event.reason == f"granted by request {grant.pk}"
+    assert event.actor == world.statistician
     assert access.unblinded_study_ids(world.outsider) == [world.study.pk]

@@ -36,14 +36,14 @@ def test_superuser_reads_a_stored_version_but_cannot_change_it(client, world, st
     page = client.get(reverse("admin:scoring_instrumentversion_change", args=[stored.pk]))
     assert page.status_code == 200
     assert 'name="_save"' not in page.content.decode()
-    assert client.get(reverse("admin:scoring_instrumentversion_add")).status_code == 403
+    assert client.get(reverse("admin:scoring_instrumentversion_add")).status_code == 404
     delete = reverse("admin:scoring_instrumentversion_delete", args=[stored.pk])
-    assert client.post(delete, {"post": "yes"}).status_code == 403
+    assert client.post(delete, {"post": "yes"}).status_code == 404
     assert InstrumentVersion.objects.filter(pk=stored.pk).exists()
 
 
 @pytest.mark.parametrize("username", ["coordinator1", "monitor", "statistician"])
 def test_study_staff_do_not_see_stored_versions(client, world, stored, username):
     client.force_login(getattr(world, username))
-    assert client.get(reverse("admin:scoring_instrumentversion_changelist")).status_code == 403
+    assert client.get(reverse("admin:scoring_instrumentversion_changelist")).status_code == 404
     assert "Instrument versions" not in client.get(reverse("admin:index")).content.decode()

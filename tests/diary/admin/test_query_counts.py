@@ -40,6 +40,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from diary.admin.pages.urls import page_urls
 from diary.models import (
     Assessment,
+    GrantRight,
     Participant,
     ReminderLog,
     Response,
@@ -52,6 +53,7 @@ from diary.models import (
 )
 from diary.selectors.periods import local_today
 from diary.services.corrections import response_correct
+from diary.services.grants import grant_propose
 from diary.services.periods import period_start_report
 from diary.services.randomization import allocation_list_generate
 from scoring.definitions import instrument_get
@@ -69,7 +71,7 @@ QUERIES: dict[str, tuple[str, int]] = {
     # Blinded clinical rows and the study configuration, as the coordinator of site 1.
     "admin:diary_assessment_change": ("coordinator1", 9),
     "admin:diary_assessment_changelist": ("coordinator1", 13),
-    "admin:diary_auditevent_change": ("coordinator1", 11),
+    "admin:diary_auditevent_change": ("coordinator1", 10),
     "admin:diary_auditevent_changelist": ("coordinator1", 12),
     "admin:diary_menstrualperiod_change": ("coordinator1", 9),
     "admin:diary_menstrualperiod_changelist": ("coordinator1", 13),
@@ -111,7 +113,7 @@ QUERIES: dict[str, tuple[str, int]] = {
     "admin:pghistory_events_change": ("statistician", 11),
     "admin:pghistory_events_changelist": ("statistician", 14),
     # System tables and study roles, as the superuser.
-    "admin:auth_group_change": ("admin", 8),
+    "admin:auth_group_change": ("admin", 9),
     "admin:auth_group_changelist": ("admin", 10),
     "admin:auth_user_change": ("admin", 10),
     "admin:auth_user_changelist": ("admin", 11),
@@ -121,7 +123,9 @@ QUERIES: dict[str, tuple[str, int]] = {
     "admin:axes_accessfailurelog_changelist": ("admin", 13),
     "admin:axes_accesslog_change": ("admin", 6),
     "admin:axes_accesslog_changelist": ("admin", 13),
-    "admin:diary_staffmembership_change": ("admin", 12),
+    "admin:diary_accessgrant_change": ("admin", 6),
+    "admin:diary_accessgrant_changelist": ("admin", 10),
+    "admin:diary_staffmembership_change": ("admin", 11),
     "admin:diary_staffmembership_changelist": ("admin", 11),
     "admin:django_celery_beat_clockedschedule_change": ("admin", 8),
     "admin:django_celery_beat_clockedschedule_changelist": ("admin", 10),
@@ -274,7 +278,19 @@ def _study_add(world: World, k: int) -> None:
 def _system_rows_add(world: World, k: int) -> None:
     now = timezone.now()
     user = make_staff(f"staff{k}")
+    # The user list holds staff accounts only (participants' are not in it): three per unit,
+    # so that it grows as the other lists do.
+    make_staff(f"reviewer{k}a")
+    make_staff(f"reviewer{k}b")
     TOTPDevice.objects.create(user=user, name=f"Phone {k}", confirmed=True)
+    grant_propose(
+        study=world.study,
+        grantee=user,
+        right=GrantRight.UNBLINDED_ROLE,
+        role=StaffRole.STATISTICIAN,
+        reason=f"Statistician number {k} for the analysis",
+        actor=world.admin,
+    )
     group = Group.objects.create(name=f"Reviewers {k}")
     group.permissions.set(Permission.objects.order_by("pk")[: 3 * k])
     task = {"task": "diary.tasks.reminders_dispatch_task"}

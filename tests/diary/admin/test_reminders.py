@@ -102,7 +102,7 @@ def test_participant_never_reaches_the_reminder_admin(client, reminded):
 
 def test_staff_without_study_membership_is_refused(client, world, reminded):
     client.force_login(world.outsider)
-    assert client.get(CHANGELIST).status_code == 403
+    assert client.get(CHANGELIST).status_code == 404
 
 
 def test_reminders_are_read_only_even_for_her_coordinator(client, world, reminded):
@@ -110,7 +110,7 @@ def test_reminders_are_read_only_even_for_her_coordinator(client, world, reminde
     log = ReminderLog.objects.get(participant=reminded["failing"])
     url = reverse("admin:diary_reminderlog_change", args=[log.pk])
     response = client.post(url, {"status": "sent"})
-    assert response.status_code == 403
+    assert response.status_code == 404
     log.refresh_from_db()
     assert log.status == ReminderStatus.FAILED
 
