@@ -40,7 +40,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='auditevent',
-            constraint=models.CheckConstraint(condition=models.Q(('unblinded', True), models.Q(('action', 'exported'), _negated=True), ('details__blinded', True), _connector='OR'), name='audit_export_blinded_declared'),
+            constraint=models.CheckConstraint(condition=models.Q(('unblinded', True), models.Q(('action', 'exported'), _negated=True), ('details__contains', {'blinded': True}), _connector='OR'), name='audit_export_blinded_declared'),
         ),
         migrations.AddIndex(
             model_name='auditevent',

@@ -114,7 +114,9 @@ class AuditEvent(models.Model):
             # An export's event is blinded only when its details say the export was.
             models.CheckConstraint(
                 name="audit_export_blinded_declared",
-                condition=Q(unblinded=True) | ~Q(action="exported") | Q(details__blinded=True),
+                condition=Q(unblinded=True)
+                | ~Q(action="exported")
+                | Q(details__contains={"blinded": True}),
             ),
         ]
         triggers = [

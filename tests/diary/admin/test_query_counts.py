@@ -96,6 +96,9 @@ QUERIES: dict[str, tuple[str, int]] = {
     "admin:exports": ("coordinator1", 11),
     "admin:response_correct": ("coordinator1", 8),
     "admin:unblinding": ("coordinator1", 7),
+    # The system audit view, as the superuser: a page of events, and all of them as CSV.
+    "admin:system_audit": ("admin", 0),
+    "admin:system_audit?download=1": ("admin", 0),
     # The allocation side, as the unblinded statistician.
     "admin:diary_allocation_change": ("statistician", 11),
     "admin:diary_allocation_changelist": ("statistician", 13),
@@ -141,7 +144,7 @@ QUERIES: dict[str, tuple[str, int]] = {
 }
 
 # Query strings that open a page's list: the audit trail's CSV is its list of rows.
-VARIANTS = {"admin:audit_export": ("download=1",)}
+VARIANTS = {"admin:audit_export": ("download=1",), "admin:system_audit": ("download=1",)}
 # Roles of the world that open pages.
 ROLES = ("coordinator1", "statistician", "admin")
 # The views every ModelAdmin has; the others the project's own admins add are pages too.
