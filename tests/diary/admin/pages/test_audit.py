@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from diary.models import AuditAction, AuditEvent
+from diary.services.audit import audit_record
 from diary.services.exports import ExportRequest, export_start
 from diary.services.periods import period_end_report, period_start_report
 from tests.export_fingerprints import unblinded_export_run
@@ -185,3 +186,20 @@ def test_a_download_that_counted_unblinded_events_is_unblinded_itself(client, ex
     assert mine.get().unblinded is True
     download(client, reported.monitor)
     assert mine.filter(actor=reported.monitor).get().unblinded is False
+
+
+def test_the_timeline_reads_the_events_through_the_access_policy(client, reported):
+    """A participant's event stamped unblinded (whatever its kind) is on no blinded timeline."""
+    audit_record(
+        action=AuditAction.CORRECTED,
+        participant=reported.participant_a,
+        reason="computed from the allocation",
+        unblinded=True,
+    )
+    for user in (reported.coordinator1, reported.monitor, reported.admin):
+        assert (
+            b"computed from the allocation"
+            not in timeline(client, user, reported.participant_a).content
+        )
+    shown = timeline(client, reported.statistician, reported.participant_a).content
+    assert b"computed from the allocation" in shown
