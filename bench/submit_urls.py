@@ -11,7 +11,9 @@ from diary.models import AuditAction, AuditEvent
 @require_POST
 def bare_insert(request: HttpRequest) -> HttpResponse:
     """The least a Django view that stores something can do: one INSERT, same middleware."""
-    AuditEvent.objects.create(action=AuditAction.DRAFT_SAVED, details={"bench": True})
+    AuditEvent.objects.create(
+        action=AuditAction.DRAFT_SAVED, details={"bench": True}, unblinded=False
+    )
     return HttpResponse(status=204)
 
 

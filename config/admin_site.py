@@ -140,6 +140,8 @@ class EproAdminSite(admin.AdminSite):
             pages.append((reverse("admin:exports"), "Export study data"))
         if access.staff_can(user, access.AUDIT_TRAIL):
             pages.append((reverse("admin:audit_export"), "Audit trail export"))
+        if access.may_view_system_audit(user):
+            pages.append((reverse("admin:system_audit"), "System audit trail"))
         if access.unblinded_study_ids(user):
             pages.append((reverse("admin:arm_summary"), "Per-arm summary (unblinded)"))
         if access.may_emergency_unblind(user):

@@ -21,8 +21,8 @@ from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest
 
 from diary.models import (
-    UNBLINDED_ACTIONS,
     AccessGrant,
+    AuditAction,
     AuditEvent,
     GrantRight,
     Participant,
@@ -40,6 +40,9 @@ VIEW_UNBLINDED = "diary.view_unblinded"  # allocation, treatments, the per-arm s
 EXPORT = "diary.export_data"  # blinded exports (admin page and `manage.py export`)
 EXPORT_UNBLINDED = "diary.export_unblinded"
 AUDIT_TRAIL = "diary.view_audit_trail"  # a participant's timeline and the audit CSV
+# The system audit view (events of no study: staff logins, failed logins, lockouts, audit-trail
+# downloads). Held by no role group: superusers have it, anyone else is given it by name.
+SYSTEM_AUDIT = "diary.view_system_audit"
 CORRECT = "diary.correct_response"  # corrections and paper questionnaires
 # Held by no role group: given by name, deliberately, to a user (or to a group made for it).
 EMERGENCY_UNBLIND = "diary.emergency_unblind"
@@ -196,16 +199,143 @@ def may_correct(user: AnyUser, participant: Participant) -> bool:
     return staff_can(user, CORRECT, study_id=participant.study_id, site_id=participant.site_id)
 
 
+# --- Who reads an audit event -------------------------------------------------------------------
+# An audit event is blinded or unblinded, and that is decided where it is written: the audit
+# writer (diary.services.audit) stamps AuditEvent.unblinded from this table, and every reader
+# of the trail filters on the column (audit_events_where, system_audit_events_where). The
+# principle: an event is unblinded when it concerns the allocation or when anything in it was
+# computed from unblinded content. An unblinded export's hash, byte and row counts are such
+# content: its file is the blinded one plus the sequence and treatment columns, so a blinded
+# reader who knows the blinded file can rebuild every candidate allocation and match the hash.
+AUDIT_BLINDED = "blinded"  # nothing in it depends on the allocation
+AUDIT_UNBLINDED = "unblinded"  # always: it concerns the allocation itself
+AUDIT_DECLARED = "declared"  # the writer must say, from what the event was computed from
+AUDIT_ACTION_BLINDING: dict[str, str] = {
+    AuditAction.LOGIN: AUDIT_BLINDED,
+    AuditAction.LOGOUT: AUDIT_BLINDED,
+    AuditAction.LOGIN_FAILED: AUDIT_BLINDED,
+    AuditAction.LOCKOUT: AUDIT_BLINDED,
+    AuditAction.INVITATION_SENT: AUDIT_BLINDED,
+    AuditAction.INVITATION_USED: AUDIT_BLINDED,
+    AuditAction.PASSWORD_RESET: AUDIT_BLINDED,
+    AuditAction.PASSWORD_CHANGED: AUDIT_BLINDED,
+    AuditAction.AUTHENTICATOR_ADDED: AUDIT_BLINDED,
+    AuditAction.AUTHENTICATOR_REMOVED: AUDIT_BLINDED,
+    AuditAction.ENROLLED: AUDIT_BLINDED,
+    AuditAction.ACTIVATED: AUDIT_BLINDED,
+    # That she was randomized, not to what (details: the source, list or manual).
+    AuditAction.RANDOMIZED: AUDIT_BLINDED,
+    AuditAction.PERIOD_REPORTED: AUDIT_BLINDED,
+    AuditAction.PERIOD_CORRECTED: AUDIT_BLINDED,
+    AuditAction.DRAFT_SAVED: AUDIT_BLINDED,
+    AuditAction.SUBMITTED: AUDIT_BLINDED,
+    AuditAction.CORRECTED: AUDIT_BLINDED,
+    AuditAction.EXCUSED: AUDIT_BLINDED,
+    AuditAction.MISSED: AUDIT_BLINDED,
+    AuditAction.WITHDRAWN: AUDIT_BLINDED,
+    # A blinded export's fingerprint is of blinded content; an unblinded one's is not, nor is
+    # an audit-trail download's row count when unblinded events were among its rows.
+    AuditAction.EXPORTED: AUDIT_DECLARED,
+    AuditAction.SUMMARY_VIEWED: AUDIT_UNBLINDED,
+    AuditAction.UNBLINDED: AUDIT_UNBLINDED,
+    AuditAction.ALLOCATION_UPLOADED: AUDIT_UNBLINDED,
+    AuditAction.ALLOCATION_GENERATED: AUDIT_UNBLINDED,
+    AuditAction.STUDY_CHANGED: AUDIT_BLINDED,
+    # Who is given an unblinded role or emergency unblinding, by whom and why: never the
+    # allocation itself, and an inspector reads that the two-person rule was kept.
+    AuditAction.GRANT_PROPOSED: AUDIT_BLINDED,
+    AuditAction.GRANT_APPROVED: AUDIT_BLINDED,
+    AuditAction.GRANT_REJECTED: AUDIT_BLINDED,
+    AuditAction.INSTRUMENT_LOADED: AUDIT_BLINDED,
+    # Counts of responses and scores, never a score or an arm.
+    AuditAction.RESCORED: AUDIT_BLINDED,
+    AuditAction.REMINDER_SENT: AUDIT_BLINDED,
+    AuditAction.DEMO_CREATED: AUDIT_BLINDED,
+}
+
+
+def audit_event_unblinded(action: str, *, unblinded: bool | None = None) -> bool:
+    """Whether an event of `action` is unblinded: the value its writer stamps on the row.
+
+    `unblinded` is the writer's declaration of what the event was computed from; an action
+    whose blinding depends on it (AUDIT_DECLARED) needs one, and ValueError says so. An
+    action the table does not know counts as unblinded (fail closed: a new event type stays
+    away from blinded readers until it is classified here). Raises ValueError too when a
+    writer calls an always-unblinded action blinded.
+    """
+    blinding = AUDIT_ACTION_BLINDING.get(action, AUDIT_UNBLINDED)
+    if blinding == AUDIT_DECLARED:
+        if unblinded is None:
+            raise ValueError(f"An audit event {action!r} must declare whether it is unblinded.")
+        return unblinded
+    if blinding == AUDIT_UNBLINDED:
+        if unblinded is False:
+            raise ValueError(f"An audit event {action!r} is always unblinded.")
+        return True
+    return bool(unblinded)
+
+
+def _blinded_away(user: AnyUser) -> Q:
+    """The unblinded events this user may not read: those of studies where she is blinded,
+    and those of no study unless she is unblinded in every study (a system event, such as an
+    audit-trail download, may have counted any study's unblinded events)."""
+    unblinded = unblinded_study_ids(user)
+    hidden = Q(unblinded=True) & Q(study__isnull=False) & ~Q(study__in=unblinded)
+    if not unblinded_everywhere(user):
+        hidden |= Q(unblinded=True, study__isnull=True)
+    return hidden
+
+
+def unblinded_everywhere(user: AnyUser) -> bool:
+    """Unblinded in every study there is (and there is one): for what cannot be scoped to one
+    study (system events computed from unblinded content). Read once per user object."""
+    cached = getattr(user, "_diary_unblinded_everywhere", None)
+    if cached is None:
+        unblinded = unblinded_study_ids(user)
+        cached = bool(unblinded) and not Study.objects.exclude(pk__in=unblinded).exists()
+        if user.is_authenticated:
+            user._diary_unblinded_everywhere = cached  # type: ignore[union-attr]
+    return cached
+
+
+def _study_scope(user: AnyUser, perm: str) -> Q:
+    """The events of the participants in her scope and the study-level ones (no participant)
+    of her studies."""
+    return Q(participant__in=participants_where(user, perm).values("pk")) | Q(
+        participant__isnull=True, study__in=study_ids_where(user, perm)
+    )
+
+
 def audit_events_where(user: AnyUser, perm: str = AUDIT_TRAIL) -> QuerySet[AuditEvent]:
     """The audit trail as this user may read it with `perm`: the events of the participants
-    in her scope and the study-level ones (no participant) of her studies. Events about the
-    allocation list, an unblinding or the unblinded summary only where she is unblinded:
-    elsewhere not even their timing reaches her."""
-    events = AuditEvent.objects.filter(
-        Q(participant__in=participants_where(user, perm).values("pk"))
-        | Q(participant__isnull=True, study__in=study_ids_where(user, perm))
+    in her scope and the study-level ones (no participant) of her studies. Unblinded events
+    (the allocation list, an unblinding, the unblinded summary, an unblinded export's
+    fingerprint: AuditEvent.unblinded) only where she is unblinded: elsewhere not even their
+    timing reaches her."""
+    return AuditEvent.objects.filter(_study_scope(user, perm)).exclude(_blinded_away(user))
+
+
+def may_view_system_audit(user: AnyUser) -> bool:
+    """The system audit view: active staff holding diary.view_system_audit (superusers do;
+    others are given it by name or through a group made for it). No study role needed: the
+    events it adds belong to no study."""
+    return bool(
+        user.is_authenticated and user.is_active and user.is_staff and user.has_perm(SYSTEM_AUDIT)
     )
-    return events.exclude(Q(action__in=UNBLINDED_ACTIONS) & ~Q(study__in=unblinded_study_ids(user)))
+
+
+def system_audit_events_where(user: AnyUser) -> QuerySet[AuditEvent]:
+    """The system audit view's events: those of no study and no participant (staff logins,
+    failed logins and lockouts naming no participant, audit-trail downloads, instrument
+    loads), plus what her study roles already show her (audit_events_where). Participants'
+    and studies' events outside her roles stay closed: a system administrator reads no
+    clinical data without a study role. Unblinded events follow the same rule as everywhere."""
+    if not may_view_system_audit(user):
+        return AuditEvent.objects.none()
+    system = Q(study__isnull=True, participant__isnull=True)
+    return AuditEvent.objects.filter(system | _study_scope(user, AUDIT_TRAIL)).exclude(
+        _blinded_away(user)
+    )
 
 
 def has_granted_permission(user: AnyUser, codename: str, app_label: str = "diary") -> bool:

@@ -78,6 +78,7 @@ from diary.services.randomization import allocation_list_generate
 from scoring.definitions import instrument_get
 from scoring.models import InstrumentVersion
 from tests.conftest import PASSWORD, make_participant, make_staff, make_study
+from tests.export_fingerprints import Fingerprint, unblinded_export_run
 from tests.scoring.submitting import assessment_open, submit
 
 pytestmark = pytest.mark.django_db
@@ -187,6 +188,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     # Custom admin pages.
     "admin:exports": STUDY_STAFF,
     "admin:audit_export": STUDY_STAFF,
+    # Events of no study (staff logins, lockouts, audit downloads): diary.view_system_audit,
+    # which superusers hold and no role group does.
+    "admin:system_audit": cells("login login login 404 404 404 404 200 404 200"),
     "admin:audit_timeline": cells("login login login 200 404 200 200 200 404 404"),  # A's
     "admin:arm_summary": UNBLINDED_404,
     "admin:arm_summary_study": UNBLINDED_404,
@@ -456,6 +460,7 @@ class Matrix:
     submitted_b: Assessment
     open_b: Assessment
     token_a: str
+    fingerprint: Fingerprint  # the statistician's unblinded export
 
 
 def _objects(world, period_a: MenstrualPeriod, submitted_a: Assessment) -> dict[str, object]:
@@ -589,6 +594,9 @@ def matrix(world) -> Matrix:
     )
     token_a = invitation_send(participant=world.participant_a, actor=world.coordinator1)
     objects = _objects(world, period_a, submitted_a)
+    # The statistician's unblinded export: its event (and its files' fingerprint) is no
+    # page, list, CSV or timeline of a blinded identity.
+    fingerprint = unblinded_export_run(study=world.study, user=world.statistician)
     missing = {m._meta.label for m in admin.site._registry} - set(objects)
     assert not missing, f"registered models without an object in _objects: {sorted(missing)}"
     return Matrix(
@@ -607,6 +615,7 @@ def matrix(world) -> Matrix:
         submitted_b=submitted_b,
         open_b=open_b,
         token_a=token_a.rstrip("/").rsplit("/", 1)[-1],
+        fingerprint=fingerprint,
     )
 
 
@@ -694,12 +703,16 @@ def client_for(user, *, verified: bool = True) -> Client:
     return client
 
 
-def body_problems(identity: str, key: str, response) -> list[str]:
+def body_problems(
+    identity: str, key: str, response, fingerprint: Fingerprint | None = None
+) -> list[str]:
     """What a page this identity reached shows that it must not."""
     text = text_of(response)
     problems = []
     if identity in BLINDED and (found := LEAKS.findall(text)):
         problems.append(f"shows the arms {sorted(set(found))} to {identity}")
+    if identity in BLINDED and fingerprint is not None and (found := fingerprint.found_in(text)):
+        problems.append(f"shows the unblinded export's {found} to {identity}")
     if identity not in SUPERUSERS and (found := OTHER_STUDY.findall(text)):
         problems.append(f"shows the other study's {sorted(set(found))} to {identity}")
     foreign = () if identity in SUPERUSERS and key.startswith(USER_ADMIN) else FOREIGN[identity]
@@ -725,7 +738,8 @@ def test_access_matrix(matrix: Matrix, identity: str) -> None:
             wrong.append(f"{key} {url}: expected {expected}, got {got}")
         elif response.status_code == 200:
             wrong += [
-                f"{key} {url}: {problem}" for problem in body_problems(identity, key, response)
+                f"{key} {url}: {problem}"
+                for problem in body_problems(identity, key, response, matrix.fingerprint)
             ]
     assert not wrong, f"{len(wrong)} wrong cell(s) for {identity}:\n" + "\n".join(wrong)
 
@@ -795,6 +809,32 @@ def test_the_leak_check_finds_the_allocation_on_unblinded_pages(matrix: Matrix) 
     assert "Anakinra" in LEAKS.findall(text_of(response))
     response = client.get(reverse("admin:diary_allocation_changelist"))
     assert set(LEAKS.findall(text_of(response))) >= {"AP", "PA"}
+
+
+AUDIT_EVENT_OF_THE_EXPORT = cells("login login login index index index 200 index 403 403")
+
+
+def test_an_unblinded_exports_event_is_no_page_for_blinded_identities(matrix: Matrix) -> None:
+    """The audit event of the unblinded export, by its own URL: only the unblinded statistician
+    opens it; for blinded staff it does not exist (the admin's "no such object": its index)."""
+    url = reverse("admin:diary_auditevent_change", args=[matrix.fingerprint.event.pk])
+    wrong = []
+    for identity in IDENTITIES:
+        got = answer(client_for(matrix.users[identity]).get(url))
+        if got != AUDIT_EVENT_OF_THE_EXPORT[identity]:
+            wrong.append(f"{identity}: expected {AUDIT_EVENT_OF_THE_EXPORT[identity]}, got {got}")
+    assert not wrong, "\n".join(wrong)
+    shown = text_of(client_for(matrix.users["statistician"]).get(url))
+    assert matrix.fingerprint.found_in(shown)  # the check can fail
+
+
+def test_the_fingerprint_check_finds_the_export_in_the_unblinded_trail(matrix: Matrix) -> None:
+    """The matrix's fingerprint check can fail: the statistician's audit CSV holds it."""
+    response = client_for(matrix.users["statistician"]).get(
+        reverse("admin:audit_export"), {"download": "1"}
+    )
+    problems = body_problems("monitor", "admin:audit_export", response, matrix.fingerprint)
+    assert any("unblinded export" in problem for problem in problems)
 
 
 def test_row_history_only_for_users_unblinded_in_every_study(world) -> None:
@@ -907,6 +947,7 @@ def test_exports_refused_to_participants_and_unblinded_kinds_to_blinded_staff(
     matrix: Matrix,
 ) -> None:
     study = matrix.objects["diary.Study"]
+    exports = AuditEvent.objects.filter(action="exported").count()  # the world's own one
     data = {"study": study.pk, "kinds": ["wide"]}
     response = client_for(matrix.users["participant_a"]).post(reverse("admin:exports"), data)
     assert answer(response) == "login"
@@ -916,7 +957,7 @@ def test_exports_refused_to_participants_and_unblinded_kinds_to_blinded_staff(
         response = coordinator.post(reverse("admin:exports"), unblinded)
         assert response.status_code == 200 and not response.streaming, kind
         assert not LEAKS.search(text_of(response)), kind
-    assert not AuditEvent.objects.filter(action="exported").exists()
+    assert AuditEvent.objects.filter(action="exported").count() == exports
 
 
 def test_unblinding_refused_without_the_permission_or_outside_the_sites(matrix: Matrix) -> None:

@@ -220,16 +220,20 @@ def dates_at_the_edges() -> st.SearchStrategy[str]:
     )
 
 
+# Both views of the trail that take dates: the study audit CSV (as the monitor) and the
+# system audit view (as the superuser with a study role).
+DATED_PAGES = [("admin:audit_export", "monitor"), ("admin:system_audit", "admin")]
+
+
+@pytest.mark.parametrize(("page", "who"), DATED_PAGES)
 @BOUNDED
 @given(since=dates_at_the_edges(), until=dates_at_the_edges())
 def test_audit_export_dates_anywhere_in_the_calendar_download_or_say_why_not(
-    client, world, since, until
+    client, world, page, who, since, until
 ):
     with example_isolated():
-        client.force_login(world.monitor)
-        response = client.get(
-            reverse("admin:audit_export"), {"download": "1", "since": since, "until": until}
-        )
+        client.force_login(getattr(world, who))
+        response = client.get(reverse(page), {"download": "1", "since": since, "until": until})
         assert response.status_code in (200, 400)
         if response.status_code == 400:
             assert not response.streaming
@@ -247,12 +251,15 @@ def test_audit_export_dates_anywhere_in_the_calendar_download_or_say_why_not(
             assert next(csv.reader(io.StringIO(body)))[0] == "occurred_at_utc"
 
 
+@pytest.mark.parametrize(("page", "who"), DATED_PAGES)
 @pytest.mark.parametrize("until", ["9999-12-31", "0001-01-01", "10000-01-01"])
-def test_an_audit_export_until_the_end_of_the_calendar_is_a_clear_400(client, world, until):
+def test_an_audit_export_until_the_end_of_the_calendar_is_a_clear_400(
+    client, world, page, who, until
+):
     """Regression: `?download=1&until=9999-12-31` was an OverflowError (500): the day after the
     calendar's last one."""
-    client.force_login(world.monitor)
-    response = client.get(reverse("admin:audit_export"), {"download": "1", "until": until})
+    client.force_login(getattr(world, who))
+    response = client.get(reverse(page), {"download": "1", "until": until})
     assert response.status_code == 400
     assert not response.streaming
     text = text_of(response)

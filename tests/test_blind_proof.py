@@ -1,8 +1,13 @@
 """Blind proof: crawl every admin page, filter, ordering, change page, custom page and action
 reachable by blinded staff on the demo study, and find no allocation anywhere.
 
-The same crawler run as the unblinded statistician does find the treatments and sequences, so
-the check can fail.
+Before the crawl the statistician runs an unblinded export and downloads the audit trail: no
+page, list, event page, timeline or CSV a blinded role reaches may hold anything computed from
+the unblinded files either (their SHA-256, names, byte and row counts), from which a blinded
+reader could match candidate allocations (issue 13, item 1).
+
+The same crawler run as the unblinded statistician does find the treatments, sequences and the
+fingerprint, so the check can fail.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from django.test import override_settings
 from diary.models import Study
 from diary.services.participants import participant_activate, participant_enrol
 from diary.services.randomization import allocation_list_generate
+from tests.export_fingerprints import Fingerprint, unblinded_export_run
 
 pytestmark = pytest.mark.django_db
 
@@ -31,6 +37,8 @@ FORBIDDEN = {
     "treatment": re.compile(r"\btreatments?\b", re.IGNORECASE),
 }
 SKIP = ("/admin/logout/", "/admin/jsi18n/", "/admin/r/")
+# Reached by a form, not a link: the audit trail's CSV.
+DOWNLOADS = ("/admin/audit/export/?download=1",)
 HREF = re.compile(r'href="([^"]+)"')
 ACTION_OPTION = re.compile(r'<option value="([a-z_]+)">')
 SELECTABLE = re.compile(r'name="_selected_action" value="(\d+)"')
@@ -68,6 +76,18 @@ def demo(db, django_capture_on_commit_callbacks) -> Study:
     return study
 
 
+@pytest.fixture
+def fingerprint(demo, client) -> Fingerprint:
+    """The statistician's unblinded export of the demo study, then her audit-trail download
+    (whose row count counted unblinded events)."""
+    statistician = get_user_model().objects.get(username="statistician")
+    found = unblinded_export_run(study=demo, user=statistician)
+    client.force_login(statistician)
+    b"".join(client.get(DOWNLOADS[0]).streaming_content)
+    client.logout()
+    return found
+
+
 def normalise(base: str, href: str) -> str | None:
     url = urljoin(base, html.unescape(href))
     parts = urlsplit(url)
@@ -83,36 +103,47 @@ def normalise(base: str, href: str) -> str | None:
     return parts.path + ("?" + urlencode(sorted(params)) if params else "")
 
 
-def leaks(text: str, study: Study) -> list[str]:
+def leaks(text: str, study: Study, fingerprint: Fingerprint | None = None) -> list[str]:
+    found = fingerprint.found_in(text) if fingerprint is not None else []
     # The trial's public title names the drug; it is not an allocation.
     text = text.replace(study.name, "")
-    return [name for name, pattern in FORBIDDEN.items() if pattern.search(text)]
+    return [name for name, pattern in FORBIDDEN.items() if pattern.search(text)] + found
 
 
-def crawl(client, study: Study, *, max_pages: int | None = None) -> dict[str, list[str]]:
-    """Visit everything reachable from the admin index; returns {url: [leak kinds]}."""
+def text_of(response) -> str:
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    return body.decode()
+
+
+def crawl(
+    client, study: Study, *, max_pages: int | None = None, fingerprint: Fingerprint | None = None
+) -> dict[str, list[str]]:
+    """Visit everything reachable from the admin index (and the downloads behind forms);
+    returns {url: [leak kinds]}."""
     found: dict[str, list[str]] = {}
-    seen = {"/admin/"}
-    queue = deque(["/admin/"])
+    seen = {"/admin/", *DOWNLOADS}
+    queue = deque(["/admin/", *DOWNLOADS])
     visited = 0
     while queue and (max_pages is None or visited < max_pages):
         url = queue.popleft()
         visited += 1
         response = client.get(url, follow=True)
         assert response.status_code in (200, 404), (url, response.status_code)
-        text = response.content.decode()
-        if kinds := leaks(text, study):
+        text = text_of(response)
+        if kinds := leaks(text, study, fingerprint):
             found[url] = kinds
         for href in HREF.findall(text):
             target = normalise(url, href)
             if target and target not in seen:
                 seen.add(target)
                 queue.append(target)
-        found.update(try_actions(client, url, text, study))
+        found.update(try_actions(client, url, text, study, fingerprint))
     return found
 
 
-def try_actions(client, url: str, text: str, study: Study) -> dict[str, list[str]]:
+def try_actions(
+    client, url: str, text: str, study: Study, fingerprint: Fingerprint | None = None
+) -> dict[str, list[str]]:
     """Post every offered action on the first selectable row: intermediate pages and the
     messages after an action must not leak either."""
     if "?" in url or 'name="action"' not in text:
@@ -124,22 +155,36 @@ def try_actions(client, url: str, text: str, study: Study) -> dict[str, list[str
             url, {"action": action, "_selected_action": rows[:1], "index": 0}, follow=True
         )
         assert response.status_code == 200, (url, action)
-        if kinds := leaks(response.content.decode(), study):
+        if kinds := leaks(response.content.decode(), study, fingerprint):
             found[f"POST {url} action={action}"] = kinds
     return found
 
 
 @pytest.mark.parametrize("username", ["coordinator1", "coordinator2", "monitor", "admin"])
-def test_blinded_staff_find_no_allocation_anywhere(client, demo, username):
+def test_blinded_staff_find_no_allocation_anywhere(client, demo, fingerprint, username):
     user = get_user_model().objects.get(username=username)
     client.force_login(user)
-    found = crawl(client, demo)
+    visited: list[str] = []
+    original = client.get
+
+    def get(path, *args, **kwargs):
+        visited.append(path)
+        return original(path, *args, **kwargs)
+
+    client.get = get
+    found = crawl(client, demo, fingerprint=fingerprint)
+    # Every blinded role read the audit trail's CSV; the system admin the system view too.
+    assert DOWNLOADS[0] in visited
+    if user.is_superuser:
+        assert {"/admin/audit/system/", "/admin/audit/system/?download=1"} <= set(visited)
     if user.is_superuser:
         # The system admin manages users and groups: the permission catalogue names every
         # model ("Can view allocation"). That is configuration, not allocation data; the
-        # names and codes must still not appear.
+        # names, codes and the unblinded export's fingerprint must still not appear.
         found = {
-            url: [k for k in kinds if k in ("treatment name", "sequence code")]
+            url: [
+                k for k in kinds if k not in FORBIDDEN or k in ("treatment name", "sequence code")
+            ]
             for url, kinds in found.items()
             if not url.startswith(("/admin/auth/", "POST /admin/auth/"))
         }
@@ -182,7 +227,7 @@ def test_the_contact_check_finds_addresses_where_the_role_may_read_them(client, 
     assert contacts_found(client, demo)
 
 
-def test_the_crawl_covers_dashboard_filters_change_pages_and_actions(client, demo):
+def test_the_crawl_covers_dashboard_filters_change_pages_and_actions(client, demo, fingerprint):
     client.force_login(get_user_model().objects.get(username="coordinator1"))
     visited: list[str] = []
     original = client.get
@@ -199,13 +244,19 @@ def test_the_crawl_covers_dashboard_filters_change_pages_and_actions(client, dem
     assert any(re.match(r"/admin/diary/participant/\d+/change/$", v) for v in visited)
     assert any("o=" in v for v in visited)
     assert "/admin/diary/participant/add/" in visited
+    # The audit trail: its list, an event's page, a timeline and the CSV.
+    assert any(re.match(r"/admin/diary/auditevent/\d+/change/$", v) for v in visited)
+    assert any(v.startswith("/admin/audit/participant/") for v in visited)
+    assert "/admin/audit/export/?download=1" in visited
 
 
-def test_the_statistician_does_see_the_allocation(client, demo):
+def test_the_statistician_does_see_the_allocation(client, demo, fingerprint):
     client.force_login(get_user_model().objects.get(username="statistician"))
-    found = crawl(client, demo, max_pages=120)
+    found = crawl(client, demo, max_pages=120, fingerprint=fingerprint)
     kinds = {kind for url_kinds in found.values() for kind in url_kinds}
     assert {"treatment name", "sequence code", "allocation"} <= kinds
+    # And the unblinded export's fingerprint, in her audit trail's CSV.
+    assert any(kind.startswith("sha256 of") for kind in found.get(DOWNLOADS[0], []))
 
 
 @pytest.mark.parametrize("username", ["coordinator1", "monitor", "admin"])

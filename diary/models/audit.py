@@ -7,6 +7,7 @@ from datetime import UTC
 import pgtrigger
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 
@@ -47,6 +48,20 @@ class AuditAction(models.TextChoices):
     DEMO_CREATED = "demo_created", "Demo study created"
 
 
+# Events about the allocation list, an unblinding or the unblinded summary: always unblinded
+# (shown only to users unblinded in the study, so that not even their timing reaches blinded
+# staff). What else is unblinded is decided event by event (AuditEvent.unblinded).
+UNBLINDED_ACTIONS = frozenset(
+    {
+        AuditAction.ALLOCATION_UPLOADED,
+        AuditAction.ALLOCATION_GENERATED,
+        AuditAction.UNBLINDED,
+        AuditAction.SUMMARY_VIEWED,
+    }
+)
+UNBLINDED_ACTION_VALUES = frozenset(str(action.value) for action in UNBLINDED_ACTIONS)
+
+
 class AuditEvent(models.Model):
     """Append-only: PostgreSQL rejects UPDATE and DELETE on this table."""
 
@@ -76,6 +91,12 @@ class AuditEvent(models.Model):
     reason = models.TextField(blank=True)
     details = models.JSONField(default=dict, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
+    # Stamped when the event is written (diary.services.audit, from the classification in
+    # diary.access.AUDIT_ACTION_BLINDING) and never changed: an unblinded event, or one holding
+    # anything computed from unblinded content (an unblinded export's hashes, sizes and row
+    # counts), is read only by staff unblinded in its study. No default: a writer that does not
+    # say is refused by the database.
+    unblinded = models.BooleanField()
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
@@ -84,6 +105,24 @@ class AuditEvent(models.Model):
             models.Index(fields=["participant", "occurred_at"], name="audit_participant_time"),
             # The global log filtered by action.
             models.Index(fields=["action", "occurred_at"], name="audit_action_time"),
+            # The system audit view: events of no study (staff logins, audit-trail downloads).
+            models.Index(
+                fields=["occurred_at"], condition=Q(study__isnull=True), name="audit_system_time"
+            ),
+        ]
+        constraints = [
+            # Events about the allocation itself are never blinded.
+            models.CheckConstraint(
+                name="audit_unblinded_actions",
+                condition=Q(unblinded=True) | ~Q(action__in=sorted(UNBLINDED_ACTION_VALUES)),
+            ),
+            # An export's event is blinded only when its details say the export was.
+            models.CheckConstraint(
+                name="audit_export_blinded_declared",
+                condition=Q(unblinded=True)
+                | ~Q(action="exported")
+                | Q(details__contains={"blinded": True}),
+            ),
         ]
         triggers = [
             pgtrigger.Protect(
@@ -94,15 +133,3 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         at = self.occurred_at.astimezone(UTC)
         return f"{at:%Y-%m-%d %H:%M:%S} UTC {self.actor_label} {self.action}"
-
-
-# Events about the allocation list, an unblinding or the unblinded summary: shown only to users
-# unblinded in the study, so that not even their timing reaches blinded staff.
-UNBLINDED_ACTIONS = frozenset(
-    {
-        AuditAction.ALLOCATION_UPLOADED,
-        AuditAction.ALLOCATION_GENERATED,
-        AuditAction.UNBLINDED,
-        AuditAction.SUMMARY_VIEWED,
-    }
-)

@@ -179,6 +179,8 @@ class Study(models.Model):
             ("export_data", "Can export the study's data (blinded)"),
             ("export_unblinded", "Can export the study's data unblinded"),
             ("view_audit_trail", "Can read participants' audit timelines and export the trail"),
+            # The system audit view (events of no study); held by no role group.
+            ("view_system_audit", "Can read and export the system audit trail"),
         ]
         constraints = [
             models.CheckConstraint(

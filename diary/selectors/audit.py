@@ -17,7 +17,7 @@ from django.db.models import QuerySet
 from pghistory.models import Events
 
 from diary import access
-from diary.models import UNBLINDED_ACTIONS, AuditEvent, Participant, Response
+from diary.models import AuditEvent, Participant, Response
 from diary.rules.local_time import local_midnight
 
 # The audit filters take whole days of UTC, as the log prints its times.
@@ -59,10 +59,14 @@ def _change_entry(event, names: dict[int, str]) -> TimelineEntry:
 
 def participant_timeline(*, participant: Participant, user) -> list[TimelineEntry]:
     """Everything that happened to one participant's data, oldest first."""
-    events = AuditEvent.objects.filter(participant=participant).order_by("occurred_at", "id")
+    # Her events as the access policy lets this user read them (unblinded ones only where
+    # she is unblinded), as on every other view of the trail.
+    events = (
+        access.audit_events_where(user, access.AUDIT_TRAIL)
+        .filter(participant=participant)
+        .order_by("occurred_at", "id")
+    )
     unblinded = access.is_unblinded(user, participant.study)
-    if not unblinded:
-        events = events.exclude(action__in=UNBLINDED_ACTIONS)
     entries = [
         TimelineEntry(
             at=e.occurred_at,
@@ -90,6 +94,28 @@ def participant_timeline(*, participant: Participant, user) -> list[TimelineEntr
     return sorted(entries, key=lambda entry: (entry.at, entry.kind))
 
 
+def _filtered(
+    qs: QuerySet[AuditEvent],
+    *,
+    action: str = "",
+    subject_id: str = "",
+    actor: str = "",
+    since: date | None = None,
+    until: date | None = None,
+) -> QuerySet[AuditEvent]:
+    if action:
+        qs = qs.filter(action=action)
+    if subject_id:
+        qs = qs.filter(participant__subject_id=subject_id)
+    if actor:
+        qs = qs.filter(actor_label__iexact=actor)
+    if since:
+        qs = qs.filter(occurred_at__gte=local_midnight(since, _UTC))
+    if until and until < date.max:  # the calendar's last day has no next one: no end then
+        qs = qs.filter(occurred_at__lt=local_midnight(until + timedelta(days=1), _UTC))
+    return qs.select_related("participant", "study")
+
+
 def audit_events_visible_to(
     user,
     *,
@@ -98,14 +124,25 @@ def audit_events_visible_to(
     since: date | None = None,
     until: date | None = None,
 ) -> QuerySet[AuditEvent]:
-    """The global log as this user may read it (diary.access.audit_events_where), filtered."""
+    """The global log as this user may read it (diary.access.audit_events_where), filtered,
+    oldest first."""
     qs = access.audit_events_where(user, access.AUDIT_TRAIL)
-    if action:
-        qs = qs.filter(action=action)
-    if subject_id:
-        qs = qs.filter(participant__subject_id=subject_id)
-    if since:
-        qs = qs.filter(occurred_at__gte=local_midnight(since, _UTC))
-    if until and until < date.max:  # the calendar's last day has no next one: no end then
-        qs = qs.filter(occurred_at__lt=local_midnight(until + timedelta(days=1), _UTC))
-    return qs.select_related("participant", "study").order_by("occurred_at", "id")
+    return _filtered(qs, action=action, subject_id=subject_id, since=since, until=until).order_by(
+        "occurred_at", "id"
+    )
+
+
+def system_audit_events(
+    user,
+    *,
+    action: str = "",
+    actor: str = "",
+    since: date | None = None,
+    until: date | None = None,
+) -> QuerySet[AuditEvent]:
+    """The system audit view as this user may read it (diary.access.system_audit_events_where:
+    the events of no study, and those her study roles show her), filtered, newest first."""
+    qs = access.system_audit_events_where(user)
+    return _filtered(qs, action=action, actor=actor, since=since, until=until).order_by(
+        "-occurred_at", "-id"
+    )

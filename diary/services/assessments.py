@@ -7,6 +7,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from diary import access
 from diary.models import Assessment, AssessmentStatus, AuditAction, AuditEvent
 
 
@@ -37,6 +38,7 @@ def assessments_refresh_status(*, now: datetime | None = None) -> dict[str, int]
             object_type=Assessment._meta.label,
             object_id=str(pk),
             details={"period": period_number},
+            unblinded=access.audit_event_unblinded(AuditAction.MISSED),
         )
         for pk, participant_id, study_id, period_number in missed_ids
     )

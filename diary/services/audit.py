@@ -9,6 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import models
 from django.utils import timezone
 
+from diary import access
 from diary.models import AuditAction, AuditEvent, Participant, Study
 from diary.request_context import current_client_request_id, current_request_id
 
@@ -31,9 +32,15 @@ def audit_event(
     reason: str = "",
     details: dict[str, Any] | None = None,
     occurred_at: datetime | None = None,
+    unblinded: bool | None = None,
 ) -> AuditEvent:
     """A business event, not yet saved: audit_record saves it; a caller that writes it in a
     statement of its own (diary.services._submission_sql) takes it as it is.
+
+    Who may read it is stamped now, from the access policy's classification of the action
+    (diary.access.audit_event_unblinded): `unblinded` declares whether anything in it was
+    computed from unblinded content, and is required of the actions whose blinding depends on
+    it (exports); ValueError otherwise, before anything is stored.
 
     The request id is the server's (RequestIdMiddleware); an X-Request-ID the client sent is
     added to the details as `client_request_id`."""
@@ -56,4 +63,5 @@ def audit_event(
         reason=reason,
         details=details,
         request_id=current_request_id.get(),
+        unblinded=access.audit_event_unblinded(action, unblinded=unblinded),
     )

@@ -1,7 +1,9 @@
 """Exports: who may export what, and one code path for the admin page and the command.
 
 Every export writes one audit event when its stream ends, with user, kinds, filters, row
-counts and SHA-256 of each file; an export interrupted half-way is audited as incomplete.
+counts and SHA-256 of each file; an export interrupted half-way is audited as incomplete. The
+event of an unblinded export is itself unblinded (only unblinded staff read it): its files'
+fingerprints would let a blinded reader match candidate allocations.
 """
 
 from __future__ import annotations
@@ -195,6 +197,9 @@ def export_start(
                         "complete": complete,
                         "files": [f.as_dict() for f in files],
                     },
+                    # The files' hashes, sizes and row counts are computed from what they
+                    # hold: an unblinded file's are unblinded content (diary.access).
+                    unblinded=not request.blinded,
                 )
 
     if len(parts) == 1:

@@ -1,4 +1,5 @@
-"""Inspector views in the admin: a participant's audit timeline and the audit CSV export."""
+"""Inspector views in the admin: a participant's audit timeline and the audit CSV export
+(its filter form and CSV writer are shared with the system audit view)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from datetime import date
 from django import forms
 from django.contrib import admin
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 
 from diary import access
-from diary.models import UNBLINDED_ACTIONS, AuditAction
+from diary.models import UNBLINDED_ACTIONS, AuditAction, AuditEvent
 from diary.rules.local_time import utc_iso
 from diary.rules.spreadsheet import formula_neutralise
 from diary.selectors.audit import audit_events_visible_to, participant_timeline
@@ -100,12 +102,29 @@ def audit_export_view(request: HttpRequest) -> HttpResponse:
         since=form.cleaned_data["since"],
         until=form.cleaned_data["until"],
     )
+    return audit_csv_response(
+        request, events, kind="audit_trail", filters=filters, filename="audit_trail.csv"
+    )
+
+
+def audit_csv_response(
+    request: HttpRequest,
+    events: QuerySet[AuditEvent],
+    *,
+    kind: str,
+    filters: dict[str, str],
+    filename: str,
+) -> StreamingHttpResponse:
+    """`events` streamed as CSV; the download is audited when the stream ends.
+
+    The download's own event counts its rows: when unblinded events were among them, that
+    count is unblinded content, and the event is classified so (diary.access)."""
 
     def rows() -> Iterator[str]:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(AUDIT_COLUMNS)
-        count = 0
+        count = unblinded = 0
         for event in events.iterator(chunk_size=2000):
             writer.writerow(
                 [
@@ -124,6 +143,7 @@ def audit_export_view(request: HttpRequest) -> HttpResponse:
                 ]
             )
             count += 1
+            unblinded += event.unblinded
             if buffer.tell() > 64 * 1024:
                 yield buffer.getvalue()
                 buffer.seek(0)
@@ -133,9 +153,10 @@ def audit_export_view(request: HttpRequest) -> HttpResponse:
             audit_record(
                 action=AuditAction.EXPORTED,
                 actor=request.user,
-                details={"kind": "audit_trail", "filters": filters, "rows": count},
+                details={"kind": kind, "filters": filters, "rows": count, "blinded": not unblinded},
+                unblinded=bool(unblinded),
             )
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="audit_trail.csv"'
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

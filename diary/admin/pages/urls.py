@@ -11,6 +11,7 @@ from diary.admin.pages.audit import audit_export_view, participant_timeline_view
 from diary.admin.pages.compliance import compliance_view
 from diary.admin.pages.corrections import assessment_transcribe_view, response_correct_view
 from diary.admin.pages.exports import export_view
+from diary.admin.pages.system_audit import system_audit_view
 from diary.admin.pages.unblinding import unblinding_view
 
 
@@ -36,6 +37,7 @@ def page_urls(site: AdminSite) -> list[URLPattern]:
         ),
         path("unblinding/", view(unblinding_view), name="unblinding"),
         path("audit/export/", view(audit_export_view), name="audit_export"),
+        path("audit/system/", view(system_audit_view), name="system_audit"),
         path(
             "audit/participant/<int:participant_id>/",
             view(participant_timeline_view),

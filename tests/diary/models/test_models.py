@@ -196,7 +196,9 @@ def test_site_transcription_requires_a_reason(world):
 
 
 def test_audit_events_cannot_be_changed_even_with_raw_sql(world):
-    event = AuditEvent.objects.create(action=AuditAction.LOGIN, actor_label="someone")
+    event = AuditEvent.objects.create(
+        action=AuditAction.LOGIN, actor_label="someone", unblinded=False
+    )
     for statement in (
         "UPDATE diary_auditevent SET actor_label = 'someone else' WHERE id = %s",
         "DELETE FROM diary_auditevent WHERE id = %s",

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import json
 from datetime import timedelta
 
 import pytest
@@ -9,7 +10,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from diary.models import AuditAction, AuditEvent
+from diary.services.audit import audit_record
+from diary.services.exports import ExportRequest, export_start
 from diary.services.periods import period_end_report, period_start_report
+from tests.export_fingerprints import unblinded_export_run
+from tests.scoring.submitting import submit
 
 pytestmark = pytest.mark.django_db
 
@@ -90,3 +95,111 @@ def test_audit_csv_form_refuses_strangers(client, reported):
     client.logout()
     response = client.get(reverse("admin:audit_export"))
     assert response.status_code == 302
+
+
+# --- An unblinded export's fingerprint (issue 13, item 1) ---------------------------------------
+def text_of(response) -> str:
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    return body.decode(errors="replace")
+
+
+@pytest.fixture
+def exported(reported):
+    """Participant A's first questionnaire submitted, then the statistician's unblinded
+    export of the study (wide and long, so a zip with a manifest)."""
+    submit(reported.participant_a, number=1)
+    return unblinded_export_run(study=reported.study, user=reported.statistician)
+
+
+def trail_pages(client, user, world) -> dict[str, str]:
+    """Every view of the audit trail this user can open: the audit list and each event's page,
+    the audit CSV, every participant's timeline and the system audit view with its CSV."""
+    client.force_login(user)
+    urls = [
+        reverse("admin:diary_auditevent_changelist"),
+        reverse("admin:audit_export") + "?download=1",
+        reverse("admin:audit_export") + "?download=1&action=exported",
+        reverse("admin:system_audit"),
+        reverse("admin:system_audit") + "?action=exported",
+        reverse("admin:system_audit") + "?download=1",
+        *(
+            reverse("admin:diary_auditevent_change", args=[pk])
+            for pk in AuditEvent.objects.values_list("pk", flat=True)
+        ),
+        *(
+            reverse("admin:audit_timeline", args=[p.pk])
+            for p in (world.participant_a, world.participant_b)
+        ),
+    ]
+    pages = {}
+    for url in urls:
+        response = client.get(url)
+        if response.status_code == 200:
+            pages[url] = text_of(response)
+    return pages
+
+
+@pytest.mark.parametrize("who", ["monitor", "coordinator1", "admin"])
+def test_no_blinded_view_of_the_trail_holds_an_unblinded_exports_fingerprint(
+    client, exported, reported, who
+):
+    """The attack: a blinded reader takes the unblinded file's hash (or size) from the trail
+    and matches it against the blinded file plus every candidate allocation."""
+    pages = trail_pages(client, getattr(reported, who), reported)
+    # The pages were read: her list, her CSV and her timeline at least.
+    assert reverse("admin:audit_export") + "?download=1" in pages
+    assert reverse("admin:diary_auditevent_changelist") in pages
+    found = {url: kinds for url, text in pages.items() if (kinds := exported.found_in(text))}
+    assert found == {}
+    # Not even that an unblinded export happened, nor when.
+    event_page = reverse("admin:diary_auditevent_change", args=[exported.event.pk])
+    assert event_page not in pages
+
+
+def test_the_statistician_does_read_her_unblinded_exports_fingerprint(client, exported, reported):
+    """The check can fail: the unblinded reader's trail holds the fingerprint."""
+    pages = trail_pages(client, reported.statistician, reported)
+    csv_text = pages[reverse("admin:audit_export") + "?download=1"]
+    assert {"sha256", "bytes"} <= {kind.split()[0] for kind in exported.found_in(csv_text)}
+    assert reverse("admin:diary_auditevent_change", args=[exported.event.pk]) in pages
+
+
+def test_a_blinded_export_stays_in_the_blinded_trail(client, reported):
+    submit(reported.participant_a, number=1)
+    export = export_start(
+        user=reported.monitor,
+        request=ExportRequest(study=reported.study, kinds=("wide",), blinded=True),
+    )
+    b"".join(export.chunks)
+    event = AuditEvent.objects.get(action=AuditAction.EXPORTED)
+    assert event.unblinded is False
+    rows = download(client, reported.coordinator1, action="exported")
+    assert [json.loads(row["details"])["files"][0]["sha256"] for row in rows[:1]] == [
+        event.details["files"][0]["sha256"]
+    ]
+
+
+def test_a_download_that_counted_unblinded_events_is_unblinded_itself(client, exported, reported):
+    """Her audit CSV's row count includes unblinded events: computed from unblinded content."""
+    download(client, reported.statistician)
+    mine = AuditEvent.objects.filter(action=AuditAction.EXPORTED, details__kind="audit_trail")
+    assert mine.get().unblinded is True
+    download(client, reported.monitor)
+    assert mine.filter(actor=reported.monitor).get().unblinded is False
+
+
+def test_the_timeline_reads_the_events_through_the_access_policy(client, reported):
+    """A participant's event stamped unblinded (whatever its kind) is on no blinded timeline."""
+    audit_record(
+        action=AuditAction.CORRECTED,
+        participant=reported.participant_a,
+        reason="computed from the allocation",
+        unblinded=True,
+    )
+    for user in (reported.coordinator1, reported.monitor, reported.admin):
+        assert (
+            b"computed from the allocation"
+            not in timeline(client, user, reported.participant_a).content
+        )
+    shown = timeline(client, reported.statistician, reported.participant_a).content
+    assert b"computed from the allocation" in shown
