@@ -23,7 +23,7 @@ ALTER TABLE diary_auditevent ALTER COLUMN unblinded TYPE boolean USING (
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('diary', '0013_study_history_triggers'),
+        ('diary', '0016_access_grants'),
     ]
 
     operations = [
