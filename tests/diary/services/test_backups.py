@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
-from django.db.migrations.loader import MigrationLoader, transaction
+from django.db import connection, transaction
+from django.db.migrations.loader import MigrationLoader
 
 from diary.models import AuditEvent, Response
 from diary.selectors import backup as backup_selectors
