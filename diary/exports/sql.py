@@ -83,30 +83,38 @@ def allocated_treatment(*, participant: str, period_number: str, outer: bool) ->
     )
 
 
+def withdrawal_period(*, participant: str) -> str:
+    """The period in which the participant `participant` (an alias, or the table's quoted name
+    when it is the ORM's outer row) withdrew: the one in progress then, that is the highest
+    number of her reported periods that started on or before the day of her withdrawal on her
+    own calendar (Participant.time_zone); 0 when she withdrew before her first period started;
+    NULL when she has not withdrawn. One rule for every export and the flow of participants."""
+    pid = f"{participant}.{column(Participant, 'id')}"
+    withdrawn_at = f"{participant}.{column(Participant, 'withdrawn_at')}"
+    time_zone = f"{participant}.{column(Participant, 'time_zone')}"
+    local_day = f"({withdrawn_at} AT TIME ZONE {time_zone})::date"
+    number, started = column(MenstrualPeriod, "number"), column(MenstrualPeriod, "started_on")
+    return (
+        f"CASE WHEN {withdrawn_at} IS NULL THEN NULL ELSE"
+        f" (SELECT coalesce(max(wp.{number}), 0) FROM {table(MenstrualPeriod)} wp"
+        f" WHERE wp.{column(MenstrualPeriod, 'participant')} = {pid}"
+        f" AND wp.{started} <= {local_day}) END"
+    )
+
+
 def participant_course(*, participant: str) -> Fragment:
     """Where the participant `participant` (an alias of a joined participant row) stands in the
     trial: her status, when she was randomised and when and in which period she withdrew.
     None of it depends on the arm, so blinded files carry it too: the randomisation time is
     read from the allocation row, never its sequence.
 
-    The period in which she withdrew is the one in progress then: the highest number of her
-    reported periods that started on or before the day of her withdrawal on her own calendar
-    (Participant.time_zone); 0 when she withdrew before her first period started; NULL when
-    she has not withdrawn. Evaluated only for withdrawn participants' rows.
+    The period in which she withdrew: withdrawal_period.
 
     Aliases: ra, wp. Outputs: participant_status, randomised_at, withdrawn_at,
     withdrawal_period.
     """
     pid = f"{participant}.{column(Participant, 'id')}"
     withdrawn_at = f"{participant}.{column(Participant, 'withdrawn_at')}"
-    time_zone = f"{participant}.{column(Participant, 'time_zone')}"
-    local_day = f"({withdrawn_at} AT TIME ZONE {time_zone})::date"
-    number, started = column(MenstrualPeriod, "number"), column(MenstrualPeriod, "started_on")
-    in_progress = (
-        f"(SELECT coalesce(max(wp.{number}), 0) FROM {table(MenstrualPeriod)} wp"
-        f" WHERE wp.{column(MenstrualPeriod, 'participant')} = {pid}"
-        f" AND wp.{started} <= {local_day})"
-    )
     joins = f"""
         LEFT JOIN {table(Allocation)} ra ON ra.{column(Allocation, "participant")} = {pid}
     """
@@ -116,8 +124,7 @@ def participant_course(*, participant: str) -> Fragment:
             "participant_status": f"{participant}.{column(Participant, 'status')}",
             "randomised_at": f"ra.{column(Allocation, 'allocated_at')}",
             "withdrawn_at": withdrawn_at,
-            "withdrawal_period": f"CASE WHEN {withdrawn_at} IS NULL THEN NULL"
-            f" ELSE {in_progress} END",
+            "withdrawal_period": withdrawal_period(participant=participant),
         },
     )
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 from datetime import UTC
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import Exists, F, IntegerField, Max, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import Exists, F, IntegerField, OuterRef
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import TruncDate
 
+from diary.exports.sql import table, withdrawal_period
 from diary.models import (
     Assessment,
     AssessmentStatus,
@@ -23,19 +25,11 @@ from diary.models import (
 from scoring.statistics.flow import FlowParticipant
 
 
-def withdrawal_period_subquery() -> Coalesce:
-    """The period in which a participant (the outer Participant row) withdrew: the last
-    period whose start she had reported by her withdrawal, 0 when none; NULL when she has not
-    withdrawn."""
-    last = (
-        MenstrualPeriod.objects.filter(
-            participant=OuterRef("pk"), start_reported_at__lte=OuterRef("withdrawn_at")
-        )
-        .values("participant")
-        .annotate(last=Max("number"))
-        .values("last")
-    )
-    return Coalesce(Subquery(last, output_field=IntegerField()), Value(0))
+def withdrawal_period_expression() -> RawSQL:
+    """The period in which a participant (the outer Participant row) withdrew, by the rule
+    every export uses (diary.exports.sql.withdrawal_period); NULL when she has not withdrawn."""
+    # The SQL is built from model metadata only, no input.
+    return RawSQL(withdrawal_period(participant=table(Participant)), (), IntegerField())  # noqa: S611
 
 
 def flow_participants(
@@ -59,7 +53,7 @@ def flow_participants(
                 ).values("period_number")
             ),
             withdrawn_on=TruncDate("withdrawn_at", tzinfo=UTC),
-            withdrawn_in=withdrawal_period_subquery(),
+            withdrawn_in=withdrawal_period_expression(),
             closed=Exists(ClosingPeriodStart.objects.filter(participant=OuterRef("pk"))),
         )
         .order_by("subject_id")
