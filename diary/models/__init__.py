@@ -20,6 +20,14 @@ from diary.models.draft import ResponseDraft
 from diary.models.invitation import Invitation, InvitationPurpose, PasswordResetRequest
 from diary.models.participant import Participant, ParticipantContact, ParticipantStatus
 from diary.models.reminder import ReminderKind, ReminderLog, ReminderStatus
+from diary.models.signals import (
+    THRESHOLD_RANGES,
+    DataQuery,
+    QueryStatus,
+    SignalKind,
+    SignalReview,
+    StudySignalSettings,
+)
 from diary.models.study import (
     MissingItemRule,
     Site,
@@ -29,6 +37,7 @@ from diary.models.study import (
 )
 
 __all__ = [
+    "THRESHOLD_RANGES",
     "UNBLINDED_ACTIONS",
     "Allocation",
     "AllocationList",
@@ -39,6 +48,7 @@ __all__ = [
     "AssessmentStatus",
     "AuditAction",
     "AuditEvent",
+    "DataQuery",
     "Invitation",
     "InvitationPurpose",
     "MenstrualPeriod",
@@ -47,6 +57,7 @@ __all__ = [
     "ParticipantContact",
     "ParticipantStatus",
     "PasswordResetRequest",
+    "QueryStatus",
     "ReminderKind",
     "ReminderLog",
     "ReminderStatus",
@@ -55,9 +66,12 @@ __all__ = [
     "ResponseSource",
     "Sequence",
     "SequenceBlock",
+    "SignalKind",
+    "SignalReview",
     "Site",
     "StaffMembership",
     "StaffRole",
     "Study",
+    "StudySignalSettings",
     "Treatment",
 ]
