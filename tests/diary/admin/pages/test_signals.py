@@ -68,7 +68,11 @@ def test_the_monitor_signs_a_signal_off_through_the_page(client, world):
     )
     assert response.status_code == 302
     review = SignalReview.objects.get()
-    assert (review.signal, review.comment, review.reviewed_by) == ("clock", "Checked", world.monitor)
+    assert (review.signal, review.comment, review.reviewed_by) == (
+        "clock",
+        "Checked",
+        world.monitor,
+    )
     assert "Checked" in client.get(url).content.decode()
 
 
