@@ -178,20 +178,24 @@ WITH p AS MATERIALIZED (
     WHERE p.id IN ({scope})
 ),
 events AS MATERIALIZED (
-    SELECT e.participant_id, e.action, e.actor_id, e.object_id, e.occurred_at, e.details
-    FROM diary_auditevent e
-    WHERE e.participant_id IN (SELECT id FROM p)
-      AND e.action IN ('submitted', 'period_reported', 'draft_saved', 'corrected',
+    -- Narrow rows: what each signal needs of an event, not its details.
+    SELECT e.participant_id, e.action, e.object_id, e.occurred_at,
+           coalesce(e.actor_id = p.user_id, FALSE) AS by_her,
+           e.action = 'period_reported' AND e.details ? 'ended_on' AS is_end,
+           CASE WHEN e.action = 'draft_saved' AND jsonb_typeof(e.details -> 'revised') = 'array'
+                THEN jsonb_array_length(e.details -> 'revised') END AS revised,
+           CASE WHEN e.action IN ('submitted', 'period_reported') AND e.actor_id = p.user_id
+                THEN extract(hour FROM e.occurred_at AT TIME ZONE p.time_zone) END AS local_hour
+    FROM diary_auditevent e JOIN p ON p.id = e.participant_id
+    WHERE e.action IN ('submitted', 'period_reported', 'draft_saved', 'corrected',
                        'period_corrected')
 ),
 entries AS MATERIALIZED (
-    SELECT e.participant_id, e.object_id, e.occurred_at,
-           CASE WHEN e.action = 'submitted' THEN 'submitted'
-                WHEN e.details ? 'ended_on' THEN 'period_end'
-                ELSE 'period_start' END AS kind,
-           extract(hour FROM e.occurred_at AT TIME ZONE p.time_zone) AS local_hour
-    FROM events e JOIN p ON p.id = e.participant_id
-    WHERE e.action IN ('submitted', 'period_reported') AND e.actor_id = p.user_id
+    SELECT participant_id, object_id, occurred_at, local_hour,
+           CASE WHEN action = 'submitted' THEN 'submitted'
+                WHEN is_end THEN 'period_end' ELSE 'period_start' END AS kind
+    FROM events
+    WHERE action IN ('submitted', 'period_reported') AND by_her
 ),
 hours AS (
     SELECT e.participant_id, count(*) AS n FROM entries e WHERE {night}
@@ -216,9 +220,9 @@ late AS (
 ),
 changes AS (
     SELECT participant_id, max(n) AS n FROM (
-        SELECT participant_id, object_id, sum(jsonb_array_length(details -> 'revised')) AS n
+        SELECT participant_id, object_id, sum(revised) AS n
         FROM events
-        WHERE action = 'draft_saved' AND jsonb_typeof(details -> 'revised') = 'array'
+        WHERE revised IS NOT NULL
         GROUP BY participant_id, object_id
     ) x GROUP BY participant_id
 ),
@@ -240,11 +244,10 @@ clock AS (
     FROM vas GROUP BY participant_id
 ),
 corrections AS (
-    SELECT e.participant_id, count(*) AS n
-    FROM events e JOIN p ON p.id = e.participant_id
-    WHERE e.action = 'corrected'
-       OR (e.action = 'period_corrected' AND e.actor_id IS DISTINCT FROM p.user_id)
-    GROUP BY e.participant_id
+    SELECT participant_id, count(*) AS n
+    FROM events
+    WHERE action = 'corrected' OR (action = 'period_corrected' AND NOT by_her)
+    GROUP BY participant_id
 ),
 windows AS (
     SELECT a.participant_id, a.period_number,
