@@ -1,7 +1,8 @@
-"""Benchmark: the blinded compliance dashboard, the participant list and the unblinded per-arm
-summary at 200 and 2,000 participants x 6 periods. Prints server time and query count per page
-and size, and the ratios between sizes (the query count must not change; time should grow far
-less than 10x; target under 1 s).
+"""Benchmark: the blinded compliance dashboard, the participant list, the data-quality signals
+page and the unblinded per-arm summary at 200 and 2,000 participants x 6 periods (with an
+audit trail of about 100 events per participant for the signals). Prints server time and query
+count per page and size, and the ratios between sizes (the query count must not change; time
+should grow far less than 10x; target under 1 s).
 
     python -m bench.bench_admin [--sizes 200 2000] [--repeat 5]
 
@@ -50,6 +51,14 @@ def django_setup() -> None:
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     call_command("migrate", verbosity=0)
+
+
+def vas_capture(saved_at, rng: random.Random) -> dict:
+    skew = timedelta(minutes=rng.choice([0, 0, 0, 1, 2, 45]))
+    return {
+        "server_saved_at": saved_at.isoformat(),
+        "client_answered_at": (saved_at - skew).isoformat(),
+    }
 
 
 def build(size: int):
@@ -184,6 +193,8 @@ def build(size: int):
                     instrument_version="1.0",
                     instrument_hash="bench",
                     answers=answers if key == "ehp30" else {"vas_dysmenorrhea": 50},
+                    # The VAS page's capture times; some devices' clocks are far off.
+                    metadata=vas_capture(a.submitted_at, rng) if key != "ehp30" else {},
                     submitted_at=a.submitted_at,
                     submitted_by=a.participant.user,
                     source=ResponseSource.PARTICIPANT_WEB,
@@ -197,6 +208,75 @@ def build(size: int):
     # Scored by the real service (batched upserts), as the worker would.
     responses_score(response_ids=[r.pk for r in responses])
     return study, coordinator
+
+
+EVENTS_PER_PARTICIPANT = 100
+
+
+def audit_build(study) -> int:
+    """About EVENTS_PER_PARTICIPANT audit events per participant, as a real trail holds them:
+    logins and logouts, draft saves (some revising answers) and a submission per submitted
+    questionnaire, period start and end reports, a few site corrections (the VAS capture times
+    are on the responses, from build). Added once (skipped when the study has a trail).
+    Returns the number of events written."""
+    from django.db import transaction
+
+    from diary.models import Assessment, AuditEvent
+
+    if AuditEvent.objects.filter(study=study).exists():
+        return 0
+    rng = random.Random(study.pk)
+    events = []
+    assessments = (
+        Assessment.objects.filter(participant__study=study)
+        .select_related("participant", "period")
+        .order_by("participant_id", "period_number")
+    )
+    by_participant: dict = {}
+    for a in assessments:
+        by_participant.setdefault(a.participant, []).append(a)
+    for participant, rows in by_participant.items():
+        user_id = participant.user_id
+
+        def event(at, action, obj="", details=None, actor=user_id, participant=participant):
+            events.append(
+                AuditEvent(
+                    occurred_at=at,
+                    actor_id=actor,
+                    actor_label=participant.subject_id,
+                    action=action,
+                    study=study,
+                    participant=participant,
+                    object_type="diary.Assessment" if obj else "",
+                    object_id=str(obj),
+                    details=details or {},
+                )
+            )
+
+        written = 0
+        for a in rows:
+            if a.period is not None:
+                event(a.period.start_reported_at, "period_reported", a.period_id, {"started_on": 1})
+                event(a.period.end_reported_at, "period_reported", a.period_id, {"ended_on": 1})
+                written += 2
+            if a.status == "submitted":
+                for k in range(8):
+                    revised = ["ehp30_q01"] if rng.random() < 0.2 else []
+                    at = a.submitted_at - timedelta(minutes=40 - 5 * k)
+                    event(at, "draft_saved", a.pk, {"instrument": "ehp30", "revised": revised})
+                event(a.submitted_at, "submitted", a.pk, {"period": a.period_number})
+                written += 9
+                if rng.random() < 0.03:
+                    event(a.submitted_at + timedelta(days=3), "corrected", a.pk, actor=None)
+                    written += 1
+        start = participant.enrolled_at
+        for _ in range((EVENTS_PER_PARTICIPANT - written) // 2):
+            at = start + timedelta(hours=rng.randint(0, 24 * 200))
+            event(at, "login")
+            event(at + timedelta(minutes=rng.randint(2, 30)), "logout")
+    with transaction.atomic():
+        AuditEvent.objects.bulk_create(events, batch_size=5000)
+    return len(events)
 
 
 def measure(client, url: str, repeat: int) -> tuple[float, int]:
@@ -233,6 +313,7 @@ PAGES = {
         "coordinator",
     ),
     "participant list": ("/admin/diary/participant/", "coordinator"),
+    "signals page": ("/admin/signals/?study={study}", "coordinator"),
     "per-arm summary": ("/admin/summary/{code}/", "statistician"),
 }
 
@@ -249,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     for size in args.sizes:
         started = time.perf_counter()
         study, coordinator = build(size)
+        audit_build(study)
         elapsed = time.perf_counter() - started
         print(f"{size} participants x {PERIODS} periods ready in {elapsed:.1f} s")
         from django.contrib.auth import get_user_model

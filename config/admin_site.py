@@ -142,6 +142,9 @@ class EproAdminSite(admin.AdminSite):
             pages.append((reverse("admin:audit_export"), "Audit trail export"))
         if access.may_view_system_audit(user):
             pages.append((reverse("admin:system_audit"), "System audit trail"))
+        if access.staff_can(user, access.SIGNALS):
+            pages.append((reverse("admin:signals"), "Data-quality signals"))
+            pages.append((reverse("admin:signal_queries"), "Queries to sites"))
         if access.unblinded_study_ids(user):
             pages.append((reverse("admin:arm_summary"), "Per-arm summary (unblinded)"))
         if access.may_emergency_unblind(user):

@@ -44,6 +44,13 @@ AUDIT_TRAIL = "diary.view_audit_trail"  # a participant's timeline and the audit
 # downloads). Held by no role group: superusers have it, anyone else is given it by name.
 SYSTEM_AUDIT = "diary.view_system_audit"
 CORRECT = "diary.correct_response"  # corrections and paper questionnaires
+# Data-quality signals: everyone reads them (blinded by construction: nothing in them comes
+# from the allocation); monitors review them and raise and close queries; the site's
+# coordinator answers; the study admin sets the thresholds.
+SIGNALS = "diary.view_signals"
+REVIEW_SIGNALS = "diary.review_signals"
+ANSWER_QUERY = "diary.answer_query"
+SIGNAL_SETTINGS = "diary.change_studysignalsettings"
 # Held by no role group: given by name, deliberately, to a user (or to a group made for it).
 EMERGENCY_UNBLIND = "diary.emergency_unblind"
 
@@ -68,7 +75,7 @@ BLINDED_VIEW = [
     "diary.view_reminderlog",
 ]
 # The study pages every role opens: blinded exports and the audit trail.
-STUDY_PAGES = [EXPORT, AUDIT_TRAIL]
+STUDY_PAGES = [EXPORT, AUDIT_TRAIL, SIGNALS, "diary.view_studysignalsettings"]
 # Participant management at a site.
 SITE_ACTIONS = [
     "diary.enrol_participant",
@@ -90,13 +97,20 @@ UNBLINDED = [
 ]
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    StaffRole.MONITOR: frozenset([*BLINDED_VIEW, *STUDY_PAGES]),
+    StaffRole.MONITOR: frozenset([*BLINDED_VIEW, *STUDY_PAGES, REVIEW_SIGNALS]),
     # Only the site's coordinator reads a participant's e-mail address (to contact her) and
     # corrects her answers or enters her paper questionnaires.
     StaffRole.COORDINATOR: frozenset(
-        [*BLINDED_VIEW, *STUDY_PAGES, *SITE_ACTIONS, "diary.view_participantcontact", CORRECT]
+        [
+            *BLINDED_VIEW,
+            *STUDY_PAGES,
+            *SITE_ACTIONS,
+            "diary.view_participantcontact",
+            CORRECT,
+            ANSWER_QUERY,
+        ]
     ),
-    StaffRole.ADMIN: frozenset([*BLINDED_VIEW, *STUDY_PAGES, *SITE_ACTIONS]),
+    StaffRole.ADMIN: frozenset([*BLINDED_VIEW, *STUDY_PAGES, *SITE_ACTIONS, SIGNAL_SETTINGS]),
     StaffRole.STATISTICIAN: frozenset([*BLINDED_VIEW, *STUDY_PAGES, *UNBLINDED]),
 }
 # The roles that see allocation: those whose group holds diary.view_unblinded.
@@ -246,6 +260,13 @@ AUDIT_ACTION_BLINDING: dict[str, str] = {
     AuditAction.GRANT_PROPOSED: AUDIT_BLINDED,
     AuditAction.GRANT_APPROVED: AUDIT_BLINDED,
     AuditAction.GRANT_REJECTED: AUDIT_BLINDED,
+    # Audit-trail review (signals are computed without the allocation; queries are the site's).
+    AuditAction.SIGNAL_REVIEWED: AUDIT_BLINDED,
+    AuditAction.QUERY_RAISED: AUDIT_BLINDED,
+    AuditAction.QUERY_ANSWERED: AUDIT_BLINDED,
+    AuditAction.QUERY_CLOSED: AUDIT_BLINDED,
+    AuditAction.QUERIES_EXPORTED: AUDIT_BLINDED,
+    AuditAction.SIGNAL_SETTINGS_CHANGED: AUDIT_BLINDED,
     AuditAction.INSTRUMENT_LOADED: AUDIT_BLINDED,
     # Counts of responses and scores, never a score or an arm.
     AuditAction.RESCORED: AUDIT_BLINDED,

@@ -57,7 +57,14 @@ APPEND_ONLY = "SELECT, INSERT"
 # Scores are recomputed in place when a study changes its missing-item rule (with row history;
 # scoring/models.py refuses any other change); the context rows of pghistory are upserted as a
 # request's metadata grows.
-NO_DELETE_MODELS = ("scoring.Score", "pghistory.Context")
+# Queries to sites change status and signal thresholds change, both with row history: neither
+# is ever deleted.
+NO_DELETE_MODELS = (
+    "scoring.Score",
+    "pghistory.Context",
+    "diary.DataQuery",
+    "diary.StudySignalSettings",
+)
 
 _GUARD_FUNCTIONS = f"""
 CREATE OR REPLACE FUNCTION public.{APPEND_ONLY_TRIGGER}() RETURNS trigger

@@ -200,6 +200,13 @@ EXPECTED: dict[str, dict[str, str]] = {
     # Only coordinator1 is granted emergency unblinding here (by name, see the world below).
     "admin:unblinding": cells("login login login 200 404 404 404 404 404 404"),
     "admin:diary_participant_compliance": STUDY_STAFF,
+    # Data-quality signals, their thresholds and the queries to sites: every study role reads
+    # them (within her sites); A's own signals page is not coordinator2's.
+    "admin:signals": STUDY_STAFF,
+    "admin:signal_participant": cells("login login login 200 404 200 200 200 404 404"),
+    "admin:signal_settings": STUDY_STAFF,
+    "admin:signal_queries": STUDY_STAFF,
+    "admin:signal_queries_export": STUDY_STAFF,
     "admin:diary_allocationlist_upload": UNBLINDED_404,
     "admin:diary_allocationlist_generate": UNBLINDED_404,
     # Setting another user's password; the user here is participant A's, whose password

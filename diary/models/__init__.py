@@ -21,6 +21,14 @@ from diary.models.draft import ResponseDraft
 from diary.models.invitation import Invitation, InvitationPurpose, PasswordResetRequest
 from diary.models.participant import Participant, ParticipantContact, ParticipantStatus
 from diary.models.reminder import ReminderKind, ReminderLog, ReminderStatus
+from diary.models.signals import (
+    THRESHOLD_RANGES,
+    DataQuery,
+    QueryStatus,
+    SignalKind,
+    SignalReview,
+    StudySignalSettings,
+)
 from diary.models.study import (
     AccessGrant,
     GrantRight,
@@ -33,6 +41,7 @@ from diary.models.study import (
 )
 
 __all__ = [
+    "THRESHOLD_RANGES",
     "UNBLINDED_ACTIONS",
     "AccessGrant",
     "Allocation",
@@ -45,6 +54,7 @@ __all__ = [
     "AuditAction",
     "AuditEvent",
     "ClosingPeriodStart",
+    "DataQuery",
     "GrantRight",
     "GrantStatus",
     "Invitation",
@@ -55,6 +65,7 @@ __all__ = [
     "ParticipantContact",
     "ParticipantStatus",
     "PasswordResetRequest",
+    "QueryStatus",
     "ReminderKind",
     "ReminderLog",
     "ReminderStatus",
@@ -63,9 +74,12 @@ __all__ = [
     "ResponseSource",
     "Sequence",
     "SequenceBlock",
+    "SignalKind",
+    "SignalReview",
     "Site",
     "StaffMembership",
     "StaffRole",
     "Study",
+    "StudySignalSettings",
     "Treatment",
 ]

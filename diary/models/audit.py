@@ -46,6 +46,12 @@ class AuditAction(models.TextChoices):
     RESCORED = "rescored", "Responses rescored"
     REMINDER_SENT = "reminder_sent", "Reminder sent"
     DEMO_CREATED = "demo_created", "Demo study created"
+    SIGNAL_REVIEWED = "signal_reviewed", "Data-quality signal reviewed"
+    QUERY_RAISED = "query_raised", "Query raised to the site"
+    QUERY_ANSWERED = "query_answered", "Query answered by the site"
+    QUERY_CLOSED = "query_closed", "Query closed"
+    QUERIES_EXPORTED = "queries_exported", "Queries exported"
+    SIGNAL_SETTINGS_CHANGED = "signal_settings_changed", "Signal thresholds changed"
 
 
 # Events about the allocation list, an unblinding or the unblinded summary: always unblinded

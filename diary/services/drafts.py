@@ -58,7 +58,8 @@ def draft_save(
     although its gate says the module does not apply is refused with a message, and every other
     answer is kept. `metadata` is merged into the instrument's capture details. Raises
     DraftRefused when the questionnaire is submitted or its window is not open. One DRAFT_SAVED
-    audit event per call that changed something.
+    audit event per call that changed something, naming the variables posted and those whose
+    earlier answer was replaced or cleared (`revised`).
     """
     now = now or timezone.now()
     locked, draft = _locked(assessment)
@@ -107,6 +108,11 @@ def draft_save(
     # refused writes nothing and is not audited as a save.
     stored = draft.answers_for(instrument_key)
     changed = any(saved.get(k) != stored.get(k) for k in {*saved, *stored}) or bool(metadata)
+    # Answers she had given and now replaced or cleared: the "answers changed repeatedly"
+    # data-quality signal counts them (diary.selectors.signals).
+    revised = sorted(
+        k for k in {*saved, *stored} if stored.get(k) is not None and saved.get(k) != stored.get(k)
+    )
     draft.answers = {**draft.answers, instrument_key: saved}
     if metadata:
         merged = {**draft.metadata.get(instrument_key, {}), **metadata}
@@ -124,7 +130,11 @@ def draft_save(
             participant=locked.participant,
             obj=locked,
             occurred_at=now,
-            details={"instrument": instrument_key, "variables": sorted(answers)},
+            details={
+                "instrument": instrument_key,
+                "variables": sorted(answers),
+                "revised": revised,
+            },
         )
     return DraftSaveResult(draft=draft, errors=errors)
 

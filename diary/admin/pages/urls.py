@@ -11,6 +11,10 @@ from diary.admin.pages.audit import audit_export_view, participant_timeline_view
 from diary.admin.pages.compliance import compliance_view
 from diary.admin.pages.corrections import assessment_transcribe_view, response_correct_view
 from diary.admin.pages.exports import export_view
+from diary.admin.pages.queries import queries_export_view, queries_view
+from diary.admin.pages.signal_participant import participant_signals_view
+from diary.admin.pages.signal_settings import signal_settings_view
+from diary.admin.pages.signals import signals_view
 from diary.admin.pages.system_audit import system_audit_view
 from diary.admin.pages.unblinding import unblinding_view
 
@@ -44,4 +48,19 @@ def page_urls(site: AdminSite) -> list[URLPattern]:
             name="audit_timeline",
         ),
         path("exports/", view(export_view), name="exports"),
+        path("signals/", view(signals_view), name="signals"),
+        path(
+            "signals/participant/<int:participant_id>/",
+            view(participant_signals_view),
+            name="signal_participant",
+        ),
+        path(
+            "signals/settings/<slug:study_code>/",
+            view(signal_settings_view),
+            name="signal_settings",
+        ),
+        path("signals/queries/", view(queries_view), name="signal_queries"),
+        path(
+            "signals/queries/export/", view(queries_export_view), name="signal_queries_export"
+        ),
     ]

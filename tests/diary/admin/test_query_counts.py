@@ -52,10 +52,12 @@ from diary.models import (
     Treatment,
 )
 from diary.selectors.periods import local_today
+from diary.selectors.signals import trail_fingerprint
 from diary.services.corrections import response_correct
 from diary.services.grants import grant_propose
 from diary.services.periods import period_start_report
 from diary.services.randomization import allocation_list_generate
+from diary.services.signals import query_answer, query_raise, signal_review
 from scoring.definitions import instrument_get
 from scoring.models import InstrumentVersion
 from scoring.services import scoring_sweep
@@ -98,6 +100,11 @@ QUERIES: dict[str, tuple[str, int]] = {
     "admin:diary_participant_compliance": ("coordinator1", 14),
     "admin:exports": ("coordinator1", 11),
     "admin:response_correct": ("coordinator1", 8),
+    "admin:signals": ("coordinator1", 12),
+    "admin:signal_participant": ("coordinator1", 13),
+    "admin:signal_settings": ("coordinator1", 9),
+    "admin:signal_queries": ("coordinator1", 8),
+    "admin:signal_queries_export": ("coordinator1", 10),
     "admin:unblinding": ("coordinator1", 7),
     # The system audit view, as the superuser: a page of events, and all of them as CSV.
     "admin:system_audit": ("admin", 7),
@@ -239,6 +246,14 @@ def _diary_rows_add(world: World, k: int, today) -> None:
         actor=world.coordinator1,
     )
     _reminder_add(a, k)
+    # A signal of hers reviewed and a query raised on her, answered (the signals pages list
+    # them).
+    signal_review(
+        participant=a, signal="trail", value_seen=trail_fingerprint(participant=a),
+        comment=f"Read {k}", actor=world.monitor,
+    )  # fmt: skip
+    query = query_raise(participant=a, signal="clock", text=f"Query {k}", actor=world.monitor)
+    query_answer(query=query, answer=f"Answer {k}", actor=world.coordinator1)
     # One more participant at each site, randomized, her first questionnaire submitted.
     for site, sequence in ((world.site1, world.ap), (world.site2, world.pa)):
         subject_id = f"{site.code}-{100 + k}"
