@@ -14,7 +14,7 @@ from pathlib import Path
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from config import embedded
+from config import chain_key, embedded
 from config.env import broker_url_check, database_from_url, env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -133,6 +133,29 @@ if DATABASE_OWNER is not None and DATABASE_OWNER["NAME"] != DATABASES["default"]
         f"{DATABASES['default']['NAME']!r}; both name the one database, as owner and as application"
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+
+def _audit_chain_key() -> str:
+    """AUDIT_CHAIN_KEY: the audit chain's secret (config/chain_key.py), never stored in the
+    database. Development only (DEBUG): a random key kept under .data/, as `make run` uses."""
+    key = env.str("AUDIT_CHAIN_KEY", default="")
+    if not key and DEBUG:
+        path = DATA_DIR / "audit-chain-key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        key = path.read_text().strip()
+    problem = chain_key.key_format_problem(key)
+    if problem:
+        raise ImproperlyConfigured(problem)
+    return key
+
+
+AUDIT_CHAIN_KEY = _audit_chain_key()
+# Every session of every process receives the key's HMAC pads at connection, for the chain
+# trigger (config/chain_key.py); `migrate` and the owner's connections keep these OPTIONS.
+DATABASES["default"]["OPTIONS"]["options"] = chain_key.connection_options(AUDIT_CHAIN_KEY)
 
 # Row-history tables reject UPDATE and DELETE (PostgreSQL triggers).
 PGHISTORY_APPEND_ONLY = True
@@ -287,6 +310,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "reminders-dispatch": {
         "task": "diary.tasks.reminders_dispatch_task",
         "schedule": crontab(minute="*/5"),
+    },
+    # Recomputes the keyed audit chain; the admin's audit page shows when it last passed.
+    "audit-chain-verify": {
+        "task": "diary.tasks.audit_chain_verify_task",
+        "schedule": crontab(hour=2, minute=30),
     },
 }
 

@@ -9,6 +9,7 @@ from diary.models.allocation import (
     Treatment,
 )
 from diary.models.audit import UNBLINDED_ACTIONS, AuditAction, AuditEvent
+from diary.models.chain import AuditChainCheck, AuditChainLink
 from diary.models.clinical import (
     Assessment,
     AssessmentStatus,
@@ -38,6 +39,8 @@ __all__ = [
     "Assessment",
     "AssessmentStatus",
     "AuditAction",
+    "AuditChainCheck",
+    "AuditChainLink",
     "AuditEvent",
     "Invitation",
     "InvitationPurpose",
