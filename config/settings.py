@@ -14,7 +14,8 @@ from pathlib import Path
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from config import chain_key, embedded
+from config import embedded
+from diary.rules import chain_key
 from config.env import broker_url_check, database_from_url, env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -136,7 +137,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 
 def _audit_chain_key() -> str:
-    """AUDIT_CHAIN_KEY: the audit chain's secret (config/chain_key.py), never stored in the
+    """AUDIT_CHAIN_KEY: the audit chain's secret (diary/rules/chain_key.py), never stored in the
     database. Development only (DEBUG): a random key kept under .data/, as `make run` uses."""
     key = env.str("AUDIT_CHAIN_KEY", default="")
     if not key and DEBUG:
@@ -154,7 +155,7 @@ def _audit_chain_key() -> str:
 
 AUDIT_CHAIN_KEY = _audit_chain_key()
 # Every session of every process receives the key's HMAC pads at connection, for the chain
-# trigger (config/chain_key.py); `migrate` and the owner's connections keep these OPTIONS.
+# trigger (diary/rules/chain_key.py); `migrate` and the owner's connections keep these OPTIONS.
 DATABASES["default"]["OPTIONS"]["options"] = chain_key.connection_options(AUDIT_CHAIN_KEY)
 
 # Row-history tables reject UPDATE and DELETE (PostgreSQL triggers).

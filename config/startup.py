@@ -8,7 +8,7 @@ import sys
 from django.conf import settings
 from django.db import connection
 
-from config.chain_key import key_problem
+from diary.rules.chain_key import key_problem
 
 CHAIN_TABLE = "diary_auditchainlink"
 

@@ -47,7 +47,7 @@ from django.db import connections, models, transaction
 
 from config.database_roles import database_problem
 from diary.chain_tables import chained_tables
-from config.chain_key import chain_secret, check_value, link_hmac
+from diary.rules.chain_key import chain_secret, check_value, link_hmac
 from diary.rules.audit_chain import (
     CHAIN_FUNCTION,
     CHAIN_FUNCTION_NAME,

@@ -1,5 +1,5 @@
 """The tamper-evident audit chain (pure: no Django): one link per audit event and per row-history
-event, each keyed with AUDIT_CHAIN_KEY (config/chain_key.py) and chained to the one before.
+event, each keyed with AUDIT_CHAIN_KEY (diary/rules/chain_key.py) and chained to the one before.
 
 A link is written by a database trigger (`epro_chain_append`, CHAIN_FUNCTION below), in the
 transaction of the row it chains, for every write path (the ORM, bulk writes, raw SQL, the
@@ -29,7 +29,7 @@ holding the key (the application's environment) could rebuild a consistent chain
 
 from __future__ import annotations
 
-from config.chain_key import CHECK_LABEL, IPAD_SETTING, OPAD_SETTING
+from diary.rules.chain_key import CHECK_LABEL, IPAD_SETTING, OPAD_SETTING
 
 CHAIN_TRIGGER = "epro_chain"
 CHAIN_FUNCTION_NAME = "epro_chain_append"

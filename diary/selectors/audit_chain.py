@@ -19,7 +19,7 @@ from django.apps import apps as global_apps
 from django.db import connection, transaction
 from django.db.models import Max, Q
 
-from config.chain_key import chain_secret, check_value, link_hmac
+from diary.rules.chain_key import chain_secret, check_value, link_hmac
 from diary.chain_tables import chained_tables
 from diary.models import AuditChainCheck, AuditChainLink
 from diary.rules.audit_chain import (

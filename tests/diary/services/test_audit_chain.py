@@ -19,7 +19,7 @@ from django.core.management.base import CommandError
 from django.db import connection, connections
 from psycopg import errors
 
-from config.chain_key import connection_options, key_problem
+from diary.rules.chain_key import connection_options, key_problem
 from diary.models import AuditChainCheck, AuditChainLink, AuditEvent, Response
 from diary.selectors.audit_chain import audit_chain_status, audit_chain_verify
 from diary.services.audit_chain import UnknownStudy, audit_chain_check
