@@ -15,8 +15,8 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from config import embedded
-from diary.rules import chain_key
 from config.env import broker_url_check, database_from_url, env
+from diary.rules import chain_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = embedded.data_root(BASE_DIR)

@@ -47,7 +47,6 @@ from django.db import connections, models, transaction
 
 from config.database_roles import database_problem
 from diary.chain_tables import chained_tables
-from diary.rules.chain_key import chain_secret, check_value, link_hmac
 from diary.rules.audit_chain import (
     CHAIN_FUNCTION,
     CHAIN_FUNCTION_NAME,
@@ -60,6 +59,7 @@ from diary.rules.audit_chain import (
     link_message,
     row_digest_sql,
 )
+from diary.rules.chain_key import chain_secret, check_value, link_hmac
 
 APPEND_ONLY_TRIGGER = "epro_append_only"
 NO_TRUNCATE_TRIGGER = "epro_no_truncate"
@@ -271,7 +271,9 @@ def chain_backfill(
                 content_digest=digest,
             )
             link = link_hmac(secret, message)
-            links.append((seq, previous, link, table, row[0], row[1], object_table, object_id, digest))
+            links.append(
+                (seq, previous, link, table, row[0], row[1], object_table, object_id, digest)
+            )
             previous = link
     if len(links) == 1:
         return 0  # nothing to chain: the first writer's trigger starts the chain

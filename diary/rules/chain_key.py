@@ -62,11 +62,10 @@ def check_value(key: str) -> str:
 
 def key_format_problem(key: str) -> str | None:
     if not key:
-        return "AUDIT_CHAIN_KEY: must be set when DEBUG is off (README: Audit chain)"
+        return "AUDIT_CHAIN_KEY: must be set when DEBUG is off"
     if len(key) < MIN_KEY_LENGTH:
         return (
-            f"AUDIT_CHAIN_KEY: must be at least {MIN_KEY_LENGTH} characters "
-            "(README: Audit chain)"
+            f"AUDIT_CHAIN_KEY: must be at least {MIN_KEY_LENGTH} characters (README: Audit chain)"
         )
     return None
 

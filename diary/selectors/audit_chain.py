@@ -2,16 +2,17 @@
 score, with the rows as they are now (diary/rules/audit_chain.py says what a link holds).
 
 Reads only, in one REPEATABLE READ READ ONLY transaction, so rows committed while it runs
-(with their links) are not half seen. The links stream through a server-side cursor in chain
-order; each link's source row is digested by PostgreSQL in the same query (one index lookup
-per link), and its HMAC recomputed here: `bench/bench_chain.py` measures 1,000,000 links.
+(with their links) are not half seen. One query walks the links in chain order and
+recomputes, with PostgreSQL's own sha256, each link's HMAC (from the key's pads, passed as
+parameters and never stored) and its source row's digest (one index lookup per link); only
+the links that fail come back, through a server-side cursor. `bench/bench_chain.py verify`
+measures 1,000,000 links.
 """
 
 from __future__ import annotations
 
 import hmac
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -19,7 +20,6 @@ from django.apps import apps as global_apps
 from django.db import connection, transaction
 from django.db.models import Max, Q
 
-from diary.rules.chain_key import chain_secret, check_value, link_hmac
 from diary.chain_tables import chained_tables
 from diary.models import AuditChainCheck, AuditChainLink
 from diary.rules.audit_chain import (
@@ -28,9 +28,9 @@ from diary.rules.audit_chain import (
     DIGEST_SESSION,
     GENESIS,
     content_digest_sql,
-    link_message,
     row_digest_sql,
 )
+from diary.rules.chain_key import check_value, pads
 
 # How many problems a report lists (it counts them all).
 PROBLEMS_LISTED = 100
@@ -87,76 +87,86 @@ def _quote(name: str) -> str:
 
 
 def _links_sql(tables: dict[str, tuple[str, ...]]) -> str:
+    """Every link, recomputed by PostgreSQL in chain order, keeping only the genesis and the
+    links that fail a check: its place (the previous link's seq and hash), its HMAC (under
+    the pads `%(ipad)s` and `%(opad)s`), and its source row's digest as it is now. Nothing
+    per link crosses to Python: a million links in one pass of the database's own sha256."""
     cases = " ".join(
         f"WHEN '{table}' THEN (SELECT {row_digest_sql('x')} FROM {_quote(table)} x "
         f"WHERE x.{_quote(arguments[0])} = l.source_id)"
         for table, arguments in tables.items()
     )
-    return (
-        "SELECT l.seq, l.prev_hash, l.hash, l.source_table, l.source_id, l.row_digest, "
-        f"l.object_table, l.object_id, l.content_digest, CASE l.source_table {cases} END "
-        f"FROM {AuditChainLink._meta.db_table} l ORDER BY l.seq"
-    )
-
-
-def _links(tables: dict[str, tuple[str, ...]]) -> Iterator[tuple]:
-    with connection.chunked_cursor() as cursor:
-        cursor.itersize = _ITERSIZE
-        cursor.execute(_links_sql(tables))
-        yield from cursor
+    return f"""
+        SELECT seq, prev_hash, hash, source_table, source_id, previous_seq, previous_hash,
+               hmac_ok, row_digest, current
+        FROM (
+            SELECT l.seq, l.prev_hash, l.hash, l.source_table, l.source_id, l.row_digest,
+                   lag(l.seq) OVER w AS previous_seq, lag(l.hash) OVER w AS previous_hash,
+                   l.hash = encode(sha256(%(opad)s || sha256(%(ipad)s || convert_to(concat_ws(
+                       '|', l.seq, l.prev_hash, l.source_table, l.source_id, l.row_digest,
+                       l.object_table, coalesce(l.object_id::text, ''), l.content_digest),
+                       'UTF8'))), 'hex') AS hmac_ok,
+                   CASE l.source_table {cases} END AS current
+            FROM {AuditChainLink._meta.db_table} l
+            WINDOW w AS (ORDER BY l.seq)
+        ) checked
+        WHERE seq = 0 OR previous_seq IS DISTINCT FROM seq - 1
+           OR previous_hash IS DISTINCT FROM prev_hash OR NOT hmac_ok
+           OR current IS DISTINCT FROM row_digest
+        ORDER BY seq
+    """
 
 
 def _links_check(report: ChainReport, *, key: str, tables: dict[str, tuple[str, ...]]) -> None:
-    secret = chain_secret(key)
-    expected_seq, previous = 0, ""
-    for (
-        seq,
-        prev_hash,
-        link_hash,
-        source,
-        source_id,
-        row_digest,
-        object_table,
-        object_id,
-        content,
-        current,
-    ) in _links(tables):
-        report.links += 1
-        where = f"{source}#{source_id} (link {seq})"
-        if seq == 0:
-            if source != GENESIS or not hmac.compare_digest(link_hash, check_value(key)):
-                report.add(
-                    "link 0: the genesis does not hold this AUDIT_CHAIN_KEY's check value: "
-                    "a wrong key, or the chain was replaced"
-                )
-            expected_seq, previous = 1, link_hash
-            continue
-        if seq != expected_seq:
-            report.add(
-                f"links {expected_seq} to {seq - 1} are missing before {where}: events were "
-                "removed from the chain"
-            )
-        elif prev_hash != previous:
-            report.add(f"{where} does not follow link {seq - 1}: the chain was reordered")
-        message = link_message(
-            seq=seq,
-            prev_hash=prev_hash,
-            source_table=source,
-            source_id=source_id,
-            row_digest=row_digest,
-            object_table=object_table,
-            object_id=object_id,
-            content_digest=content,
+    inner, outer = pads(key)
+    genesis_seen = False
+    with connection.chunked_cursor() as cursor:
+        cursor.itersize = _ITERSIZE
+        cursor.execute(
+            _links_sql(tables), {"ipad": bytes.fromhex(inner), "opad": bytes.fromhex(outer)}
         )
-        if not hmac.compare_digest(link_hmac(secret, message), link_hash):
-            report.add(f"{where}: the link was altered (its HMAC does not match)")
-        elif source not in tables:
-            report.add(f"{where}: the link names a table that is not chained")
-        elif current is None:
-            report.add(f"{where}: the event was removed")
-        elif current != row_digest:
-            report.add(f"{where}: the event was altered after it was written")
-        expected_seq, previous = seq + 1, link_hash
+        for (
+            seq,
+            prev_hash,
+            link_hash,
+            source,
+            source_id,
+            previous_seq,
+            previous_hash,
+            hmac_ok,
+            row_digest,
+            current,
+        ) in cursor:
+            where = f"{source}#{source_id} (link {seq})"
+            if seq == 0:
+                genesis_seen = True
+                if source != GENESIS or not hmac.compare_digest(link_hash, check_value(key)):
+                    report.add(
+                        "link 0: the genesis does not hold this AUDIT_CHAIN_KEY's check value: "
+                        "a wrong key, or the chain was replaced"
+                    )
+                continue
+            if not genesis_seen:
+                genesis_seen = True
+                report.add(f"link 0 is missing before {where}: the chain's start was removed")
+            elif previous_seq != seq - 1:
+                report.add(
+                    f"links {previous_seq + 1} to {seq - 1} are missing before {where}: "
+                    "events were removed from the chain"
+                )
+            elif previous_hash != prev_hash:
+                report.add(f"{where} does not follow link {seq - 1}: the chain was reordered")
+            if not hmac_ok:
+                report.add(f"{where}: the link was altered (its HMAC does not match)")
+            elif source not in tables:
+                report.add(f"{where}: the link names a table that is not chained")
+            elif current is None:
+                report.add(f"{where}: the event was removed")
+            elif current != row_digest:
+                report.add(f"{where}: the event was altered after it was written")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {AuditChainLink._meta.db_table}")
+        report.links = cursor.fetchone()[0]
 
 
 def _unchained_check(report: ChainReport, tables: dict[str, tuple[str, ...]]) -> None:
@@ -167,7 +177,7 @@ def _unchained_check(report: ChainReport, tables: dict[str, tuple[str, ...]]) ->
     )
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT s.source, s.id FROM ({rows}) s WHERE NOT EXISTS (SELECT 1 FROM "  # noqa: S608
+            f"SELECT s.source, s.id FROM ({rows}) s WHERE NOT EXISTS (SELECT 1 FROM "
             f"{AuditChainLink._meta.db_table} l WHERE l.source_table = s.source "
             "AND l.source_id = s.id) ORDER BY s.source, s.id"
         )
@@ -198,12 +208,12 @@ def _content_check(report: ChainReport, *, label: str, study_code: str) -> None:
                -- A row gone altogether cannot be placed in a study: reported in full runs.
                OR (c.id IS NULL AND r.content_digest <> %(deleted)s AND NOT %(filtered)s)
             ORDER BY 1
-            """,  # noqa: S608 - table and column names are our own
+            """,
             {"table": table, "deleted": DELETED, "study": study_code, "filtered": bool(study_code)},
         )
         problems = cursor.fetchall()
         cursor.execute(
-            f"SELECT count(*) FROM {_quote(table)} t WHERE {in_study}",  # noqa: S608
+            f"SELECT count(*) FROM {_quote(table)} t WHERE {in_study}",
             {"study": study_code},
         )
         count = cursor.fetchone()[0]

@@ -7,6 +7,7 @@ Transactional: each test commits a scored submission, then tampers on a connecti
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from io import StringIO
@@ -19,10 +20,13 @@ from django.core.management.base import CommandError
 from django.db import connection, connections
 from psycopg import errors
 
-from diary.rules.chain_key import connection_options, key_problem
+from config.startup import audit_chain_key_check
+from diary.chain_tables import chained_tables
 from diary.models import AuditChainCheck, AuditChainLink, AuditEvent, Response
+from diary.rules.chain_key import connection_options, key_problem
 from diary.selectors.audit_chain import audit_chain_status, audit_chain_verify
 from diary.services.audit_chain import UnknownStudy, audit_chain_check
+from diary.tasks import audit_chain_verify_task
 from scoring.models import Score
 from scoring.services import responses_score
 from tests.db_backend.base import owner_connect
@@ -75,7 +79,7 @@ def test_a_scored_submission_is_chained_and_verifies(submitted):
     links = list(AuditChainLink.objects.order_by("seq"))
     assert [link.seq for link in links] == list(range(len(links)))
     assert links[0].source_table == "genesis"
-    assert all(b.prev_hash == a.hash for a, b in zip(links, links[1:], strict=False))
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(links))
     chained = {(link.source_table, link.source_id) for link in links}
     assert {("diary_auditevent", pk) for pk in AuditEvent.objects.values_list("pk", flat=True)} <= (
         chained
@@ -188,7 +192,7 @@ def test_two_simultaneous_submissions_end_in_one_chain(world):
         try:
             start.wait(timeout=10)
             submit(participant)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test thread
+        except BaseException as exc:
             failures.append(exc)
         finally:
             connections.close_all()
@@ -239,23 +243,58 @@ def test_a_write_without_the_key_or_with_another_is_refused(submitted):
         "object_id, reason, details, request_id) VALUES (now(), 'x', 'exported', '', '', '', "
         "'{}', '')"
     )
-    with owner_connect() as conn:
-        with pytest.raises(errors.InsufficientPrivilege, match="no AUDIT_CHAIN_KEY"):
-            conn.execute(insert)
+    with owner_connect() as conn, pytest.raises(errors.InsufficientPrivilege, match="no AUDIT"):
+        conn.execute(insert)
     other = connection_options("another-key-of-thirty-two-characters-or-more")
-    with owner_connect(options=other) as conn:
-        with pytest.raises(errors.InsufficientPrivilege, match="not the key this chain"):
-            conn.execute(insert)
+    with (
+        owner_connect(options=other) as conn,
+        pytest.raises(errors.InsufficientPrivilege, match="not the key this chain"),
+    ):
+        conn.execute(insert)
 
 
 def test_a_wrong_key_is_recognised_at_start_and_by_the_verifier(submitted):
     wrong = "another-key-of-thirty-two-characters-or-more"
     with connection.cursor() as cursor:
-        assert key_problem(cursor, key=settings.AUDIT_CHAIN_KEY, table="diary_auditchainlink") is None
-        problem = key_problem(cursor, key=wrong, table="diary_auditchainlink")
+        table = "diary_auditchainlink"
+        assert key_problem(cursor, key=settings.AUDIT_CHAIN_KEY, table=table) is None
+        problem = key_problem(cursor, key=wrong, table=table)
     assert problem.startswith("AUDIT_CHAIN_KEY: is not the key") and "\n" not in problem
     report = audit_chain_verify(key=wrong)
     assert not report.passed and report.problems[0].startswith("link 0:")
+
+
+def test_a_serving_process_refuses_to_start_with_a_wrong_key(submitted, settings, capsys):
+    audit_chain_key_check()  # the right key: starts
+    settings.AUDIT_CHAIN_KEY = "another-key-of-thirty-two-characters-or-more"
+    with pytest.raises(SystemExit) as refused:
+        audit_chain_key_check()
+    assert refused.value.code == 3
+    said = capsys.readouterr().err.strip()
+    assert said.startswith("AUDIT_CHAIN_KEY: is not the key") and "\n" not in said
+
+
+def test_every_chained_table_is_keyed_as_the_trigger_reads_it():
+    # The trigger reads NEW.id or NEW.pgh_id without to_jsonb (diary/rules/audit_chain.py).
+    assert {arguments[0] for arguments in chained_tables().values()} == {"id", "pgh_id"}
+
+
+def test_beat_runs_the_check_nightly():
+    entry = next(
+        e
+        for e in settings.CELERY_BEAT_SCHEDULE.values()
+        if e["task"] == "diary.tasks.audit_chain_verify_task"
+    )
+    assert entry["schedule"].hour == {2}
+
+
+def test_the_nightly_task_records_a_check(submitted):
+    assert audit_chain_verify_task() == {
+        "passed": True,
+        "links": AuditChainLink.objects.count(),
+        "problems": 0,
+    }
+    assert AuditChainCheck.objects.get().passed
 
 
 def test_the_status_says_when_the_chain_last_passed(submitted):
