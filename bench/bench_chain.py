@@ -85,7 +85,7 @@ def submit_main(args: argparse.Namespace) -> int:
 
     connections.close_all()
     web_env = {key: value for key, value in env.items() if key != "DATABASE_OWNER_URL"}
-    server = gunicorn_start(web_env, port=args.port, workers=None)
+    server = gunicorn_start(web_env, port=args.port, workers=None, ready=180)
     unchained, chained = Phase("submission, chain off"), Phase("submission, chained")
     try:
         clients = [Client(args.port, keep_alive=False) for _ in participants]
