@@ -152,3 +152,16 @@ def test_the_database_sessions_receive_the_key_pads_not_the_key():
     options = result.stdout.strip().splitlines()[-1]
     assert options.startswith("-c epro.chain_ipad=") and " -c epro.chain_opad=" in options
     assert PRODUCTION["AUDIT_CHAIN_KEY"] not in options
+
+
+def test_debug_keeps_a_generated_audit_chain_key_under_the_data_dir(tmp_path):
+    env = {
+        **{k: v for k, v in PRODUCTION.items() if k != "AUDIT_CHAIN_KEY"},
+        "DEBUG": "1",
+        "DATA_DIR": str(tmp_path),
+    }
+    show = ["shell", "-c", "from django.conf import settings; print(settings.AUDIT_CHAIN_KEY)"]
+    first = _manage(show, env).stdout.strip().splitlines()[-1]
+    assert (tmp_path / "audit-chain-key").read_text().strip() == first
+    assert len(first) >= 32
+    assert _manage(show, env).stdout.strip().splitlines()[-1] == first  # kept across runs
