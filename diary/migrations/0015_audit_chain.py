@@ -13,6 +13,15 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # Going back before the chain: the chain triggers (installed after migrate by
+        # diary/enforcement.py) go with the table they write to.
+        migrations.RunSQL(
+            migrations.RunSQL.noop,
+            reverse_sql="""DO $$ DECLARE t record; BEGIN
+                FOR t IN SELECT tgrelid::regclass::text AS name FROM pg_trigger WHERE tgname = 'epro_chain'
+                LOOP EXECUTE format('DROP TRIGGER epro_chain ON %s', t.name); END LOOP;
+            END $$;""",
+        ),
         migrations.CreateModel(
             name='AuditChainCheck',
             fields=[
