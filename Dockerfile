@@ -39,7 +39,8 @@ COPY manage.py ./
 # root: the code and the collected static files stay read-only for the process that serves.
 # collectstatic connects to nothing; the settings only need these variables to be present.
 RUN pip install -c requirements.lock -e . \
-    && DEBUG=0 SECRET_KEY=build-only-not-used-at-run-time DATABASE_URL=postgres://build@localhost/build \
+    && DEBUG=0 SECRET_KEY=build-only-not-used-at-run-time \
+       AUDIT_CHAIN_KEY=build-only-not-used-at-run-time-0000 DATABASE_URL=postgres://build@localhost/build \
        CELERY_BROKER_URL=redis://localhost:6379/0 python manage.py collectstatic --noinput
 
 USER 10001:10001

@@ -145,7 +145,9 @@ def data_create(*, clients: int, per_client: int) -> list[tuple[str, list[int]]]
     return result
 
 
-def gunicorn_start(env: dict[str, str], *, port: int, workers: int | None, threads: int = 1):
+def gunicorn_start(
+    env: dict[str, str], *, port: int, workers: int | None, threads: int = 1, ready: float = 30
+):
     """gunicorn as production runs it (config/gunicorn.conf.py: sync workers), on loopback.
 
     `workers` None keeps the configuration's number; `threads` above 1 runs threaded workers
@@ -169,7 +171,7 @@ def gunicorn_start(env: dict[str, str], *, port: int, workers: int | None, threa
         command += ["--worker-class", "gthread", "--threads", str(threads), "--keep-alive", "30"]
     env = {**env, "GUNICORN_ACCESS_LOG": ""}
     process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + ready
     while time.monotonic() < deadline:
         try:
             connection = http.client.HTTPConnection(HOST, port, timeout=2)
@@ -182,7 +184,7 @@ def gunicorn_start(env: dict[str, str], *, port: int, workers: int | None, threa
             raise SystemExit("gunicorn exited during start-up")
         time.sleep(0.2)
     process.terminate()
-    raise SystemExit("gunicorn did not answer /healthz within 30 s")
+    raise SystemExit(f"gunicorn did not answer /healthz within {ready:.0f} s")
 
 
 # --- clients --------------------------------------------------------------------------------

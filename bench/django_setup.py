@@ -23,6 +23,7 @@ def django_setup() -> Callable[[], None]:
     # DEBUG off always: with DEBUG on Django keeps every query in memory, which distorts timings.
     os.environ["DEBUG"] = "0"
     os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
+    os.environ.setdefault("AUDIT_CHAIN_KEY", "bench-only-audit-chain-key-not-a-secret")
     if not os.environ.get("DATABASE_URL"):
         data = embedded.data_root(BASE_DIR)
         urls = embedded.postgres_start(data / "pg-bench")

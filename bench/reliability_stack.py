@@ -97,6 +97,8 @@ class Stack:
             "DJANGO_SETTINGS_MODULE": SETTINGS,
             "DEBUG": "0",
             "SECRET_KEY": os.environ.get("SECRET_KEY") or "bench-only-not-a-secret",
+            "AUDIT_CHAIN_KEY": os.environ.get("AUDIT_CHAIN_KEY")
+            or "bench-only-audit-chain-key-not-a-secret",
             "DATABASE_URL": self.database_url,
             "CELERY_BROKER_URL": self.broker_url,
             "RELIABILITY_TASK_LOG": str(self.task_log),

@@ -4,7 +4,9 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_init
+from celery.signals import beat_init, worker_init
+
+from config.startup import audit_chain_key_check
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -27,3 +29,10 @@ def _worker_exits_on_broker_loss(sender: Any = None, **_: Any) -> None:
     """
     if sender is not None:
         sender.app.conf.broker_connection_retry = False
+
+
+@worker_init.connect
+@beat_init.connect
+def _audit_chain_key_checked(sender: Any = None, **_: Any) -> None:
+    """Worker and beat refuse to start with a key that is not the audit chain's."""
+    audit_chain_key_check()

@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config import embedded
 from config.env import broker_url_check, database_from_url, env
+from diary.rules import chain_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = embedded.data_root(BASE_DIR)
@@ -144,6 +145,28 @@ BACKUP_KEEP = env.int("BACKUP_KEEP", default=0)
 if BACKUP_KEEP < 0:
     raise ImproperlyConfigured("BACKUP_KEEP: must be 0 (keep every backup) or more")
 PG_BIN_DIR = env.str("PG_BIN_DIR", default="")
+
+def _audit_chain_key() -> str:
+    """AUDIT_CHAIN_KEY: the audit chain's secret (diary/rules/chain_key.py), never stored in the
+    database. Development only (DEBUG): a random key kept under .data/, as `make run` uses."""
+    key = env.str("AUDIT_CHAIN_KEY", default="")
+    if not key and DEBUG:
+        path = DATA_DIR / "audit-chain-key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        key = path.read_text().strip()
+    problem = chain_key.key_format_problem(key)
+    if problem:
+        raise ImproperlyConfigured(problem)
+    return key
+
+
+AUDIT_CHAIN_KEY = _audit_chain_key()
+# Every session of every process receives the key's HMAC pads at connection, for the chain
+# trigger (diary/rules/chain_key.py); `migrate` and the owner's connections keep these OPTIONS.
+DATABASES["default"]["OPTIONS"]["options"] = chain_key.connection_options(AUDIT_CHAIN_KEY)
 
 # Row-history tables reject UPDATE and DELETE (PostgreSQL triggers).
 PGHISTORY_APPEND_ONLY = True
@@ -300,6 +323,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "reminders-dispatch": {
         "task": "diary.tasks.reminders_dispatch_task",
         "schedule": crontab(minute="*/5"),
+    },
+    # Recomputes the keyed audit chain; the admin's audit page shows when it last passed.
+    "audit-chain-verify": {
+        "task": "diary.tasks.audit_chain_verify_task",
+        "schedule": crontab(hour=2, minute=30),
     },
 }
 

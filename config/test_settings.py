@@ -11,6 +11,7 @@ import os
 
 os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("SECRET_KEY", "tests-only-not-a-secret")
+os.environ.setdefault("AUDIT_CHAIN_KEY", "tests-only-audit-chain-key-not-a-secret")
 
 from pathlib import Path
 

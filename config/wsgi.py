@@ -3,9 +3,12 @@ import os
 from django.core.wsgi import get_wsgi_application
 
 from config.celery import app
+from config.startup import audit_chain_key_check
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 application = get_wsgi_application()
+
+audit_chain_key_check()
 
 
 def _task_publishing_prepare() -> None:

@@ -46,9 +46,24 @@ from django.core.management.base import CommandError
 from django.db import connections, models, transaction
 
 from config.database_roles import database_problem
+from diary.chain_tables import chained_tables
+from diary.rules.audit_chain import (
+    CHAIN_FUNCTION,
+    CHAIN_FUNCTION_NAME,
+    CHAIN_LOCK,
+    CHAIN_TRIGGER,
+    DELETED,
+    DIGEST_SESSION,
+    GENESIS,
+    content_digest_sql,
+    link_message,
+    row_digest_sql,
+)
+from diary.rules.chain_key import chain_secret, check_value, link_hmac
 
 APPEND_ONLY_TRIGGER = "epro_append_only"
 NO_TRUNCATE_TRIGGER = "epro_no_truncate"
+CHAIN_LINK_TABLE = "diary_auditchainlink"
 
 ALL = "SELECT, INSERT, UPDATE, DELETE"
 NO_DELETE = "SELECT, INSERT, UPDATE"
@@ -126,6 +141,8 @@ def table_privileges() -> dict[str, str]:
     for table in append_only_tables():
         privileges[table] = APPEND_ONLY
     privileges["django_migrations"] = "SELECT"
+    # Links are written by the chain trigger alone, as the owner (SECURITY DEFINER).
+    privileges[global_apps.get_model("diary", "AuditChainLink")._meta.db_table] = "SELECT"
     return privileges
 
 
@@ -144,6 +161,7 @@ def enforcement_sql(
     app, owner = quote(app_role), quote(owner_role)
     statements = [
         _GUARD_FUNCTIONS,
+        CHAIN_FUNCTION,
         _IGNORE_NOTHING.format(schema=quote(pgtrigger.features.schema())),
         # The database's and the schema's privileges: connect and use, nothing more.
         f"""DO $$ BEGIN
@@ -175,6 +193,15 @@ def enforcement_sql(
                 f"CREATE OR REPLACE TRIGGER {APPEND_ONLY_TRIGGER} BEFORE UPDATE OR DELETE "
                 f"ON {quote(table)} FOR EACH ROW EXECUTE FUNCTION public.{APPEND_ONLY_TRIGGER}()"
             )
+    # Before the chain's migration (a migration test stepping back) there is nothing to chain to.
+    chain_exists = CHAIN_LINK_TABLE in existing
+    for table, arguments in chained_tables().items():
+        if chain_exists and table in existing:
+            quoted = ", ".join(f"'{argument}'" for argument in arguments)
+            statements.append(
+                f"CREATE OR REPLACE TRIGGER {CHAIN_TRIGGER} AFTER INSERT ON {quote(table)} "
+                f"FOR EACH ROW EXECUTE FUNCTION public.{CHAIN_FUNCTION_NAME}({quoted})"
+            )
     for table in no_truncate_tables():
         if table in existing:
             statements.append(
@@ -201,10 +228,71 @@ def enforcement_apply(*, using: str, **kwargs: Any) -> None:
         if owner == app:
             return
         existing = set(connection.introspection.table_names(cursor))
+        quote = connection.ops.quote_name
         for statement in enforcement_sql(
-            app_role=app, owner_role=owner, existing=existing, quote=connection.ops.quote_name
+            app_role=app, owner_role=owner, existing=existing, quote=quote
         ):
             cursor.execute(statement)
+        chain_backfill(cursor, key=settings.AUDIT_CHAIN_KEY, existing=existing, quote=quote)
         problem = database_problem(cursor, app=app)
     if problem:
         raise CommandError(problem)
+
+
+def chain_backfill(
+    cursor: Any, *, key: str, existing: set[str], quote: Callable[[str], str]
+) -> int:
+    """Start the audit chain over the rows written before it existed: when the chain has no
+    genesis yet, link every row of every chained table (table by table, in key order) as the
+    trigger would have. Once the chain has begun, never: a row without a link is then one
+    written around the chain, which audit_verify reports. Returns the links written."""
+    if CHAIN_LINK_TABLE not in existing:
+        return 0
+    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK])
+    cursor.execute("SELECT 1 FROM diary_auditchainlink WHERE seq = 0")
+    if cursor.fetchone() is not None:
+        return 0
+    for statement in DIGEST_SESSION:
+        cursor.execute(statement)
+    secret, previous, seq = chain_secret(key), check_value(key), 0
+    links = [(0, "", previous, GENESIS, 0, "", "", None, "")]
+    for table, arguments in chained_tables().items():
+        if table not in existing:
+            continue
+        pk, content = quote(arguments[0]), len(arguments) > 1
+        columns = f"t.{pk}, {row_digest_sql('t')}"
+        if content:
+            columns += (
+                f", t.pgh_obj_id, t.pgh_label, {content_digest_sql('t', arguments[2:], event=True)}"
+            )
+        cursor.execute(f"SELECT {columns} FROM {quote(table)} t ORDER BY t.{pk}")  # noqa: S608
+        for row in cursor.fetchall():
+            object_table, object_id, digest = "", None, ""
+            if content:
+                object_table, object_id = arguments[1], row[2]
+                digest = DELETED if row[3] == "delete" else row[4]
+            seq += 1
+            message = link_message(
+                seq=seq,
+                prev_hash=previous,
+                source_table=table,
+                source_id=row[0],
+                row_digest=row[1],
+                object_table=object_table,
+                object_id=object_id,
+                content_digest=digest,
+            )
+            link = link_hmac(secret, message)
+            links.append(
+                (seq, previous, link, table, row[0], row[1], object_table, object_id, digest)
+            )
+            previous = link
+    if len(links) == 1:
+        return 0  # nothing to chain: the first writer's trigger starts the chain
+    cursor.executemany(
+        "INSERT INTO diary_auditchainlink (seq, prev_hash, hash, source_table, source_id, "
+        "row_digest, object_table, object_id, content_digest) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        links,
+    )
+    return len(links) - 1

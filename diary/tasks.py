@@ -8,6 +8,7 @@ from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from diary.services.accounts import password_reset_send
 from diary.services.assessments import assessments_refresh_status
+from diary.services.audit_chain import audit_chain_check
 from diary.services.reminders import reminders_dispatch
 
 log = logging.getLogger(__name__)
@@ -16,6 +17,13 @@ log = logging.getLogger(__name__)
 @shared_task
 def assessments_refresh_task() -> dict[str, int]:
     return assessments_refresh_status()
+
+
+@shared_task
+def audit_chain_verify_task() -> dict[str, int | bool]:
+    # Nightly (beat); reads only, plus one AuditChainCheck row: safe to run twice.
+    report = audit_chain_check()
+    return {"passed": report.passed, "links": report.links, "problems": report.problem_count}
 
 
 @shared_task

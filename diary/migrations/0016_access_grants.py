@@ -23,7 +23,7 @@ def remove_group_grants_of_emergency_unblinding(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('diary', '0014_closing_period_start'),
+        ('diary', '0015_audit_chain'),
         ('pghistory', '0007_auto_20250421_0444'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

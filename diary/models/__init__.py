@@ -9,6 +9,7 @@ from diary.models.allocation import (
     Treatment,
 )
 from diary.models.audit import UNBLINDED_ACTIONS, AuditAction, AuditEvent
+from diary.models.chain import AuditChainCheck, AuditChainLink
 from diary.models.clinical import (
     Assessment,
     AssessmentStatus,
@@ -52,6 +53,8 @@ __all__ = [
     "Assessment",
     "AssessmentStatus",
     "AuditAction",
+    "AuditChainCheck",
+    "AuditChainLink",
     "AuditEvent",
     "ClosingPeriodStart",
     "DataQuery",

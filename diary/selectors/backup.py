@@ -13,7 +13,7 @@ from typing import Any
 from django.db import connections
 from django.db.models import Max
 
-from diary.models import AuditEvent
+from diary.models import AuditChainCheck, AuditChainLink, AuditEvent
 
 
 def backup_facts(*, using: str = "default") -> dict[str, Any]:
@@ -53,7 +53,29 @@ def backup_facts(*, using: str = "default") -> dict[str, Any]:
 
 
 def backup_chain_state(*, using: str = "default") -> dict[str, Any]:
-    """The audit chain's verification state as of the dump (its head, how many links), for
-    the manifest; restore and audit_verify can then tell that the restored chain ends where
-    the dumped one did. Empty until the keyed chain (issue 14, item 4) is wired in here."""
-    return {}
+    """The audit chain's verification state as of the dump, for the manifest: how many links,
+    the head's position and hash, and the last check that ran (when, passed). Kept outside
+    the database, the head is the outside record that shows a restored (or later) chain still
+    ends where the dumped one did: removing the newest events together with their links is
+    caught only against it (README: Audit chain). Empty before the first migrate."""
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        tables = set(connection.introspection.table_names(cursor))
+    if AuditChainLink._meta.db_table not in tables:
+        return {}
+    links = AuditChainLink.objects.using(using)
+    head = links.order_by("-seq").values("seq", "hash").first()
+    check = (
+        AuditChainCheck.objects.using(using)
+        .order_by("-checked_at")
+        .values("checked_at", "passed")
+        .first()
+    )
+    return {
+        "links": links.count(),
+        "head_seq": head["seq"] if head else None,
+        "head_hash": head["hash"] if head else None,
+        "last_check": None
+        if check is None
+        else {"checked_at": check["checked_at"].isoformat(), "passed": check["passed"]},
+    }

@@ -61,6 +61,7 @@ def _manage(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess
             "DATABASE_OWNER_URL",
             "CELERY_BROKER_URL",
             "SECRET_KEY",
+            "AUDIT_CHAIN_KEY",
             "DEBUG",
             "DJANGO_SETTINGS_MODULE",
         }
@@ -80,6 +81,7 @@ def _manage(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess
 PRODUCTION = {
     "DEBUG": "0",
     "SECRET_KEY": "k" * 20 + "Zq8#x!v2@LmN7$pR4&tY9*wB1^cD6(eF3)gH5",
+    "AUDIT_CHAIN_KEY": "a-production-chain-key-of-forty-characters",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/epro",
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
     "ALLOWED_HOSTS": "diary.example.org",
@@ -92,7 +94,9 @@ def test_production_settings_pass_the_deployment_checklist():
     assert "no issues" in result.stdout
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL"])
+@pytest.mark.parametrize(
+    "missing", ["SECRET_KEY", "AUDIT_CHAIN_KEY", "DATABASE_URL", "CELERY_BROKER_URL"]
+)
 def test_production_without_a_required_variable_fails_in_one_line(missing):
     env = {k: v for k, v in PRODUCTION.items() if k != missing}
     result = _manage(["check"], env)
@@ -145,3 +149,39 @@ def test_backups_go_where_backup_dir_says_and_keep_all_by_default(tmp_path):
         {**PRODUCTION, "BACKUP_DIR": str(tmp_path / "b")},
     )
     assert result.stdout.strip().splitlines()[-1] == f"{tmp_path / 'b'} 0", result.stderr
+
+
+def test_a_short_audit_chain_key_fails_in_one_line():
+    result = _manage(["check"], {**PRODUCTION, "AUDIT_CHAIN_KEY": "short"})
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "configuration error: AUDIT_CHAIN_KEY: must be at least 32 characters (README: Audit chain)"
+    )
+
+
+def test_the_database_sessions_receive_the_key_pads_not_the_key():
+    result = _manage(
+        [
+            "shell",
+            "-c",
+            "from django.conf import settings; "
+            "print(settings.DATABASES['default']['OPTIONS']['options'])",
+        ],
+        PRODUCTION,
+    )
+    options = result.stdout.strip().splitlines()[-1]
+    assert options.startswith("-c epro.chain_ipad=") and " -c epro.chain_opad=" in options
+    assert PRODUCTION["AUDIT_CHAIN_KEY"] not in options
+
+
+def test_debug_keeps_a_generated_audit_chain_key_under_the_data_dir(tmp_path):
+    env = {
+        **{k: v for k, v in PRODUCTION.items() if k != "AUDIT_CHAIN_KEY"},
+        "DEBUG": "1",
+        "DATA_DIR": str(tmp_path),
+    }
+    show = ["shell", "-c", "from django.conf import settings; print(settings.AUDIT_CHAIN_KEY)"]
+    first = _manage(show, env).stdout.strip().splitlines()[-1]
+    assert (tmp_path / "audit-chain-key").read_text().strip() == first
+    assert len(first) >= 32
+    assert _manage(show, env).stdout.strip().splitlines()[-1] == first  # kept across runs

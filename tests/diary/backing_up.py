@@ -24,6 +24,8 @@ def _connect(dbname: str, role: dict[str, Any], **extra: Any) -> psycopg.Connect
         password=role.get("PASSWORD") or None,
         host=role.get("HOST") or None,
         port=role.get("PORT") or None,
+        # The audit chain's key pads, as every session of the application has them.
+        options=settings.DATABASES["default"]["OPTIONS"].get("options", ""),
         **extra,
     )
 

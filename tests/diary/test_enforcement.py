@@ -27,6 +27,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def app_connect() -> psycopg.Connection:
+    """As the application connects: its role, and the audit chain's key for the session."""
     db = settings.DATABASES["default"]
     return psycopg.connect(
         dbname=db["NAME"],
@@ -34,6 +35,7 @@ def app_connect() -> psycopg.Connection:
         password=db.get("PASSWORD") or None,
         host=db.get("HOST") or None,
         port=db.get("PORT") or None,
+        options=db["OPTIONS"]["options"],
     )
 
 

@@ -22,6 +22,7 @@ from diary.models import UNBLINDED_ACTIONS, AuditAction, AuditEvent
 from diary.rules.local_time import utc_iso
 from diary.rules.spreadsheet import formula_neutralise
 from diary.selectors.audit import audit_events_visible_to, participant_timeline
+from diary.selectors.audit_chain import audit_chain_status
 from diary.services.audit import audit_record
 
 AUDIT_COLUMNS = [
@@ -88,7 +89,14 @@ def audit_export_view(request: HttpRequest) -> HttpResponse:
         raise Http404
     form = AuditFilterForm(request.GET or None, user=request.user)
     if "download" not in request.GET or not form.is_valid():
-        context = {**admin.site.each_context(request), "title": "Audit trail export", "form": form}
+        context = {
+            **admin.site.each_context(request),
+            "title": "Audit trail export",
+            "form": form,
+            # Only when and whether: what a failed check found names rows of any table
+            # (allocation included), so it stays in the command's output and the log.
+            "chain": audit_chain_status(),
+        }
         # A filter that does not hold is refused as such (the form says why), not shown as 200.
         status = 400 if form.is_bound and not form.is_valid() else 200
         return TemplateResponse(

@@ -94,7 +94,7 @@ QUERIES: dict[str, tuple[str, int]] = {
     # participants; scoring.summaries).
     "admin:arm_summary_study": ("statistician", 13),
     "admin:assessment_transcribe": ("coordinator1", 8),
-    "admin:audit_export": ("coordinator1", 7),
+    "admin:audit_export": ("coordinator1", 8),
     "admin:audit_export?download=1": ("coordinator1", 10),
     "admin:audit_timeline": ("coordinator1", 18),
     "admin:diary_participant_compliance": ("coordinator1", 14),

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.migrations.loader import MigrationLoader
 
-from diary.models import AuditEvent, Response
+from diary.models import AuditChainLink, AuditEvent, Response
 from diary.selectors import backup as backup_selectors
 from diary.services import backups as backups_module
 from diary.services.backups import (
@@ -85,7 +85,9 @@ def test_backup_writes_a_dump_and_a_manifest_that_describes_it(world, tmp_path) 
     assert manifest["migration_heads"]["diary"] == leaves["diary"]
     assert manifest["database"]["server_version_num"] == connection.pg_version
     assert manifest["pg_dump"]["major"] >= manifest["database"]["server_version_num"] // 10000
-    assert manifest["audit_chain"] == {}
+    links = AuditChainLink.objects.order_by("-seq")
+    assert manifest["audit_chain"]["links"] == links.count()
+    assert manifest["audit_chain"]["head_hash"] == links.first().hash
     assert manifest["application"]["name"] == "epro-diary"
     # Readable by this user only: it holds every password hash and every answer.
     assert stat.S_IMODE(backup.path.stat().st_mode) == 0o700
@@ -105,8 +107,8 @@ def test_the_manifest_describes_the_dumped_snapshot_not_later_writes(
         with app_on(settings.DATABASES["default"]["NAME"]) as conn:
             conn.execute(
                 "INSERT INTO diary_auditevent (occurred_at, actor_label, action, object_type, "
-                "object_id, reason, details, request_id) "
-                "VALUES (now(), '', 'login', '', '', '', '{}', '')"
+                "object_id, reason, details, request_id, unblinded) "
+                "VALUES (now(), '', 'login', '', '', '', '{}', '', false)"
             )
         return facts_read(**kwargs)
 

@@ -17,7 +17,8 @@ from django.urls import reverse
 from psycopg import errors, sql
 
 from diary.enforcement import append_only_tables
-from diary.models import AuditAction, AuditEvent, Participant, Response
+from diary.models import AuditAction, AuditChainLink, AuditEvent, Participant, Response
+from diary.services.audit_chain import audit_chain_check
 from diary.services.backups import DUMP, MANIFEST, backup_create
 from diary.services.restore import RestoreRefused, backup_restore, backup_verify, database_url
 from scoring.services import responses_score
@@ -71,8 +72,16 @@ def test_a_restored_database_holds_every_row_as_it_was_and_the_application_runs_
             assert response.status_code == 302, response.content[:300]
             assert AuditEvent.objects.filter(action=AuditAction.LOGIN).exists()
             participant = Participant.objects.get(subject_id="S02-001")
+            # The restored chain verifies under the same key and ends where the dumped one did.
+            chain = backup.manifest["audit_chain"]
+            assert chain["links"] > 0
+            head = AuditChainLink.objects.order_by("-seq").values_list("seq", "hash").first()
+            assert head == (chain["head_seq"], chain["head_hash"])
+            report = audit_chain_check()
+            assert report.passed, report.problems
             submit(participant)
             assert Response.objects.count() == 4
+            assert audit_chain_check().passed  # and goes on after new writes
         assert Response.objects.count() == 2  # the test database, untouched
 
         # The append-only guards hold in the restored database, for the application role...

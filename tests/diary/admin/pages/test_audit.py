@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from diary.models import AuditAction, AuditEvent
+from diary.models import AuditAction, AuditChainCheck, AuditEvent
 from diary.services.audit import audit_record
 from diary.services.exports import ExportRequest, export_start
 from diary.services.periods import period_end_report, period_start_report
@@ -203,3 +203,18 @@ def test_the_timeline_reads_the_events_through_the_access_policy(client, reporte
         )
     shown = timeline(client, reported.statistician, reported.participant_a).content
     assert b"computed from the allocation" in shown
+
+
+def test_audit_page_says_when_the_chain_last_passed(client, world):
+    client.force_login(world.coordinator1)
+    page = client.get(reverse("admin:audit_export")).content.decode()
+    assert "has not passed a check yet" in page
+    passed = AuditChainCheck.objects.create(passed=True, links=10, seconds=0.1)
+    AuditChainCheck.objects.create(
+        passed=False, links=11, seconds=0.1, first_problem="diary_auditevent#3 altered", problems=1
+    )
+    page = client.get(reverse("admin:audit_export")).content.decode()
+    assert f"last passed its check on {passed.checked_at:%Y-%m-%d %H:%M} UTC" in page
+    assert "failed</strong>" in page
+    # What the check found is not shown: it may name rows of tables blinded staff never see.
+    assert "diary_auditevent#3" not in page
