@@ -251,6 +251,7 @@ def audit_build(study) -> int:
                     object_type="diary.Assessment" if obj else "",
                     object_id=str(obj),
                     details=details or {},
+                    unblinded=False,
                 )
             )
 

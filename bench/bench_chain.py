@@ -152,9 +152,9 @@ def verify_main(args: argparse.Namespace) -> int:
             count = min(_BATCH, args.events - offset)
             conn.execute(
                 "INSERT INTO diary_auditevent (occurred_at, actor_label, action, object_type, "
-                "object_id, reason, details, request_id) "
+                "object_id, reason, details, request_id, unblinded) "
                 "SELECT now(), 'bench', 'exported', 'bench', g::text, '', "
-                "jsonb_build_object('n', g), '' FROM generate_series(1, %s) g",
+                "jsonb_build_object('n', g), '', true FROM generate_series(1, %s) g",
                 [count],
             )
             print(f"  {offset + count} events chained", flush=True)

@@ -467,6 +467,13 @@ def grant_study_ids(user: AnyUser) -> list[int]:
     return sorted(studies)
 
 
+def speaks_only_for_herself(user: AnyUser) -> bool:
+    """Nobody else sets her password or e-mail, or enrols an authenticator for her: she holds a
+    guarded right somewhere, so whoever took over her login would unblind herself (issue 13,
+    item 3). Her access is reset only through the reset link to her own address."""
+    return bool(grant_study_ids(user))
+
+
 def participant_of(user: AnyUser) -> Participant | None:
     """The participant record of a logged-in participant, if she may use the diary."""
     if not user.is_authenticated or not user.is_active:

@@ -1,6 +1,8 @@
-"""Logins, logouts, failed logins and lockouts go to the audit trail.
+"""Logins, logouts, failed logins and lockouts go to the audit trail; after every migrate
+(and the test suite's flush) the role groups hold the access policy's permissions.
 
-Receivers only record what django.contrib.auth and django-axes report; they change nothing else.
+The audit receivers only record what django.contrib.auth and django-axes report; they change
+nothing else.
 """
 
 from __future__ import annotations
@@ -9,12 +11,22 @@ from typing import Any
 
 from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
 from diary.access import participant_of
 from diary.auth import user_for_identifier
 from diary.models import AuditAction
 from diary.services.audit import audit_record
+from diary.services.staff import role_groups_ensure
+
+
+@receiver(post_migrate, dispatch_uid="diary_role_groups")
+def _role_groups(sender: Any, using: str = "default", **kwargs: Any) -> None:
+    # Once per migrate, for this app: auth's create_permissions (connected at auth's ready,
+    # before this) has made this app's permissions by then.
+    if getattr(sender, "name", None) == "diary":
+        role_groups_ensure(using=using)
 
 
 def _identifier_kind(identifier: str) -> str:

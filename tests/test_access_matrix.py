@@ -818,7 +818,7 @@ def test_the_leak_check_finds_the_allocation_on_unblinded_pages(matrix: Matrix) 
     assert set(LEAKS.findall(text_of(response))) >= {"AP", "PA"}
 
 
-AUDIT_EVENT_OF_THE_EXPORT = cells("login login login index index index 200 index 403 403")
+AUDIT_EVENT_OF_THE_EXPORT = cells("login login login index index index 200 index 404 404")
 
 
 def test_an_unblinded_exports_event_is_no_page_for_blinded_identities(matrix: Matrix) -> None:
@@ -902,7 +902,7 @@ def test_staff_cannot_use_the_diary(matrix: Matrix) -> None:
     assert answer(response) == "index"
     assert MenstrualPeriod.objects.count() == periods
     response = client.post(reverse("diary:period_closing"), {"started_on": "2026-01-01"})
-    assert response.status_code == 404
+    assert answer(response) == "index"
     assert not ClosingPeriodStart.objects.exists()
 
 

@@ -11,6 +11,10 @@
   its own members.
 - Nobody speaks for a participant: the password form refuses participant accounts, and every
   change the form makes is audited.
+- Nobody takes over a holder of a guarded right (diary.access.speaks_only_for_herself): her
+  password page does not exist for anyone else and her e-mail is read-only to others, so no
+  administrator can log in as the unblinded statistician (the device admin refuses to enrol an
+  authenticator for her too, diary.admin.authenticators).
 """
 
 from __future__ import annotations
@@ -18,12 +22,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.contrib.auth.models import Group, Permission
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 
 from diary import access
 from diary.models import Participant
@@ -72,7 +77,15 @@ class StaffAccountsUserAdmin(UserAdmin):
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None and obj.pk == request.user.pk:
             fields += [f for f in OWN_RIGHTS if f not in fields]
+        elif obj is not None and access.speaks_only_for_herself(obj):
+            fields += [f for f in ("email",) if f not in fields]
         return fields
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = ""):
+        user = self.get_object(request, unquote(id))
+        if user is not None and user.pk != request.user.pk and access.speaks_only_for_herself(user):
+            raise Http404("No such page.")
+        return super().user_change_password(request, id, form_url)
 
     def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
         # The form offers only what may be ticked here; what it does not offer (her role

@@ -9,11 +9,11 @@ only by a second person who holds it (diary.services.grants, which writes it thr
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, Group
+from django.contrib.auth.models import AbstractBaseUser, Group, Permission
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from diary.access import ROLE_GROUPS, UNBLINDED_ROLES
+from diary.access import ROLE_GROUPS, ROLE_PERMISSIONS, UNBLINDED_ROLES
 from diary.models import AuditAction, StaffMembership
 from diary.services.audit import audit_record
 
@@ -26,6 +26,27 @@ USER_FIXED = "A membership stays with its user: add one for the other user inste
 
 
 @transaction.atomic
+def role_groups_ensure(*, using: str = "default", **_: object) -> None:
+    """post_migrate: every role group exists and holds exactly its role's permissions from the
+    access policy's table (diary.access.ROLE_PERMISSIONS), whatever happened to the groups
+    since (a database emptied by the test suite's flush, which migrations do not re-run, or a
+    permission added to the table after the data migrations). Emergency unblinding is in no
+    role's table: it stays a person's two-person grant."""
+    by_name = {
+        (p.content_type.app_label, p.codename): p
+        for p in Permission.objects.using(using).select_related("content_type")
+    }
+    for role, group_name in ROLE_GROUPS.items():
+        wanted = [
+            by_name[tuple(perm.split(".", 1))]
+            for perm in sorted(ROLE_PERMISSIONS[role])
+            if tuple(perm.split(".", 1)) in by_name
+        ]
+        group, _created = Group.objects.using(using).get_or_create(name=group_name)
+        if set(group.permissions.values_list("pk", flat=True)) != {p.pk for p in wanted}:
+            group.permissions.set(wanted)
+
+
 def staff_groups_sync(*, user: AbstractBaseUser) -> None:
     """Make the user's role groups match the roles of her memberships.
 

@@ -107,7 +107,11 @@ def pages(world, her) -> list[tuple[str, object, str]]:
         ("history", c1, reverse("admin:diary_participant_history", args=[her.pk])),
         ("allocations", world.statistician, reverse("admin:diary_allocation_changelist")),
         ("users", world.admin, reverse("admin:auth_user_changelist")),
-        ("user", world.admin, reverse("admin:auth_user_change", args=[her.user.pk])),
+        # A staff account (participants' logins are not in the user admin).
+        ("user", world.admin, reverse("admin:auth_user_change", args=[c1.pk])),
+        ("system audit", world.admin, reverse("admin:system_audit")),
+        ("signals", c1, reverse("admin:signals")),
+        ("queries", c1, reverse("admin:signal_queries")),
         ("row history", world.statistician, reverse("admin:pghistory_events_changelist")),
     ]
     reminder = ReminderLog.objects.filter(participant=her).first()

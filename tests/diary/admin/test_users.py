@@ -14,6 +14,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from diary import access
 from diary.models import AuditEvent, StaffMembership, StaffRole
@@ -220,3 +221,64 @@ def test_blinded_staff_following_an_actor_link_reach_no_account(client, world, w
             assert client.get(url).status_code in (302, 404), url
             assert world.participant_a.contact.email not in client.get(url).content.decode()
     assert client.get(reverse("admin:auth_user_changelist")).status_code == 404
+
+
+# --- 13.3: nobody takes over a holder's login --------------------------------------------------
+def test_nobody_sets_the_unblinded_statisticians_password(client, world):
+    """The attack: the blinded superuser sets the statistician's password in the user admin,
+    then logs in as her and reads the allocation. Her password page does not exist for others."""
+    client.force_login(world.admin)
+    url = reverse("admin:auth_user_password_change", args=[world.statistician.pk])
+    before = fresh(world.statistician).password
+    assert client.get(url).status_code == 404
+    data = {"password1": "Another-horse-battery-7", "password2": "Another-horse-battery-7"}
+    assert client.post(url, data).status_code == 404
+    assert fresh(world.statistician).password == before
+
+
+def test_a_blinded_coordinators_password_can_still_be_set_by_the_administrator(client, world):
+    """The check can fail: for an account with no guarded right the page works as Django's."""
+    client.force_login(world.admin)
+    url = reverse("admin:auth_user_password_change", args=[world.coordinator1.pk])
+    before = fresh(world.coordinator1).password
+    data = {
+        "password1": "Another-horse-battery-7",
+        "password2": "Another-horse-battery-7",
+        "set_usable_password": "true",
+    }
+    assert client.post(url, data).status_code == 302
+    assert fresh(world.coordinator1).password != before
+
+
+def test_nobody_redirects_the_statisticians_reset_link(client, world):
+    """Her e-mail, where her reset link goes, is read-only to others: changing it would hand
+    over her login as surely as her password."""
+    client.force_login(world.admin)
+    url = reverse("admin:auth_user_change", args=[world.statistician.pk])
+    before = fresh(world.statistician).email
+    client.post(url, user_form(world.statistician, email="attacker@example.org"))
+    assert fresh(world.statistician).email == before
+
+
+def test_nobody_enrols_an_authenticator_for_the_statistician(client, world):
+    client.force_login(world.admin)
+    url = reverse("admin:otp_totp_totpdevice_add")
+    data = {
+        "user": world.statistician.pk,
+        "name": "taken over",
+        "key": "3132333435363738393031323334353637383930",
+        "step": 30,
+        "t0": 0,
+        "digits": 6,
+        "tolerance": 1,
+        "drift": 0,
+        "last_t": -1,
+    }
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "only she can enrol her authenticator" in response.content.decode()
+    assert not TOTPDevice.objects.filter(user=world.statistician).exists()
+    # For an account without a guarded right the form works (the check can fail).
+    response = client.post(url, {**data, "user": world.coordinator1.pk})
+    assert response.status_code == 302
+    assert TOTPDevice.objects.filter(user=world.coordinator1).exists()

@@ -56,6 +56,7 @@ def entry(
         study=participant.study,
         object_type="diary.Assessment",
         object_id=str(obj),
+        unblinded=False,
     )
 
 

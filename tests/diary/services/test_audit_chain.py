@@ -132,8 +132,8 @@ def test_reordered_links_are_found(submitted):
 def test_an_event_inserted_around_the_chain_is_named(submitted):
     tamper(
         "INSERT INTO diary_auditevent (occurred_at, actor_label, action, object_type, "
-        "object_id, reason, details, request_id) "
-        "VALUES (now(), 'intruder', 'exported', '', '', '', '{}', '')"
+        "object_id, reason, details, request_id, unblinded) "
+        "VALUES (now(), 'intruder', 'exported', '', '', '', '{}', '', true)"
     )
     forged = AuditEvent.objects.get(actor_label="intruder")
     said = verify_fails()
@@ -240,8 +240,8 @@ def test_the_application_role_cannot_write_links(submitted):
 def test_a_write_without_the_key_or_with_another_is_refused(submitted):
     insert = (
         "INSERT INTO diary_auditevent (occurred_at, actor_label, action, object_type, "
-        "object_id, reason, details, request_id) VALUES (now(), 'x', 'exported', '', '', '', "
-        "'{}', '')"
+        "object_id, reason, details, request_id, unblinded) VALUES (now(), 'x', 'exported', "
+        "'', '', '', '{}', '', true)"
     )
     with owner_connect() as conn, pytest.raises(errors.InsufficientPrivilege, match="no AUDIT"):
         conn.execute(insert)

@@ -42,6 +42,7 @@ def night_entry(participant, n: int) -> None:
         participant=participant,
         study=participant.study,
         object_id=str(n),
+        unblinded=False,
     )
 
 

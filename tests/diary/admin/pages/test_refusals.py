@@ -79,11 +79,33 @@ def assert_refused(user, urls: dict[str, str]) -> None:
     assert not wrong, "\n".join(wrong)
 
 
-@pytest.mark.parametrize("who", ["outsider", "root"])
-def test_staff_without_a_study_role_find_no_custom_page(world, urls, who):
-    """Staff without a membership, a superuser included: every custom page is a 404."""
-    user = world.outsider if who == "outsider" else make_staff("root", superuser=True)
-    assert_refused(user, urls)
+# Pages of no study: the system audit view opens for superusers and for holders of
+# diary.view_system_audit by name, membership or not (diary.access.may_view_system_audit).
+SYSTEM_PAGES = {"system_audit"}
+
+
+def study_pages(urls: dict[str, str]) -> dict[str, str]:
+    return {name: url for name, url in urls.items() if name not in SYSTEM_PAGES}
+
+
+def assert_system_pages_open(user, urls: dict[str, str]) -> None:
+    client = Client(raise_request_exception=False)
+    client.force_login(user)
+    opened = {name: client.get(urls[name]).status_code for name in SYSTEM_PAGES}
+    assert opened == dict.fromkeys(SYSTEM_PAGES, 200)
+
+
+def test_staff_without_a_study_role_find_no_custom_page(world, urls):
+    """Staff without a membership: every custom page is a 404."""
+    assert_refused(world.outsider, urls)
+
+
+def test_a_superuser_without_a_study_role_finds_only_the_system_pages(world, urls):
+    """A superuser without a membership: every study page is a 404; the system audit view of
+    events with no study opens."""
+    root = make_staff("root", superuser=True)
+    assert_refused(root, study_pages(urls))
+    assert_system_pages_open(root, urls)
 
 
 def every_permission_by_name(user) -> None:
@@ -95,7 +117,9 @@ def test_permissions_without_a_membership_open_nothing(world, urls):
     """Every permission of the app given by name, emergency unblinding included, but no
     membership: still nothing opens."""
     every_permission_by_name(world.outsider)
-    assert_refused(world.outsider, urls)
+    assert_refused(world.outsider, study_pages(urls))
+    # diary.view_system_audit is given by name: the system view is hers, study pages are not.
+    assert_system_pages_open(world.outsider, urls)
 
 
 def test_a_membership_without_its_role_group_opens_nothing(world, urls):

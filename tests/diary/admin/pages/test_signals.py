@@ -34,6 +34,7 @@ def night_entry(participant) -> None:
         participant=participant,
         study=participant.study,
         object_id="1",
+        unblinded=False,
     )
 
 
