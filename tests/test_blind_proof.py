@@ -203,7 +203,10 @@ def contacts_found(client, study: Study) -> dict[str, list[str]]:
 
     def get(path, *args, **kwargs):
         response = original(path, *args, **kwargs)
-        if hits := CONTACT.findall(response.content.decode()):
+        text = text_of(response)
+        if response.streaming:  # read once here: hand the crawl the same bytes again
+            response.streaming_content = [text.encode()]
+        if hits := CONTACT.findall(text):
             found[path] = sorted(set(hits))
         return response
 

@@ -126,7 +126,9 @@ QUERIES: dict[str, tuple[str, int]] = {
     # System tables and study roles, as the superuser.
     "admin:auth_group_change": ("admin", 9),
     "admin:auth_group_changelist": ("admin", 10),
-    "admin:auth_user_change": ("admin", 10),
+    # Three of them ask whether the account holds a guarded right (then nobody else sets her
+    # password or e-mail: diary.access.speaks_only_for_herself).
+    "admin:auth_user_change": ("admin", 13),
     "admin:auth_user_changelist": ("admin", 11),
     "admin:axes_accessattempt_change": ("admin", 7),
     "admin:axes_accessattempt_changelist": ("admin", 13),
