@@ -24,6 +24,7 @@ def test_the_image_copies_every_runtime_directory():
     assert needed <= copied, needed - copied
 
 
+@pytest.mark.django_db  # importing config.wsgi checks the audit chain key against the database
 def test_compose_runs_web_worker_and_beat_from_our_modules():
     services = compose()["services"]
     assert services["migrate"]["command"] == ["python", "manage.py", "migrate", "--noinput"]
