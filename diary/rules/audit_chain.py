@@ -9,6 +9,11 @@ row-history triggers). The trigger:
   read, held until commit, so two simultaneous writers append one after the other; and a
   fork is impossible even without it: `seq` is the head's plus one (primary key) and
   `prev_hash` is UNIQUE, so two links can never follow the same one;
+  Because that lock is held to commit, and foreign keys are checked at commit (KEY SHARE on
+  the rows they point at), a service that serialises on a row locks it FOR NO KEY UPDATE
+  (`select_for_update(no_key=True)`, `of=` its own table): FOR UPDATE would block those
+  checks, and a submission and the window job at the same moment would deadlock
+  (tests/diary/services/test_lock_order.py);
 - hashes the whole row as PostgreSQL writes it out (`row::text`, in UTC: the function pins
   the settings that text depends on), so `audit_verify` can recompute the digest of the row
   as it is now and compare;

@@ -85,7 +85,7 @@ def password_reset_send(*, identifier: str, now: datetime | None = None) -> bool
     participant = participant_of(user) if user is not None else None
     if participant is None or participant.status != ParticipantStatus.ACTIVE:
         return False
-    participant = Participant.objects.select_for_update().get(pk=participant.pk)
+    participant = Participant.objects.select_for_update(no_key=True).get(pk=participant.pk)
     if Invitation.objects.filter(
         participant=participant,
         purpose=InvitationPurpose.PASSWORD_RESET,

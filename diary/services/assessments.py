@@ -22,7 +22,7 @@ def assessments_refresh_status(*, now: datetime | None = None) -> dict[str, int]
         status=AssessmentStatus.SCHEDULED, opens_at__lte=now, closes_at__gt=now
     ).update(status=AssessmentStatus.OPEN)
     missed_ids = list(
-        Assessment.objects.select_for_update(skip_locked=True)
+        Assessment.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
         .filter(status__in=[AssessmentStatus.SCHEDULED, AssessmentStatus.OPEN], closes_at__lte=now)
         .values_list("pk", "participant_id", "participant__study_id", "period_number")
     )

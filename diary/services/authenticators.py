@@ -38,7 +38,10 @@ def authenticator_save(*, device: TOTPDevice, actor: AbstractBaseUser) -> TOTPDe
     """Save a device as edited (the system admin's device admin), recording what changes
     which accounts it protects: confirmed or not, and whose it is."""
     before = (
-        TOTPDevice.objects.select_for_update().select_related("user").filter(pk=device.pk).first()
+        TOTPDevice.objects.select_for_update(no_key=True)
+        .select_related("user")
+        .filter(pk=device.pk)
+        .first()
         if device.pk
         else None
     )

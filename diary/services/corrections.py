@@ -85,7 +85,7 @@ def response_correct(
     # Two corrections of one response wait for each other on its assessment's row, as
     # transcriptions do: a response row cannot be locked, since locking needs the UPDATE
     # privilege, which the application role has on no append-only table (diary/enforcement.py).
-    Assessment.objects.select_for_update().get(pk=current.assessment_id)
+    Assessment.objects.select_for_update(no_key=True).get(pk=current.assessment_id)
     participant = current.assessment.participant
     _check_may_correct(actor, participant)
     reason = _check_reason(reason)
@@ -144,7 +144,7 @@ def assessment_transcribe(
     """
     now = now or timezone.now()
     locked = (
-        Assessment.objects.select_for_update()
+        Assessment.objects.select_for_update(no_key=True)
         .select_related("participant__study")
         .get(pk=assessment.pk)
     )

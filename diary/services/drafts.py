@@ -34,11 +34,11 @@ class DraftSaveResult:
 def _locked(assessment: Assessment) -> tuple[Assessment, ResponseDraft | None]:
     # Lock order everywhere: assessment, then draft (assessment_submit locks the assessment).
     locked = (
-        Assessment.objects.select_for_update(of=("self",))
+        Assessment.objects.select_for_update(no_key=True, of=("self",))
         .select_related("participant__study")
         .get(pk=assessment.pk)
     )
-    draft = ResponseDraft.objects.select_for_update().filter(assessment=locked).first()
+    draft = ResponseDraft.objects.select_for_update(no_key=True).filter(assessment=locked).first()
     return locked, draft
 
 

@@ -158,7 +158,7 @@ def grant_approve(
     """Approve a pending grant and give the right. Raises ValidationError when it is not
     pending or `actor` proposed it or would get it, PermissionDenied unless `actor` holds the
     right in the study, covering the requested sites."""
-    grant = AccessGrant.objects.select_for_update().get(pk=grant.pk)
+    grant = AccessGrant.objects.select_for_update(no_key=True).get(pk=grant.pk)
     if grant.status != GrantStatus.PENDING:
         raise ValidationError(f"This request is already {grant.get_status_display().lower()}.")
     if actor.pk in (grant.proposed_by_id, grant.grantee_id):
@@ -183,7 +183,7 @@ def grant_reject(
     """Reject a pending grant; nothing is given. A second person decides, as for approval:
     a system administrator or a holder of the right in the study, neither its proposer nor
     its grantee. Raises ValidationError or PermissionDenied otherwise."""
-    grant = AccessGrant.objects.select_for_update().get(pk=grant.pk)
+    grant = AccessGrant.objects.select_for_update(no_key=True).get(pk=grant.pk)
     if grant.status != GrantStatus.PENDING:
         raise ValidationError(f"This request is already {grant.get_status_display().lower()}.")
     if actor.pk in (grant.proposed_by_id, grant.grantee_id):

@@ -141,7 +141,7 @@ def invitation_accept(*, token: str, password: str, now: datetime | None = None)
     """
     now = now or timezone.now()
     checked = invitation_check(token=token, now=now)
-    invitation = Invitation.objects.select_for_update().get(pk=checked.pk)
+    invitation = Invitation.objects.select_for_update(no_key=True).get(pk=checked.pk)
     if invitation.used_at is not None:
         raise InvitationInvalid("This link has already been used.")
     invitation.used_at = now

@@ -111,7 +111,7 @@ def participant_activate(
     *, participant: Participant, actor: AbstractBaseUser | None, now: datetime | None = None
 ) -> Participant:
     now = now or timezone.now()
-    participant = Participant.objects.select_for_update().get(pk=participant.pk)
+    participant = Participant.objects.select_for_update(no_key=True).get(pk=participant.pk)
     if participant.status != ParticipantStatus.INVITED:
         raise ValidationError(
             f"Only an invited participant can be activated ({participant.status})."

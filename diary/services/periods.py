@@ -50,7 +50,7 @@ def _check_reportable_date(participant: Participant, day: date, now: datetime) -
 def _assessment_window_set(period: MenstrualPeriod, now: datetime) -> None:
     """Recompute the window of the period's assessment from its reported dates."""
     participant = period.participant
-    assessment = Assessment.objects.select_for_update().get(
+    assessment = Assessment.objects.select_for_update(no_key=True).get(
         participant=participant, period_number=period.number
     )
     if assessment.status in {
@@ -103,7 +103,7 @@ def period_start_report(
     """
     now = now or timezone.now()
     participant = (
-        Participant.objects.select_for_update(of=("self",))
+        Participant.objects.select_for_update(no_key=True, of=("self",))
         .select_related("study")
         .get(pk=participant.pk)
     )
@@ -149,7 +149,7 @@ def period_end_report(
     """Record the last day of a period; its questionnaire window opens from that day."""
     now = now or timezone.now()
     period = (
-        MenstrualPeriod.objects.select_for_update(of=("self",))
+        MenstrualPeriod.objects.select_for_update(no_key=True, of=("self",))
         .select_related("participant__study")
         .get(pk=period.pk)
     )
@@ -199,7 +199,7 @@ def period_correct(
     """
     now = now or timezone.now()
     period = (
-        MenstrualPeriod.objects.select_for_update(of=("self",))
+        MenstrualPeriod.objects.select_for_update(no_key=True, of=("self",))
         .select_related("participant__study")
         .get(pk=period.pk)
     )
@@ -271,7 +271,7 @@ def period_closing_report(
     """
     now = now or timezone.now()
     participant = (
-        Participant.objects.select_for_update(of=("self",))
+        Participant.objects.select_for_update(no_key=True, of=("self",))
         .select_related("study")
         .get(pk=participant.pk)
     )

@@ -191,7 +191,9 @@ def participant_randomize(
     """
     now = now or timezone.now()
     participant = (
-        Participant.objects.select_for_update().select_related("site").get(pk=participant.pk)
+        Participant.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("site")
+        .get(pk=participant.pk)
     )
     if participant.status != ParticipantStatus.ACTIVE:
         raise ValidationError("Only an active participant can be randomized.")
@@ -202,7 +204,7 @@ def participant_randomize(
         raise ValidationError("The study has no allocation list yet.")
     stratum = participant.site.code if allocation_list.stratified_by_site else ""
     slot = (
-        AllocationSlot.objects.select_for_update(skip_locked=True)
+        AllocationSlot.objects.select_for_update(no_key=True, skip_locked=True)
         .filter(allocation_list=allocation_list, stratum=stratum, participant__isnull=True)
         .order_by("slot_number")
         .first()

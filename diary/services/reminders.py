@@ -296,7 +296,7 @@ def _reminder_send_next(*, now: datetime) -> str | None:
     The row stays locked until the outcome is stored, so no other process can send it too.
     """
     log = (
-        ReminderLog.objects.select_for_update(skip_locked=True, of=("self",))
+        ReminderLog.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
         .select_related("participant__study", "participant__contact", "assessment")
         .filter(status=ReminderStatus.PENDING, next_attempt_at__lte=now)
         .order_by("next_attempt_at", "pk")

@@ -91,7 +91,7 @@ def signal_review(
         raise SignalActionRefused(f"{signal!r} is not a data-quality signal.")
     text = _text(comment, "a comment")
     # Locked so that two reviewers, or a review and the data it checks, are ordered.
-    Participant.objects.select_for_update().get(pk=participant.pk)
+    Participant.objects.select_for_update(no_key=True).get(pk=participant.pk)
     current = signal_value(participant=participant, signal=signal, now=now)
     if current != value_seen:
         raise SignalChanged(
@@ -163,7 +163,7 @@ def query_raise(
 
 def _locked(query: DataQuery) -> DataQuery:
     return (
-        DataQuery.objects.select_for_update(of=("self",))
+        DataQuery.objects.select_for_update(no_key=True, of=("self",))
         .select_related("participant")
         .get(pk=query.pk)
     )
@@ -248,7 +248,7 @@ def signal_settings_update(
         raise SignalActionRefused("You may not change this study's signal thresholds.")
     settings_ = signal_settings_of(study)
     if settings_.pk is not None:
-        settings_ = StudySignalSettings.objects.select_for_update().get(pk=settings_.pk)
+        settings_ = StudySignalSettings.objects.select_for_update(no_key=True).get(pk=settings_.pk)
     unknown = sorted(set(values) - set(THRESHOLD_RANGES))
     if unknown:
         raise SignalActionRefused(f"Not a threshold: {', '.join(unknown)}.")

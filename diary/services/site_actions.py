@@ -38,7 +38,7 @@ def participant_withdraw(
     reason = reason.strip()
     if not reason:
         raise ValidationError("A reason is required to withdraw a participant.")
-    participant = Participant.objects.select_for_update().get(pk=participant.pk)
+    participant = Participant.objects.select_for_update(no_key=True).get(pk=participant.pk)
     if participant.status == ParticipantStatus.WITHDRAWN:
         raise ValidationError(f"{participant} is already withdrawn.")
     participant.status = ParticipantStatus.WITHDRAWN
@@ -73,7 +73,7 @@ def assessment_excuse(
     reason = reason.strip()
     if not reason:
         raise ValidationError("A reason is required to excuse an assessment.")
-    assessment = Assessment.objects.select_for_update().get(pk=assessment.pk)
+    assessment = Assessment.objects.select_for_update(no_key=True).get(pk=assessment.pk)
     if assessment.status != AssessmentStatus.MISSED:
         raise ValidationError(
             f"Only a missed assessment can be excused ({assessment} is "
