@@ -53,6 +53,8 @@ __all__ = [
 ]
 
 INSTRUMENTS_DIR = Path(__file__).resolve().parent / "instruments"
+# An instrument version's SDTM mapping, beside its definition (scoring/sdtm_mapping.py).
+MAPPING_SUFFIX = ".sdtm.toml"
 
 
 class InstrumentNotFound(LookupError):
@@ -99,10 +101,15 @@ def _version_sort_key(version: str) -> tuple[int, ...]:
 
 @cache
 def _registry() -> dict[tuple[str, str], Instrument]:
-    """Every shipped definition, loaded once per process; a broken file fails loudly."""
+    """Every shipped definition, loaded once per process; a broken file fails loudly. The SDTM
+    mappings beside them (`<key>-<version>.sdtm.toml`) are scoring/sdtm_mapping.py's."""
+    files = [
+        path for path in sorted(INSTRUMENTS_DIR.glob("*.toml"))
+        if not path.name.endswith(MAPPING_SUFFIX)
+    ]
     return {
         (instrument.key, instrument.version): instrument
-        for instrument in map(instrument_load, sorted(INSTRUMENTS_DIR.glob("*.toml")))
+        for instrument in map(instrument_load, files)
     }
 
 

@@ -103,12 +103,20 @@ LAYER_OF: dict[str, Place] = {
         "selectors", "SQL fragments shared by exports and summaries, names from the models"
     ),
     "diary.exports.writer": Place("selectors", "streams a SELECT out of PostgreSQL with COPY"),
+    "diary.exports.formats": Place(
+        "selectors", "Dataset-JSON, XPT, SAV, DTA from a SELECT read by a server-side cursor"
+    ),
+    "diary.exports.define": Place("pure", "define.xml 2.1 from the datasets' metadata (odmlib)"),
+    "diary.exports.sdtm": Place("pure", "package marker (docstring only) of the SDTM datasets"),
+    "diary.exports.sdtm.domains": Place("pure", "SDTM variables: names, labels and their SQL"),
+    "diary.exports.sdtm.queries": Place("selectors", "the SELECTs of the SDTM datasets"),
     # scoring/
     "scoring": Place("pure", "package marker (empty); runs before every scoring module"),
     "scoring.definition_schema": Place("pure", "the instrument definition's dataclasses"),
     "scoring.definition_parse": Place("pure", "TOML definition -> dataclasses, validated"),
     "scoring.wording": Place("pure", "licensed wording laid over a definition"),
     "scoring.definitions": Place("pure", "finds and loads the versioned instrument files"),
+    "scoring.sdtm_mapping": Place("pure", "an instrument version's SDTM mapping, checked"),
     "scoring.engine": Place("pure", "scale scores from answers, exact fractions"),
     "scoring.statistics": Place("pure", "crossover analysis on plain numbers (scipy)"),
     "scoring.statistics.*": Place("pure", "each method of the crossover analysis, plain numbers"),

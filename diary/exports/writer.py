@@ -21,6 +21,8 @@ class ExportFile:
     rows: int = 0
     size: int = 0
     sha256: str = ""
+    # XPT v5 names of at most 8 characters: {name in the file: the variable's own name}.
+    renamed: dict[str, str] = field(default_factory=dict)
     _hash: Any = field(default_factory=hashlib.sha256, repr=False)
 
     def feed(self, chunk: bytes) -> bytes:
@@ -33,7 +35,12 @@ class ExportFile:
         self.sha256 = self._hash.hexdigest()
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "rows": self.rows, "bytes": self.size, "sha256": self.sha256}
+        described: dict[str, Any] = {
+            "name": self.name, "rows": self.rows, "bytes": self.size, "sha256": self.sha256
+        }
+        if self.renamed:
+            described["renamed"] = dict(self.renamed)
+        return described
 
 
 def copy_csv(sql: str, params: list[Any], out: ExportFile) -> Iterator[bytes]:

@@ -27,12 +27,21 @@ from diary.exports.columns import (
     flow_rows,
     version_text,
 )
+from diary.exports.formats import CONTENT_TYPES
 from diary.exports.queries import Scope, kind_query
 from diary.exports.writer import ExportFile, copy_csv, rows_csv, zip_stream
 from diary.models import AuditAction, Study
 from diary.rules.local_time import utc_iso
 from diary.selectors.questionnaire import instruments_collected
 from diary.services.audit import audit_record
+from diary.services.export_formats import (
+    CDISC_KINDS,
+    define_part,
+    formats_check,
+    kind_format,
+    sdtm_parts,
+    stat_part,
+)
 from scoring.engine import ALGORITHM_VERSION
 from scoring.summaries import arm_summary, participant_flow
 
@@ -45,6 +54,9 @@ class ExportRequest:
     site_codes: tuple[str, ...] = ()
     periods: tuple[int, ...] = ()
     statuses: tuple[str, ...] = ()
+    # csv, or json / xpt / sav / dta for the kinds that can be written so
+    # (diary.services.export_formats.KIND_FORMATS); the others keep their own format.
+    format: str = "csv"
 
     def filters(self) -> dict:
         return {
@@ -71,9 +83,10 @@ def export_scope(*, user: AbstractBaseUser, request: ExportRequest) -> Scope:
     """
     if not user.is_authenticated or not user.is_active or not user.is_staff:
         raise PermissionDenied("Only study staff can export data.")
-    unknown = set(request.kinds) - set(KINDS)
+    unknown = set(request.kinds) - set(KINDS) - set(CDISC_KINDS)
     if not request.kinds or unknown:
         raise PermissionDenied(f"Unknown export kind: {', '.join(sorted(unknown)) or 'none'}.")
+    formats_check(kinds=request.kinds, fmt=request.format)
     memberships = list(
         access.memberships_granting(user, access.EXPORT)
         .filter(study=request.study)
@@ -127,11 +140,28 @@ def _flow_rows(study: Study, scope: Scope) -> list[list[str]]:
     return flow_rows(flow)
 
 
-def _parts(study: Study, request: ExportRequest, scope: Scope) -> list[tuple[ExportFile, Iterator]]:
+def _parts(
+    study: Study, request: ExportRequest, scope: Scope, now: datetime
+) -> list[tuple[ExportFile, Iterator]]:
     suffix = "blinded" if request.blinded else "unblinded"
+    blinded = request.blinded
     parts = []
     for kind in request.kinds:
-        out = ExportFile(f"{study.code}_{kind}_{suffix}.csv")
+        fmt = kind_format(kind, request.format)
+        name = f"{study.code}_{kind}_{suffix}.{fmt}"
+        if kind == "sdtm":
+            parts += sdtm_parts(study=study, scope=scope, blinded=blinded, fmt=fmt, now=now)
+            continue
+        if kind == "define":
+            dataset_format = kind_format("sdtm", request.format)
+            parts.append(define_part(study=study, scope=scope, blinded=blinded,
+                                     dataset_format=dataset_format, now=now))  # fmt: skip
+            continue
+        if fmt != "csv":
+            parts.append(stat_part(kind, study=study, scope=scope, blinded=blinded, fmt=fmt,
+                                   name=name))  # fmt: skip
+            continue
+        out = ExportFile(name)
         if kind == "dictionary":
             header = ["variable", "label", "type", "codes", "unit", "instrument", "version"]
             chunks = rows_csv(header, _dictionary_rows(study, blinded=request.blinded), out)
@@ -153,6 +183,7 @@ def manifest_build(
         "study": study.code,
         "blinded": request.blinded,
         "kinds": list(request.kinds),
+        "format": request.format,
         "filters": request.filters(),
         "files": [f.as_dict() for f in files],
         "instruments": [
@@ -173,7 +204,7 @@ def export_start(
     """
     now = now or timezone.now()
     scope = export_scope(user=user, request=request)
-    parts = _parts(request.study, request, scope)
+    parts = _parts(request.study, request, scope, now)
     files = [out for out, _ in parts]
 
     def manifest() -> str:
@@ -204,7 +235,9 @@ def export_start(
 
     if len(parts) == 1:
         out, chunks = parts[0]
-        return Export(out.name, "text/csv; charset=utf-8", audited(chunks), files)
+        extension = out.name.rsplit(".", 1)[-1]
+        content_type = CONTENT_TYPES.get(extension, "application/xml")
+        return Export(out.name, content_type, audited(chunks), files)
     suffix = "blinded" if request.blinded else "unblinded"
     name = f"{request.study.code}_export_{suffix}_{now:%Y%m%dT%H%M%SZ}.zip"
     return Export(name, "application/zip", audited(zip_stream(parts, manifest)), files)

@@ -1,0 +1,253 @@
+"""File formats beyond CSV: Dataset-JSON v1.1, SAS XPORT v5 (.xpt), SPSS (.sav), Stata (.dta).
+
+The rows come from the same SELECT as the CSV of the same kind (diary.exports.queries,
+diary.exports.sdtm.queries), read through a server-side cursor in blocks, so the query count
+stays one per file whatever the study's size.
+
+- Dataset-JSON is written as the rows arrive (the record count, which the standard needs, is
+  written after the rows: JSON keys have no order), so memory stays flat.
+- XPT, SAV and DTA are written by pyreadstat (ReadStat), which takes a whole pandas DataFrame:
+  these files are built in memory and then streamed from a temporary file. A study's QS in XPT
+  therefore needs memory in proportion to its records (about 150 bytes a record); the CSV and
+  Dataset-JSON files of the same datasets do not.
+
+Values keep their meaning in every format: codes are numbers with their labels as value labels
+(SAV, DTA), dates and instants are dates (SAV, DTA) or ISO 8601 text (XPT, Dataset-JSON,
+as SDTM writes them), a missing value is empty (system missing / blank), never 0.
+XPT v5 limits (SAS TS-140): names of at most 8 characters, labels of 40, character values of
+200; names longer than 8 are shortened by xpt_names, and the manifest lists the renaming.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+import pyreadstat
+from django.db import connection, transaction
+
+from diary.exports.writer import ExportFile
+
+FORMATS = ("csv", "json", "xpt", "sav", "dta")
+EXTENSIONS = {"csv": "csv", "json": "json", "xpt": "xpt", "sav": "sav", "dta": "dta"}
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+    "xpt": "application/x-sas-xport",
+    "sav": "application/x-spss-sav",
+    "dta": "application/x-stata-dta",
+}
+XPT_NAME_MAX, XPT_LABEL_MAX, XPT_CHAR_MAX = 8, 40, 200
+DTA_LABEL_MAX = 80  # Stata's variable label limit
+BLOCK_ROWS = 5000  # rows fetched from the server-side cursor at a time
+DATASET_JSON_VERSION = "1.1.0"
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One column of a file, as the writers need it."""
+
+    name: str
+    label: str
+    type: str  # string | integer | decimal | date | datetime
+    length: int = 0  # characters of a string (Dataset-JSON); 0 = not declared
+    codes: tuple[tuple[int | str, str], ...] = ()  # value labels (integer codes only used)
+    oid: str = ""  # Dataset-JSON itemOID / define.xml ItemDef OID
+    key_sequence: int = 0
+    iso_text: bool = False  # a date or instant already written as ISO 8601 text (SDTM)
+
+
+def rows_read(sql: str, params: list[Any]) -> Iterator[tuple[Any, ...]]:
+    """Rows of `sql` through a server-side cursor, BLOCK_ROWS at a time, in its own
+    transaction (an export interrupted half-way rolls only that back)."""
+    with transaction.atomic():
+        raw = connection.connection
+        with raw.cursor(name="export_rows") as cursor:
+            cursor.itersize = BLOCK_ROWS
+            cursor.execute(sql, params)
+            yield from cursor
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%S")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+_JSON_TYPES = {"string": "string", "integer": "integer", "decimal": "double", "date": "date",
+               "datetime": "datetime"}  # fmt: skip
+
+
+def dataset_json_columns(variables: Sequence[Variable]) -> list[dict[str, Any]]:
+    columns = []
+    for v in variables:
+        column: dict[str, Any] = {"itemOID": v.oid or v.name, "name": v.name, "label": v.label,
+                                  "dataType": _JSON_TYPES[v.type]}  # fmt: skip
+        if v.type == "string" and v.length:
+            column["length"] = v.length
+        if v.key_sequence:
+            column["keySequence"] = v.key_sequence
+        columns.append(column)
+    return columns
+
+
+def dataset_json_stream(
+    *,
+    head: dict[str, Any],
+    variables: Sequence[Variable],
+    rows: Iterable[Sequence[Any]],
+    out: ExportFile,
+) -> Iterator[bytes]:
+    """A Dataset-JSON v1.1 file: `head` (its top-level attributes but records), columns, then
+    the rows as they come, then the record count."""
+    opening = {**head, "columns": dataset_json_columns(variables)}
+    yield out.feed((json.dumps(opening, ensure_ascii=False)[:-1] + ', "rows": [').encode())
+    count, buffer = 0, []
+    for row in rows:
+        buffer.append(("," if count else "")
+                      + json.dumps([_json_value(v) for v in row], ensure_ascii=False))  # fmt: skip
+        count += 1
+        if len(buffer) >= BLOCK_ROWS:
+            yield out.feed("".join(buffer).encode())
+            buffer = []
+    yield out.feed(("".join(buffer) + f'], "records": {count}}}').encode())
+    out.finish(count)
+
+
+_NOT_NAME = re.compile(r"[^A-Z0-9_]")
+
+
+def xpt_names(names: Sequence[str]) -> list[str]:
+    """SAS XPORT v5 names for `names`, in order: capitals, digits and underscores, at most 8
+    characters, unique. A name that fits is only capitalised (period -> PERIOD); a longer one
+    loses its underscores, then its end (ehp30_q01 -> EHP30Q01, control_powerlessness ->
+    CONTROLP); one that collides with an earlier one ends in a counter instead (CONTROL2)."""
+    out: list[str] = []
+    for name in names:
+        base = _NOT_NAME.sub("_", name.upper())
+        if len(base) > XPT_NAME_MAX:
+            base = base.replace("_", "")
+        if not base or base[0].isdigit():
+            base = "V" + base
+        base = base[:XPT_NAME_MAX]
+        candidate, counter = base, 1
+        while candidate in out:
+            counter += 1
+            suffix = str(counter)
+            candidate = base[: XPT_NAME_MAX - len(suffix)] + suffix
+        out.append(candidate)
+    return out
+
+
+def _coerce(value: Any, variable: Variable, fmt: str) -> Any:
+    if value is None or value == "":
+        return None
+    kind = variable.type
+    if kind in ("integer", "decimal"):
+        return float(value)
+    if kind in ("date", "datetime"):
+        if fmt == "xpt" or variable.iso_text:
+            if isinstance(value, datetime):
+                return value.strftime("%Y-%m-%dT%H:%M:%S")
+            return value.isoformat() if isinstance(value, date) else str(value)
+        if isinstance(value, str):
+            return pd.Timestamp(value.rstrip("Z"))
+        return pd.Timestamp(value)
+    return str(value)
+
+
+def frame_build(
+    variables: Sequence[Variable], rows: Iterable[Sequence[Any]], fmt: str
+) -> pd.DataFrame:
+    """The rows as a DataFrame with one dtype per variable: float64 for numbers (NaN when
+    missing), str for text (blank when missing), datetime64 for dates in SAV / DTA."""
+    columns: list[list[Any]] = [[] for _ in variables]
+    for row in rows:
+        for position, (value, variable) in enumerate(zip(row, variables, strict=True)):
+            columns[position].append(_coerce(value, variable, fmt))
+    data: dict[str, Any] = {}
+    for variable, values in zip(variables, columns, strict=True):
+        native_date = (
+            variable.type in ("date", "datetime") and fmt != "xpt" and not variable.iso_text
+        )
+        if variable.type in ("integer", "decimal"):
+            data[variable.name] = pd.Series(values, dtype="float64")
+        elif native_date:
+            data[variable.name] = pd.to_datetime(pd.Series(values, dtype="object"))
+        else:
+            data[variable.name] = pd.Series(["" if v is None else v for v in values],
+                                            dtype="object")  # fmt: skip
+    return pd.DataFrame(data, columns=[v.name for v in variables])
+
+
+def value_labels(variables: Sequence[Variable]) -> dict[str, dict[float, str]]:
+    """SPSS / Stata value labels: the integer codes of each coded numeric variable."""
+    return {
+        v.name: {float(code): label for code, label in v.codes if isinstance(code, int)}
+        for v in variables
+        if v.type == "integer" and any(isinstance(code, int) for code, _ in v.codes)
+    }
+
+
+def stat_file_stream(
+    fmt: str,
+    *,
+    variables: Sequence[Variable],
+    rows: Iterable[Sequence[Any]],
+    out: ExportFile,
+    table_name: str,
+    file_label: str,
+) -> tuple[Iterator[bytes], dict[str, str]]:
+    """An XPT (v5), SAV or DTA file of the rows, and the renaming XPT needed
+    ({file name: original name}, empty when none was). The file is built when the stream is
+    first read."""
+    renamed: dict[str, str] = {}
+    names = [v.name for v in variables]
+    if fmt == "xpt":
+        short = xpt_names(names)
+        renamed = {s: n for s, n in zip(short, names, strict=True) if s != n}
+        variables = [Variable(s, v.label[:XPT_LABEL_MAX], v.type, v.length, v.codes, v.oid,
+                              v.key_sequence, v.iso_text)
+                     for s, v in zip(short, variables, strict=True)]  # fmt: skip
+
+    def chunks() -> Iterator[bytes]:
+        frame = frame_build(variables, rows, fmt)
+        labels = [v.label for v in variables]
+        with tempfile.NamedTemporaryFile(suffix=f".{fmt}") as handle:
+            if fmt == "xpt":
+                for v in variables:
+                    if v.type not in ("integer", "decimal"):
+                        longest = frame[v.name].map(len).max() if len(frame) else 0
+                        if longest and longest > XPT_CHAR_MAX:
+                            raise ValueError(f"{v.name}: a value is longer than {XPT_CHAR_MAX} "
+                                             "characters, beyond SAS XPORT v5")  # fmt: skip
+                pyreadstat.write_xport(frame, handle.name, file_label=file_label[:XPT_LABEL_MAX],
+                                       column_labels=labels, table_name=table_name[:8],
+                                       file_format_version=5)  # fmt: skip
+            elif fmt == "sav":
+                pyreadstat.write_sav(frame, handle.name, file_label=file_label,
+                                     column_labels=labels,
+                                     variable_value_labels=value_labels(variables))  # fmt: skip
+            elif fmt == "dta":
+                pyreadstat.write_dta(frame, handle.name, file_label=file_label[:DTA_LABEL_MAX],
+                                     column_labels=[label[:DTA_LABEL_MAX] for label in labels],
+                                     variable_value_labels=value_labels(variables))  # fmt: skip
+            else:
+                raise ValueError(f"not a statistical file format: {fmt}")
+            handle.seek(0)
+            while block := handle.read(1 << 16):
+                yield out.feed(block)
+        out.finish(len(frame))
+
+    return chunks(), renamed
