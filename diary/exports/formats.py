@@ -200,6 +200,22 @@ def value_labels(variables: Sequence[Variable]) -> dict[str, dict[float, str]]:
     }
 
 
+_XPT_STAMP = re.compile(rb"\d\d[A-Z]{3}\d\d:\d\d:\d\d:\d\d")
+_XPT_OBS = b"HEADER RECORD*******OBS     HEADER RECORD"
+
+
+def xpt_stamp(head: bytes, when: datetime) -> bytes:
+    """The XPT header records `head` with every creation and modification time set to `when`
+    (ddMMMyy:hh:mm:ss, TS-140), instead of the moment ReadStat wrote them: the file then
+    depends only on the export's time and content, so that a blinded file can be shown to be
+    the same whatever the allocation. Only the header before the observations is touched."""
+    end = head.find(_XPT_OBS)
+    if end < 0:
+        raise ValueError("not a SAS XPORT file: no observation header")
+    stamp = when.strftime("%d%b%y:%H:%M:%S").upper().encode("ascii")
+    return _XPT_STAMP.sub(stamp, head[:end]) + head[end:]
+
+
 def stat_file_stream(
     fmt: str,
     *,
@@ -208,10 +224,11 @@ def stat_file_stream(
     out: ExportFile,
     table_name: str,
     file_label: str,
+    now: datetime,
 ) -> tuple[Iterator[bytes], dict[str, str]]:
     """An XPT (v5), SAV or DTA file of the rows, and the renaming XPT needed
     ({file name: original name}, empty when none was). The file is built when the stream is
-    first read."""
+    first read; an XPT file's header carries `now` as its creation time."""
     renamed: dict[str, str] = {}
     names = [v.name for v in variables]
     if fmt == "xpt":
@@ -246,7 +263,11 @@ def stat_file_stream(
             else:
                 raise ValueError(f"not a statistical file format: {fmt}")
             handle.seek(0)
+            first = True
             while block := handle.read(1 << 16):
+                if first and fmt == "xpt":
+                    block = xpt_stamp(block, now)
+                first = False
                 yield out.feed(block)
         out.finish(len(frame))
 

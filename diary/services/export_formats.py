@@ -129,7 +129,7 @@ def _dataset_part(
         return out, dataset_json_stream(head=head, variables=variables, rows=source, out=out)
     chunks, renamed = stat_file_stream(
         fmt, variables=variables, rows=source, out=out, table_name=dataset.name,
-        file_label=dataset.label,
+        file_label=dataset.label, now=now,
     )  # fmt: skip
     out.renamed = renamed
     return out, chunks
@@ -182,7 +182,7 @@ def define_part(
 
 
 def stat_part(
-    kind: str, *, study: Study, scope: Scope, blinded: bool, fmt: str, name: str
+    kind: str, *, study: Study, scope: Scope, blinded: bool, fmt: str, name: str, now: datetime
 ) -> tuple[ExportFile, Iterator[bytes]]:
     """A CSV kind's file in XPT, SAV or DTA: the same SELECT, labelled from its columns."""
     columns = kind_columns(kind, instruments_collected(study=study), blinded=blinded)
@@ -191,6 +191,6 @@ def stat_part(
     out = ExportFile(name)
     chunks, renamed = stat_file_stream(fmt, variables=variables, rows=rows_read(sql, params),
                                        out=out, table_name=_TABLE_NAMES[kind],
-                                       file_label=f"{study.code} {kind}")  # fmt: skip
+                                       file_label=f"{study.code} {kind}", now=now)  # fmt: skip
     out.renamed = renamed
     return out, chunks

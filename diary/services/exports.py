@@ -159,7 +159,7 @@ def _parts(
             continue
         if fmt != "csv":
             parts.append(stat_part(kind, study=study, scope=scope, blinded=blinded, fmt=fmt,
-                                   name=name))  # fmt: skip
+                                   name=name, now=now))  # fmt: skip
             continue
         out = ExportFile(name)
         if kind == "dictionary":

@@ -16,6 +16,15 @@ KIND_CHOICES = [
     ("wide", "Wide: one row per participant and period"),
     ("long", "Long: one row per item answer"),
     ("dictionary", "Data dictionary"),
+    ("sdtm", "CDISC SDTM datasets (DM, TA, TE, SE, SV, QS, FA): one file each"),
+    ("define", "define.xml 2.1 of the SDTM datasets"),
+]
+FORMAT_CHOICES = [
+    ("csv", "CSV"),
+    ("json", "Dataset-JSON v1.1 (SDTM datasets)"),
+    ("xpt", "SAS XPORT v5 (.xpt)"),
+    ("sav", "SPSS (.sav)"),
+    ("dta", "Stata (.dta)"),
 ]
 UNBLINDED_KIND_CHOICES = [
     ("treatment_means", "Treatment means: one row per participant and treatment"),
@@ -39,6 +48,13 @@ class ExportForm(forms.Form):
     )
     statuses = forms.MultipleChoiceField(
         required=False, choices=AssessmentStatus.choices, widget=forms.CheckboxSelectMultiple
+    )
+    format = forms.ChoiceField(
+        choices=FORMAT_CHOICES,
+        initial="csv",
+        required=False,
+        help_text="SDTM: CSV, Dataset-JSON or XPT. Long, wide and the analysis files: CSV, XPT, "
+        "SPSS or Stata. The other kinds stay in their own format (define.xml is XML).",
     )
 
     def __init__(self, *args, user, **kwargs) -> None:
@@ -73,6 +89,7 @@ def export_view(request: HttpRequest) -> HttpResponse:
             site_codes=tuple(data["sites"]),
             periods=tuple(data["periods"]),
             statuses=tuple(data["statuses"]),
+            format=data["format"] or "csv",
         )
         try:
             export = export_start(user=request.user, request=export_request)

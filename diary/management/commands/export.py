@@ -8,16 +8,32 @@ from django.core.management.base import BaseCommand, CommandError
 
 from diary.exports.columns import KINDS
 from diary.models import AssessmentStatus, Study
+from diary.services.export_formats import CDISC_KINDS, REQUEST_FORMATS
 from diary.services.exports import ExportRequest, export_start
 
 
 class Command(BaseCommand):
-    help = "Export study data as CSV (one kind) or a zip with a manifest (several kinds)."
+    help = (
+        "Export study data as one file (one kind) or a zip with a manifest (several kinds, or "
+        "sdtm: one file per dataset)."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--study", required=True, help="Study code, e.g. ENDO-ANK")
         parser.add_argument(
-            "--kind", action="append", choices=KINDS, required=True, help="Repeat for a bundle."
+            "--kind",
+            action="append",
+            choices=KINDS + CDISC_KINDS,
+            required=True,
+            help="Repeat for a bundle.",
+        )
+        parser.add_argument(
+            "--format",
+            choices=REQUEST_FORMATS,
+            default="csv",
+            help="sdtm: csv, json (Dataset-JSON v1.1) or xpt (SAS XPORT v5); long, wide, "
+            "treatment_means, analysis: csv, xpt, sav (SPSS) or dta (Stata). Other kinds stay "
+            "in their own format (define: XML).",
         )
         blinding = parser.add_mutually_exclusive_group()
         blinding.add_argument("--blinded", dest="blinded", action="store_true", default=True)
@@ -48,6 +64,7 @@ class Command(BaseCommand):
             site_codes=tuple(options["site"]),
             periods=tuple(options["period"]),
             statuses=tuple(options["status"]),
+            format=options["format"],
         )
         try:
             export = export_start(user=user, request=request)
