@@ -184,7 +184,10 @@ def frame_build(
         if variable.type in ("integer", "decimal"):
             data[variable.name] = pd.Series(values, dtype="float64")
         elif native_date:
-            data[variable.name] = pd.to_datetime(pd.Series(values, dtype="object"))
+            # Microseconds: a date-only column would be datetime64[s], which pyreadstat 1.3.7
+            # writes as seconds counted in nanoseconds (1970-01-01).
+            series = pd.to_datetime(pd.Series(values, dtype="object"))
+            data[variable.name] = series.astype("datetime64[us]")
         else:
             data[variable.name] = pd.Series(["" if v is None else v for v in values],
                                             dtype="object")  # fmt: skip
@@ -234,7 +237,7 @@ def stat_file_stream(
     if fmt == "xpt":
         short = xpt_names(names)
         renamed = {s: n for s, n in zip(short, names, strict=True) if s != n}
-        variables = [Variable(s, v.label[:XPT_LABEL_MAX], v.type, v.length, v.codes, v.oid,
+        variables = [Variable(s, v.label[:XPT_LABEL_MAX].rstrip(), v.type, v.length, v.codes, v.oid,
                               v.key_sequence, v.iso_text)
                      for s, v in zip(short, variables, strict=True)]  # fmt: skip
 
@@ -258,7 +261,7 @@ def stat_file_stream(
                                      variable_value_labels=value_labels(variables))  # fmt: skip
             elif fmt == "dta":
                 pyreadstat.write_dta(frame, handle.name, file_label=file_label[:DTA_LABEL_MAX],
-                                     column_labels=[label[:DTA_LABEL_MAX] for label in labels],
+                                     column_labels=[label[:DTA_LABEL_MAX].rstrip() for label in labels],
                                      variable_value_labels=value_labels(variables))  # fmt: skip
             else:
                 raise ValueError(f"not a statistical file format: {fmt}")
