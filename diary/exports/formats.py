@@ -260,8 +260,9 @@ def stat_file_stream(
                                      column_labels=labels,
                                      variable_value_labels=value_labels(variables))  # fmt: skip
             elif fmt == "dta":
+                short = [label[:DTA_LABEL_MAX].rstrip() for label in labels]
                 pyreadstat.write_dta(frame, handle.name, file_label=file_label[:DTA_LABEL_MAX],
-                                     column_labels=[label[:DTA_LABEL_MAX].rstrip() for label in labels],
+                                     column_labels=short,
                                      variable_value_labels=value_labels(variables))  # fmt: skip
             else:
                 raise ValueError(f"not a statistical file format: {fmt}")
