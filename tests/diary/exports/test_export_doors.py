@@ -160,3 +160,74 @@ def test_admin_page_is_closed_to_everyone_else(client, submitted, who):
     else:
         assert response.status_code == 302
         assert reverse("admin:login") in response.url
+
+
+def test_command_writes_sdtm_as_xpt_with_define_in_one_zip(submitted, tmp_path):
+    out = StringIO()
+    call_command(
+        "export", "--study", "TEST-1", "--kind", "sdtm", "--kind", "define", "--format", "xpt",
+        "--user", "monitor", "--out", str(tmp_path), stdout=out,
+    )  # fmt: skip
+    (bundle_path,) = tmp_path.glob("TEST-1_export_blinded_*.zip")
+    names = zipfile.ZipFile(bundle_path).namelist()
+    assert names == [f"{d}.xpt" for d in ("dm", "ta", "te", "se", "sv", "qs", "fa")] + [
+        "define.xml", "manifest.json"
+    ]  # fmt: skip
+    assert "qs.xpt: 60 rows, sha256 " in out.getvalue()  # 2 x 30 items, not yet scored
+    assert "fa.xpt: 2 rows, sha256 " in out.getvalue()  # the VAS
+    event = AuditEvent.objects.get(action=AuditAction.EXPORTED, actor=submitted.monitor)
+    assert event.details["format"] == "xpt" and event.details["blinded"] is True
+
+
+def test_command_writes_one_spss_file_for_one_kind(submitted, tmp_path):
+    import pyreadstat
+
+    target = tmp_path / "wide.sav"
+    call_command(
+        "export", "--study", "TEST-1", "--kind", "wide", "--format", "sav",
+        "--user", "coordinator1", "--out", str(target), stdout=StringIO(),
+    )  # fmt: skip
+    frame, meta = pyreadstat.read_sav(str(target))
+    assert set(frame.study_id) == {"S01-001"}
+    assert meta.column_names_to_labels["period"] == "Menstrual period number"
+
+
+def test_command_refuses_a_format_no_asked_kind_has(submitted, tmp_path):
+    with pytest.raises(CommandError, match="json format is for these kinds: sdtm"):
+        call_command(
+            "export", "--study", "TEST-1", "--kind", "wide", "--format", "json",
+            "--user", "statistician", "--out", str(tmp_path / "x.json"), stdout=StringIO(),
+        )  # fmt: skip
+    assert not (tmp_path / "x.json").exists()
+    assert not AuditEvent.objects.filter(action=AuditAction.EXPORTED).exists()
+
+
+def test_admin_page_streams_sdtm_as_dataset_json_for_a_coordinator(client, submitted):
+    import json
+
+    client.force_login(submitted.coordinator1)
+    page = client.get(reverse("admin:exports"))
+    assert b'value="sdtm"' in page.content and b'value="define"' in page.content
+    assert b'value="xpt"' in page.content
+    response = client.post(
+        reverse("admin:exports"),
+        {"study": submitted.study.pk, "kinds": ["sdtm", "define"], "format": "json"},
+    )
+    assert response["Content-Type"] == "application/zip"
+    bundle = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    dm = json.loads(bundle.read("dm.json"))
+    assert [row[3] for row in dm["rows"]] == ["S01-001"]  # SUBJID: her site only
+    assert b"Anakinra" not in bundle.read("define.xml")
+
+
+def test_admin_page_gives_one_stata_file(client, submitted):
+    client.force_login(submitted.statistician)
+    response = client.post(
+        reverse("admin:exports"),
+        {"study": submitted.study.pk, "kinds": ["analysis"], "unblinded": "on", "format": "dta"},
+    )
+    assert response["Content-Type"] == "application/x-stata-dta"
+    assert response["Content-Disposition"] == (
+        'attachment; filename="TEST-1_analysis_unblinded.dta"'
+    )
+    assert b"".join(response.streaming_content)[:1] == b"<"  # Stata 118: <stata_dta>
