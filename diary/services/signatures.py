@@ -49,6 +49,9 @@ NO_AUTHENTICATOR = (
     "Signing needs your second factor: set up two-factor authentication first (Two-factor "
     "authentication, on the admin's index). Nothing was signed."
 )
+ALREADY_SIGNED = (
+    "This casebook is already signed and has not changed since: there is nothing new to sign."
+)
 NO_PRINTED_NAME = (
     "Your account has no full name, which a signature must print: ask the system "
     "administrator to enter it. Nothing was signed."
@@ -108,6 +111,8 @@ def casebook_sign(
         raise SignatureRefused(exc.messages) from exc
     if not any(True for _ in devices_for_user(actor, confirmed=True)):
         raise SignatureRefused(NO_AUTHENTICATOR)
+    if signature_state(participant=participant).signed:
+        raise SignatureRefused(ALREADY_SIGNED)  # before a code is spent on nothing
     if not actor.check_password(password or ""):
         _refuse_reauthentication(actor, participant, "password")
     if not _second_factor_matches(actor, token):
@@ -142,10 +147,7 @@ def _signature_store(
             "before signing."
         )
     if state.signed:
-        raise SignatureRefused(
-            "This casebook is already signed and has not changed since: there is nothing new "
-            "to sign."
-        )
+        raise SignatureRefused(ALREADY_SIGNED)
     signature = CasebookSignature.objects.create(
         study_id=locked.study_id,
         participant=locked,
