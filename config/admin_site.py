@@ -142,6 +142,8 @@ class EproAdminSite(admin.AdminSite):
             pages.append((reverse("admin:audit_export"), "Audit trail export"))
         if access.may_view_system_audit(user):
             pages.append((reverse("admin:system_audit"), "System audit trail"))
+        if access.staff_can(user, access.VIEW_PARTICIPANT):
+            pages.append((reverse("admin:change_requests"), "Participants' change requests"))
         if access.staff_can(user, access.SIGNALS):
             pages.append((reverse("admin:signals"), "Data-quality signals"))
             pages.append((reverse("admin:signal_queries"), "Queries to sites"))

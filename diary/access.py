@@ -51,6 +51,11 @@ SIGNALS = "diary.view_signals"
 REVIEW_SIGNALS = "diary.review_signals"
 ANSWER_QUERY = "diary.answer_query"
 SIGNAL_SETTINGS = "diary.change_studysignalsettings"
+# A participant's request to change an answer: the site's coordinator or investigator
+# decides it, accepting it through a correction (so CORRECT as well); the sponsor's side reads.
+DECIDE_CHANGE = "diary.decide_change_request"
+# The investigator's electronic signature of a participant's casebook.
+SIGN_CASEBOOK = "diary.sign_casebook"
 # Held by no role group: given by name, deliberately, to a user (or to a group made for it).
 EMERGENCY_UNBLIND = "diary.emergency_unblind"
 
@@ -61,6 +66,7 @@ ROLE_GROUPS: dict[str, str] = {
     StaffRole.MONITOR: "Monitor",
     StaffRole.STATISTICIAN: "Unblinded statistician",
     StaffRole.ADMIN: "Study admin",
+    StaffRole.INVESTIGATOR: "Investigator",
 }
 
 # Read access to the blinded clinical record: every role has it.
@@ -73,6 +79,8 @@ BLINDED_VIEW = [
     "diary.view_response",
     "diary.view_auditevent",
     "diary.view_reminderlog",
+    "diary.view_datachangerequest",
+    "diary.view_casebooksignature",
 ]
 # The study pages every role opens: blinded exports and the audit trail.
 STUDY_PAGES = [EXPORT, AUDIT_TRAIL, SIGNALS, "diary.view_studysignalsettings"]
@@ -107,8 +115,15 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             *SITE_ACTIONS,
             "diary.view_participantcontact",
             CORRECT,
+            DECIDE_CHANGE,
             ANSWER_QUERY,
         ]
+    ),
+    # The site's principal investigator: reads her site's record and its trail (blinded),
+    # decides change requests (entering the correction), signs casebooks. No contact
+    # details, no enrolment or withdrawal (the coordinator's).
+    StaffRole.INVESTIGATOR: frozenset(
+        [*BLINDED_VIEW, *STUDY_PAGES, CORRECT, DECIDE_CHANGE, SIGN_CASEBOOK]
     ),
     StaffRole.ADMIN: frozenset([*BLINDED_VIEW, *STUDY_PAGES, *SITE_ACTIONS, SIGNAL_SETTINGS]),
     StaffRole.STATISTICIAN: frozenset([*BLINDED_VIEW, *STUDY_PAGES, *UNBLINDED]),
@@ -213,6 +228,20 @@ def may_correct(user: AnyUser, participant: Participant) -> bool:
     return staff_can(user, CORRECT, study_id=participant.study_id, site_id=participant.site_id)
 
 
+def may_decide_change(user: AnyUser, participant: Participant) -> bool:
+    """Accept or decline her change requests: the permission at her site, and the right to
+    correct there (an accepted request is a correction)."""
+    where = {"study_id": participant.study_id, "site_id": participant.site_id}
+    return staff_can(user, DECIDE_CHANGE, **where) and staff_can(user, CORRECT, **where)
+
+
+def may_sign(user: AnyUser, participant: Participant) -> bool:
+    """Sign her casebook: the investigator's permission at her site."""
+    return staff_can(
+        user, SIGN_CASEBOOK, study_id=participant.study_id, site_id=participant.site_id
+    )
+
+
 # --- Who reads an audit event -------------------------------------------------------------------
 # An audit event is blinded or unblinded, and that is decided where it is written: the audit
 # writer (diary.services.audit) stamps AuditEvent.unblinded from this table, and every reader
@@ -272,6 +301,13 @@ AUDIT_ACTION_BLINDING: dict[str, str] = {
     AuditAction.RESCORED: AUDIT_BLINDED,
     AuditAction.REMINDER_SENT: AUDIT_BLINDED,
     AuditAction.DEMO_CREATED: AUDIT_BLINDED,
+    # Change requests and signatures: her answers and the casebook's hash are blinded content
+    # (the casebook's serialisation holds nothing of the allocation).
+    AuditAction.CHANGE_REQUESTED: AUDIT_BLINDED,
+    AuditAction.CHANGE_ACCEPTED: AUDIT_BLINDED,
+    AuditAction.CHANGE_DECLINED: AUDIT_BLINDED,
+    AuditAction.CASEBOOK_SIGNED: AUDIT_BLINDED,
+    AuditAction.SIGNATURE_REFUSED: AUDIT_BLINDED,
 }
 
 

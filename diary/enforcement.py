@@ -73,12 +73,13 @@ APPEND_ONLY = "SELECT, INSERT"
 # scoring/models.py refuses any other change); the context rows of pghistory are upserted as a
 # request's metadata grows.
 # Queries to sites change status and signal thresholds change, both with row history: neither
-# is ever deleted.
+# is ever deleted; nor is a participant's change request, decided once.
 NO_DELETE_MODELS = (
     "scoring.Score",
     "pghistory.Context",
     "diary.DataQuery",
     "diary.StudySignalSettings",
+    "diary.DataChangeRequest",
 )
 
 _GUARD_FUNCTIONS = f"""

@@ -118,3 +118,24 @@ class ReviewForm(forms.Form):
         super().__init__(*args, **kwargs)
         if not unanswered:
             del self.fields["confirm_unanswered"]
+
+
+class ChangeRequestForm(forms.Form):
+    """Her reason for saying an answer is wrong (the template lays it out by hand, so that
+    the error is tied to the field and announced)."""
+
+    reason = forms.CharField(
+        label=_("Why is this answer wrong?"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={
+            "required": _("Please write a short reason."),
+            "max_length": _("Please keep it under 1000 characters."),
+        },
+    )
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError(_("Please write a short reason."))
+        return reason

@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from diary.forms import LoginForm
-from diary.views import accounts, home, periods, questionnaire
+from diary.views import accounts, history, home, periods, questionnaire
 
 app_name = "diary"
 
@@ -39,5 +39,11 @@ urlpatterns = [
     ),
     path(
         "questionnaire/<int:pk>/done/", questionnaire.questionnaire_done, name="questionnaire_done"
+    ),
+    path("answers/<int:pk>/", history.history, name="history"),
+    path(
+        "answers/response/<int:response_id>/<slug:item_key>/wrong/",
+        history.change_request,
+        name="change_request",
     ),
 ]

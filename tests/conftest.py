@@ -126,6 +126,7 @@ class World:
     monitor: object
     statistician: object
     outsider: object
+    investigator1: object
     participant_a: Participant
     participant_b: Participant
 
@@ -197,6 +198,10 @@ def world(db) -> World:
     monitor = make_staff("monitor")
     statistician = make_staff("statistician")
     outsider = make_staff("outsider")
+    # Site 1's investigator, with the full name her signature prints.
+    investigator1 = make_staff("investigator1")
+    investigator1.first_name, investigator1.last_name = "Ida", "Nordahl"
+    investigator1.save(update_fields=["first_name", "last_name"])
     StaffMembership.objects.create(user=admin, study=study, role=StaffRole.ADMIN)
     StaffMembership.objects.create(
         user=coordinator1, study=study, site=site1, role=StaffRole.COORDINATOR
@@ -206,7 +211,10 @@ def world(db) -> World:
     )
     StaffMembership.objects.create(user=monitor, study=study, role=StaffRole.MONITOR)
     StaffMembership.objects.create(user=statistician, study=study, role=StaffRole.STATISTICIAN)
-    for user in (admin, coordinator1, coordinator2, monitor, statistician):
+    StaffMembership.objects.create(
+        user=investigator1, study=study, site=site1, role=StaffRole.INVESTIGATOR
+    )
+    for user in (admin, coordinator1, coordinator2, monitor, statistician, investigator1):
         staff_groups_sync(user=user)
     return World(
         study=study,
@@ -222,6 +230,7 @@ def world(db) -> World:
         monitor=monitor,
         statistician=statistician,
         outsider=outsider,
+        investigator1=investigator1,
         participant_a=make_participant(study, site1, "S01-001", sequence=ap),
         participant_b=make_participant(study, site2, "S02-001", sequence=pa),
     )

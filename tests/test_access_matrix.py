@@ -60,6 +60,7 @@ from diary.models import (
     Assessment,
     AuditEvent,
     ClosingPeriodStart,
+    DataChangeRequest,
     GrantRight,
     MenstrualPeriod,
     Participant,
@@ -71,6 +72,7 @@ from diary.models import (
     Treatment,
 )
 from diary.selectors.periods import local_today
+from diary.services.change_requests import change_request_make
 from diary.services.grants import grant_propose
 from diary.services.invitations import invitation_send
 from diary.services.periods import period_start_report
@@ -92,6 +94,7 @@ IDENTITIES = (
     "monitor",
     "statistician",
     "admin",  # superuser with the blinded study-admin role
+    "investigator1",  # site 1's investigator (blinded): reads, decides change requests, signs
     # Two more staff accounts the brief's eight leave out: staff without any study role, and a
     # system administrator (superuser) without one, who must see configuration, not clinical data.
     "outsider",
@@ -115,6 +118,7 @@ FOREIGN = {
     "monitor": ("X01-001",),
     "statistician": ("X01-001",),
     "admin": ("X01-001",),
+    "investigator1": ("S02-001", "X01-001"),
     "outsider": ("S01-001", "S02-001", "X01-001"),
     "sysadmin": ("S01-001", "S02-001", "X01-001"),
 }
@@ -135,19 +139,19 @@ def every(value: str) -> dict[str, str]:
 
 
 # Columns in IDENTITIES order: anonymous, participants A and B, coordinators 1 and 2, monitor,
-# statistician, admin, outsider, sysadmin.
-#                        anon  A     B     c1    c2    mon   stat  admin outs  sys
-STAFF = cells("          login login login 200   200   200   200   200   200   200")
-STUDY_STAFF = cells("    login login login 200   200   200   200   200   404   404")
-STAFF_REDIRECT = cells(" login login login 302   302   302   302   302   302   302")
-STAFF_404 = cells("      login login login 404   404   404   404   404   404   404")
-SUPERUSER_404 = cells("  login login login 404   404   404   404   200   404   200")
-UNBLINDED_404 = cells("  login login login 404   404   404   200   404   404   404")
+# statistician, admin, investigator1, outsider, sysadmin.
+#                        anon  A     B     c1    c2    mon   stat  admin inv1  outs  sys
+STAFF = cells("          login login login 200   200   200   200   200   200   200   200")
+STUDY_STAFF = cells("    login login login 200   200   200   200   200   200   404   404")
+STAFF_REDIRECT = cells(" login login login 302   302   302   302   302   302   302   302")
+STAFF_404 = cells("      login login login 404   404   404   404   404   404   404   404")
+SUPERUSER_404 = cells("  login login login 404   404   404   404   200   404   404   200")
+UNBLINDED_404 = cells("  login login login 404   404   404   200   404   404   404   404")
 # Participant A's rows in the admin: coordinator2 is sent away as if the row did not exist.
-SITE1 = cells("          login login login 200   index 200   200   200   404   404")
-SITE1_HISTORY = cells("  login login login 200   index 200   200   200   index index")
-PARTICIPANT_A = cells("  login 200   404   index index index index index index index")
-DIARY_ANY = cells("      login 200   200   index index index index index index index")
+SITE1 = cells("          login login login 200   index 200   200   200   200   404   404")
+SITE1_HISTORY = cells("  login login login 200   index 200   200   200   200   index index")
+PARTICIPANT_A = cells("  login 200   404   index index index index index index index index")
+DIARY_ANY = cells("      login 200   200   index index index index index index index index")
 
 # --- Rows for named and custom URLs ------------------------------------------------------------
 EXPECTED: dict[str, dict[str, str]] = {
@@ -155,15 +159,19 @@ EXPECTED: dict[str, dict[str, str]] = {
     # The participant's diary. B asks for A's objects: 404, never her data. Staff logged in
     # at the admin are sent back to its index (diary.middleware.StaffToAdminMiddleware).
     "diary:home": DIARY_ANY,
-    "diary:login": cells("200 302 302 index index index index index index index"),
+    "diary:login": cells("200 302 302 index index index index index index index index"),
     "diary:logout": every("405"),  # POST only
-    "diary:password_forgotten": cells("200 200 200 index index index index index index index"),
+    "diary:password_forgotten": cells(
+        "200 200 200 index index index index index index index index"
+    ),
     # POST only
-    "diary:language": cells("405 405 405 index index index index index index index"),
+    "diary:language": cells("405 405 405 index index index index index index index index"),
     # no invitation in this session
-    "diary:invitation_password": cells("410 410 410 index index index index index index index"),
+    "diary:invitation_password": cells(
+        "410 410 410 index index index index index index index index"
+    ),
     # a bearer link: GET only shows a Continue button
-    "diary:invitation": cells("200 200 200 index index index index index index index"),
+    "diary:invitation": cells("200 200 200 index index index index index index index index"),
     "diary:period_start": DIARY_ANY,
     "diary:period_closing": DIARY_ANY,
     "diary:period_end": PARTICIPANT_A,
@@ -172,38 +180,47 @@ EXPECTED: dict[str, dict[str, str]] = {
     "diary:questionnaire_page": PARTICIPANT_A,
     "diary:questionnaire_review": PARTICIPANT_A,
     "diary:questionnaire_done": PARTICIPANT_A,
+    # Her answers as she gave them, and "this answer is wrong" on one of them.
+    "diary:history": PARTICIPANT_A,
+    "diary:change_request": PARTICIPANT_A,
     # The admin site's own pages.
     "admin:index": STAFF,
-    "admin:login": cells("200 200 200 index index index index index index index"),
+    "admin:login": cells("200 200 200 index index index index index index index index"),
     # POST only; the admin sends those it does not serve back to its index.
-    "admin:logout": cells("index index index 405 405 405 405 405 405 405"),
+    "admin:logout": cells("index index index 405 405 405 405 405 405 405 405"),
     "admin:password_change": STAFF,
     "admin:password_change_done": STAFF,
     "admin:autocomplete": STAFF_404,  # without its query parameters
     "admin:jsi18n": STAFF,
     "admin:view_on_site": STAFF_404,  # participants have no public URL
     # The outsider has a confirmed device (the TOTP admin's object): sent to the index.
-    "admin:two_factor_setup": cells("login login login 200 200 200 200 200 index 200"),
+    "admin:two_factor_setup": cells("login login login 200 200 200 200 200 200 index 200"),
     "route:admin/(?P<url>.*)$": STAFF_404,  # the catch-all, with an unknown page
     # Custom admin pages.
     "admin:exports": STUDY_STAFF,
     "admin:audit_export": STUDY_STAFF,
     # Events of no study (staff logins, lockouts, audit downloads): diary.view_system_audit,
     # which superusers hold and no role group does.
-    "admin:system_audit": cells("login login login 404 404 404 404 200 404 200"),
-    "admin:audit_timeline": cells("login login login 200 404 200 200 200 404 404"),  # A's
+    "admin:system_audit": cells("login login login 404 404 404 404 200 404 404 200"),
+    "admin:audit_timeline": cells("login login login 200 404 200 200 200 200 404 404"),  # A's
     "admin:arm_summary": UNBLINDED_404,
     "admin:arm_summary_study": UNBLINDED_404,
     # Corrections and paper entry: only the coordinator of A's site (A's objects).
-    "admin:response_correct": cells("login login login 200 404 404 404 404 404 404"),
-    "admin:assessment_transcribe": cells("login login login 200 404 404 404 404 404 404"),
+    "admin:response_correct": cells("login login login 200 404 404 404 404 200 404 404"),
+    "admin:assessment_transcribe": cells("login login login 200 404 404 404 404 200 404 404"),
     # Only coordinator1 is granted emergency unblinding here (by name, see the world below).
-    "admin:unblinding": cells("login login login 200 404 404 404 404 404 404"),
+    "admin:unblinding": cells("login login login 200 404 404 404 404 404 404 404"),
     "admin:diary_participant_compliance": STUDY_STAFF,
+    # Participants' change requests: every study role reads them within her sites; only the
+    # coordinator and the investigator of A's site decide A's request.
+    "admin:change_requests": STUDY_STAFF,
+    "admin:change_request_decide": cells("login login login 200 404 404 404 404 200 404 404"),
+    # Signing A's casebook: her site's investigator only.
+    "admin:casebook_sign": cells("login login login 404 404 404 404 404 200 404 404"),
     # Data-quality signals, their thresholds and the queries to sites: every study role reads
     # them (within her sites); A's own signals page is not coordinator2's.
     "admin:signals": STUDY_STAFF,
-    "admin:signal_participant": cells("login login login 200 404 200 200 200 404 404"),
+    "admin:signal_participant": cells("login login login 200 404 200 200 200 200 404 404"),
     "admin:signal_settings": STUDY_STAFF,
     "admin:signal_queries": STUDY_STAFF,
     "admin:signal_queries_export": STUDY_STAFF,
@@ -216,7 +233,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "admin:otp_totp_totpdevice_qrcode": SUPERUSER_404,
     # One row per admin app (the app_list pattern is a regex over every app label).
     # sysadmin's diary app lists only the configuration models (studies, sites, memberships).
-    "admin:app_list[diary]": cells("login login login 200 200 200 200 200 404 200"),
+    "admin:app_list[diary]": cells("login login login 200 200 200 200 200 200 404 200"),
     "admin:app_list[auth]": SUPERUSER_404,
     "admin:app_list[axes]": SUPERUSER_404,
     "admin:app_list[django_celery_beat]": SUPERUSER_404,
@@ -240,7 +257,7 @@ CATEGORY_RULES: dict[str, dict[str, dict[str, str]]] = {
     # Participants: as clinical, plus enrolment for coordinators and the study admin.
     "participant": {
         "changelist": STUDY_STAFF,
-        "add": cells("login login login 200 200 404 404 200 404 404"),
+        "add": cells("login login login 200 200 404 404 200 404 404 404"),
         "change": SITE1,
         "history": SITE1_HISTORY,
         "delete": STAFF_404,
@@ -251,16 +268,16 @@ CATEGORY_RULES: dict[str, dict[str, dict[str, str]]] = {
         "changelist": UNBLINDED_404,
         "add": STAFF_404,
         "change": UNBLINDED_404,
-        "history": cells("login login login index index index 200 index index index"),
+        "history": cells("login login login index index index 200 index index index index"),
         "delete": STAFF_404,
         "redirect": STAFF_REDIRECT,
     },
     # Study configuration: the system admin edits, study members read.
     "configuration": {
-        "changelist": cells("login login login 200 200 200 200 200 404 200"),
+        "changelist": cells("login login login 200 200 200 200 200 200 404 200"),
         "add": SUPERUSER_404,
-        "change": cells("login login login 200 200 200 200 200 404 200"),
-        "history": cells("login login login 200 200 200 200 200 index 200"),
+        "change": cells("login login login 200 200 200 200 200 200 404 200"),
+        "history": cells("login login login 200 200 200 200 200 200 index 200"),
         "delete": STAFF_404,
         "redirect": STAFF_REDIRECT,
     },
@@ -279,19 +296,19 @@ CATEGORY_RULES: dict[str, dict[str, dict[str, str]]] = {
     "accounts": {
         "changelist": SUPERUSER_404,
         "add": SUPERUSER_404,
-        "change": cells("login login login 404 404 404 404 index 404 index"),
-        "history": cells("login login login index index index index index index index"),
-        "delete": cells("login login login 404 404 404 404 index 404 index"),
+        "change": cells("login login login 404 404 404 404 index 404 404 index"),
+        "history": cells("login login login index index index index index index index index"),
+        "delete": cells("login login login 404 404 404 404 index 404 404 index"),
         "redirect": STAFF_REDIRECT,
     },
     # Two-person grants of the guarded rights: system administrators propose, holders (the
     # statistician; coordinator1, who holds emergency unblinding) approve; nobody edits or
     # deletes a request. The object is in the study.
     "grants": {
-        "changelist": cells("login login login 200 404 404 200 200 404 200"),
-        "add": cells("login login login 200 404 404 200 200 404 200"),
-        "change": cells("login login login 200 404 404 200 200 404 200"),
-        "history": cells("login login login 200 index index 200 200 index 200"),
+        "changelist": cells("login login login 200 404 404 200 200 404 404 200"),
+        "add": cells("login login login 200 404 404 200 200 404 404 200"),
+        "change": cells("login login login 200 404 404 200 200 404 404 200"),
+        "history": cells("login login login 200 index index 200 200 index index 200"),
         "delete": STAFF_404,
         "redirect": STAFF_REDIRECT,
     },
@@ -468,6 +485,7 @@ class Matrix:
     open_b: Assessment
     token_a: str
     fingerprint: Fingerprint  # the statistician's unblinded export
+    change_request_a: DataChangeRequest  # A's "this answer is wrong", pending
 
 
 def _objects(world, period_a: MenstrualPeriod, submitted_a: Assessment) -> dict[str, object]:
@@ -604,6 +622,13 @@ def matrix(world) -> Matrix:
     # The statistician's unblinded export: its event (and its files' fingerprint) is no
     # page, list, CSV or timeline of a blinded identity.
     fingerprint = unblinded_export_run(study=world.study, user=world.statistician)
+    first_response = submitted_a.responses.order_by("pk").first()
+    change_request_a = change_request_make(
+        participant=world.participant_a,
+        response=first_response,
+        item_key=next(iter(first_response.answers)),
+        reason="I pressed the wrong answer",
+    )
     missing = {m._meta.label for m in admin.site._registry} - set(objects)
     assert not missing, f"registered models without an object in _objects: {sorted(missing)}"
     return Matrix(
@@ -623,6 +648,7 @@ def matrix(world) -> Matrix:
         open_b=open_b,
         token_a=token_a.rstrip("/").rsplit("/", 1)[-1],
         fingerprint=fingerprint,
+        change_request_a=change_request_a,
     )
 
 
@@ -651,6 +677,8 @@ def url_for(key: str, pattern: Pattern, m: Matrix, *, own_b: bool = False) -> st
         "number": 1,
         "participant_id": a.pk,
         "response_id": submitted.responses.order_by("pk").first().pk,
+        "item_key": next(iter(submitted.responses.order_by("pk").first().answers)),
+        "request_id": m.change_request_a.pk,
         "assessment_id": open_.pk,
         "study_code": a.study.code,
         "content_type_id": ContentType.objects.get_for_model(Participant).pk,
@@ -658,7 +686,7 @@ def url_for(key: str, pattern: Pattern, m: Matrix, *, own_b: bool = False) -> st
     }
     if key.startswith("diary:period_"):
         values["pk"] = period.pk
-    elif key == "diary:questionnaire_done":
+    elif key in ("diary:questionnaire_done", "diary:history"):
         values["pk"] = submitted.pk
     elif key.startswith("diary:questionnaire"):
         values["pk"] = open_.pk
@@ -818,7 +846,7 @@ def test_the_leak_check_finds_the_allocation_on_unblinded_pages(matrix: Matrix) 
     assert set(LEAKS.findall(text_of(response))) >= {"AP", "PA"}
 
 
-AUDIT_EVENT_OF_THE_EXPORT = cells("login login login index index index 200 index 404 404")
+AUDIT_EVENT_OF_THE_EXPORT = cells("login login login index index index 200 index index 404 404")
 
 
 def test_an_unblinded_exports_event_is_no_page_for_blinded_identities(matrix: Matrix) -> None:

@@ -18,13 +18,24 @@ from collections import deque
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import override_settings
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from diary.models import Study
+from diary.models import Response, Study
+from diary.selectors.casebook import casebook_hash_now
+from diary.services.change_requests import (
+    change_request_accept,
+    change_request_decline,
+    change_request_make,
+)
 from diary.services.participants import participant_activate, participant_enrol
 from diary.services.randomization import allocation_list_generate
+from diary.services.signatures import casebook_sign
 from tests.export_fingerprints import Fingerprint, unblinded_export_run
 
 pytestmark = pytest.mark.django_db
@@ -73,7 +84,57 @@ def demo(db, django_capture_on_commit_callbacks) -> Study:
         )
         participant_activate(participant=participant, actor=None)
     assert participant.allocation_slot is not None
+    _site_records(study)
     return study
+
+
+def _site_records(study: Study) -> None:
+    """Change requests (accepted, declined, pending) and a signature, so that the site's
+    pages of them have rows to crawl."""
+    User = get_user_model()
+    investigator = User.objects.get(username="investigator1")
+    responses = Response.objects.filter(
+        assessment__participant__site__code="S01", superseded_by__isnull=True
+    ).select_related("assessment__participant")
+    first, second, third = responses.filter(instrument_key="vas_dysmenorrhea").order_by("pk")[:3]
+    asked = [
+        change_request_make(
+            participant=r.assessment.participant,
+            response=r,
+            item_key="vas_dysmenorrhea",
+            reason="I marked the wrong end",
+        )
+        for r in (first, second, third)
+    ]
+    change_request_accept(
+        request=asked[0],
+        new_value=(first.answers["vas_dysmenorrhea"] + 7) % 101,
+        reason="Confirmed with her by phone",
+        actor=investigator,
+    )
+    change_request_decline(
+        request=asked[1], reason="Her paper notes agree with the diary", actor=investigator
+    )
+    device = TOTPDevice.objects.create(user=investigator, name="app", confirmed=True)
+    participant = asked[0].participant
+    casebook_sign(
+        participant=participant,
+        actor=investigator,
+        password=settings.DEMO_PASSWORD,
+        token=f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=6):06d}",
+        hash_seen=casebook_hash_now(participant=participant),
+        time_zone="Europe/Copenhagen",
+    )
+
+
+def login(client, user) -> None:
+    """Logged in, with her second factor when she has one (the admin asks it of her)."""
+    client.force_login(user)
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is not None:
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
 
 
 @pytest.fixture
@@ -160,10 +221,12 @@ def try_actions(
     return found
 
 
-@pytest.mark.parametrize("username", ["coordinator1", "coordinator2", "monitor", "admin"])
+@pytest.mark.parametrize(
+    "username", ["coordinator1", "coordinator2", "monitor", "admin", "investigator1"]
+)
 def test_blinded_staff_find_no_allocation_anywhere(client, demo, fingerprint, username):
     user = get_user_model().objects.get(username=username)
-    client.force_login(user)
+    login(client, user)
     visited: list[str] = []
     original = client.get
 
@@ -177,6 +240,12 @@ def test_blinded_staff_find_no_allocation_anywhere(client, demo, fingerprint, us
     assert DOWNLOADS[0] in visited
     if user.is_superuser:
         assert {"/admin/audit/system/", "/admin/audit/system/?download=1"} <= set(visited)
+    if username == "investigator1":
+        # Her pages: the change requests (one to decide), a casebook to sign, her trail.
+        assert "/admin/change-requests/" in visited
+        assert any(re.match(r"/admin/change-requests/\d+/$", v) for v in visited)
+        assert any(re.match(r"/admin/casebook/\d+/sign/$", v) for v in visited)
+        assert any(v.startswith("/admin/audit/participant/") for v in visited)
     if user.is_superuser:
         # The system admin manages users and groups: the permission catalogue names every
         # model ("Can view allocation"). That is configuration, not allocation data; the

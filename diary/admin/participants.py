@@ -27,6 +27,7 @@ from diary.models import (
     ParticipantStatus,
     Response,
 )
+from diary.selectors.casebook import change_requests_of, signature_state
 from diary.selectors.responses import response_read
 from diary.services.invitations import invitation_send
 from diary.services.participants import participant_enrol
@@ -268,6 +269,10 @@ class ParticipantAdmin(ScopedAdmin):
         if obj is not None and self.has_view_permission(request, obj):
             extra_context.update(participant_record(obj))
             extra_context["can_correct"] = access.may_correct(request.user, obj)
+            extra_context["can_sign"] = access.may_sign(request.user, obj)
+            extra_context["state"] = signature_state(participant=obj)
+            extra_context["change_requests"] = change_requests_of(participant=obj)
+            extra_context["can_decide"] = access.may_decide_change(request.user, obj)
             if obj.study_id in access.unblinded_study_ids(request.user):
                 extra_context["allocation"] = (
                     Allocation.objects.select_related("sequence").filter(participant=obj).first()

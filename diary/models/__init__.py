@@ -9,6 +9,12 @@ from diary.models.allocation import (
     Treatment,
 )
 from diary.models.audit import UNBLINDED_ACTIONS, AuditAction, AuditEvent
+from diary.models.casebook import (
+    SIGNATURE_MEANING,
+    CasebookSignature,
+    ChangeRequestStatus,
+    DataChangeRequest,
+)
 from diary.models.chain import AuditChainCheck, AuditChainLink
 from diary.models.clinical import (
     Assessment,
@@ -42,6 +48,7 @@ from diary.models.study import (
 )
 
 __all__ = [
+    "SIGNATURE_MEANING",
     "THRESHOLD_RANGES",
     "UNBLINDED_ACTIONS",
     "AccessGrant",
@@ -56,7 +63,10 @@ __all__ = [
     "AuditChainCheck",
     "AuditChainLink",
     "AuditEvent",
+    "CasebookSignature",
+    "ChangeRequestStatus",
     "ClosingPeriodStart",
+    "DataChangeRequest",
     "DataQuery",
     "GrantRight",
     "GrantStatus",

@@ -52,6 +52,11 @@ class AuditAction(models.TextChoices):
     QUERY_CLOSED = "query_closed", "Query closed"
     QUERIES_EXPORTED = "queries_exported", "Queries exported"
     SIGNAL_SETTINGS_CHANGED = "signal_settings_changed", "Signal thresholds changed"
+    CHANGE_REQUESTED = "change_requested", "Participant asked for an answer to be changed"
+    CHANGE_ACCEPTED = "change_accepted", "Change request accepted (answer corrected)"
+    CHANGE_DECLINED = "change_declined", "Change request declined"
+    CASEBOOK_SIGNED = "casebook_signed", "Casebook signed"
+    SIGNATURE_REFUSED = "signature_refused", "Signing refused: re-authentication failed"
 
 
 # Events about the allocation list, an unblinding or the unblinded summary: always unblinded

@@ -249,6 +249,7 @@ class StaffRole(models.TextChoices):
     MONITOR = "monitor", "Monitor (blinded, read-only)"
     STATISTICIAN = "statistician", "Unblinded statistician / data manager"
     ADMIN = "admin", "Study administrator (blinded)"
+    INVESTIGATOR = "investigator", "Investigator (site, blinded)"
 
 
 @tracked()

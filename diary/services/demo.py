@@ -51,7 +51,14 @@ STAFF = [
     ("coordinator2", StaffRole.COORDINATOR, "S02", False),
     ("monitor", StaffRole.MONITOR, None, False),
     ("statistician", StaffRole.STATISTICIAN, None, False),
+    ("investigator1", StaffRole.INVESTIGATOR, "S01", False),
+    ("investigator2", StaffRole.INVESTIGATOR, "S02", False),
 ]
+# A signature prints the signer's full name (21 CFR 11.50): the demo investigators have one.
+FULL_NAMES = {
+    "investigator1": ("Ida", "Nordahl"),
+    "investigator2": ("Sarah", "Southwell"),
+}
 SITES = [
     ("S01", "University Hospital North", "Europe/Copenhagen"),
     ("S02", "Regional Hospital South", "Europe/London"),
@@ -60,8 +67,13 @@ SITES = [
 
 def _user(username: str, *, password: str, is_staff: bool, is_superuser: bool = False):
     User = get_user_model()
+    first, last = FULL_NAMES.get(username, ("", ""))
     user = User.objects.create_user(
-        username=username, password=password, email=f"{username}@example.org"
+        username=username,
+        password=password,
+        email=f"{username}@example.org",
+        first_name=first,
+        last_name=last,
     )
     user.is_staff = is_staff
     user.is_superuser = is_superuser

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from diary.access import ROLE_GROUPS, ROLE_PERMISSIONS, UNBLINDED_ROLES
-from diary.models import AuditAction, StaffMembership
+from diary.models import AuditAction, StaffMembership, StaffRole
 from diary.services.audit import audit_record
 
 OWN_MEMBERSHIP = "You cannot change your own memberships: another administrator does."
@@ -23,6 +23,7 @@ UNBLINDED_BY_GRANT = (
     "second person who already holds it in this study."
 )
 USER_FIXED = "A membership stays with its user: add one for the other user instead."
+INVESTIGATOR_PER_SITE = "An investigator is the investigator of one site: choose the site."
 
 
 @transaction.atomic
@@ -82,6 +83,8 @@ def staff_membership_check(*, membership: StaffMembership, actor: AbstractBaseUs
         raise ValidationError(OWN_MEMBERSHIP)
     if before is not None and before.user_id != membership.user_id:
         raise ValidationError({"user": USER_FIXED})
+    if membership.role == StaffRole.INVESTIGATOR and membership.site_id is None:
+        raise ValidationError({"site": INVESTIGATOR_PER_SITE})
     if membership.role in UNBLINDED_ROLES and not (
         before is not None
         and before.role == membership.role

@@ -8,6 +8,7 @@ from django.urls import URLPattern, path
 
 from diary.admin.pages.arm_summary import arm_summary_view
 from diary.admin.pages.audit import audit_export_view, participant_timeline_view
+from diary.admin.pages.change_requests import change_request_decide_view, change_requests_view
 from diary.admin.pages.compliance import compliance_view
 from diary.admin.pages.corrections import assessment_transcribe_view, response_correct_view
 from diary.admin.pages.exports import export_view
@@ -15,6 +16,7 @@ from diary.admin.pages.queries import queries_export_view, queries_view
 from diary.admin.pages.signal_participant import participant_signals_view
 from diary.admin.pages.signal_settings import signal_settings_view
 from diary.admin.pages.signals import signals_view
+from diary.admin.pages.signatures import casebook_sign_view
 from diary.admin.pages.system_audit import system_audit_view
 from diary.admin.pages.unblinding import unblinding_view
 
@@ -46,6 +48,17 @@ def page_urls(site: AdminSite) -> list[URLPattern]:
             "audit/participant/<int:participant_id>/",
             view(participant_timeline_view),
             name="audit_timeline",
+        ),
+        path("change-requests/", view(change_requests_view), name="change_requests"),
+        path(
+            "change-requests/<int:request_id>/",
+            view(change_request_decide_view),
+            name="change_request_decide",
+        ),
+        path(
+            "casebook/<int:participant_id>/sign/",
+            view(casebook_sign_view),
+            name="casebook_sign",
         ),
         path("exports/", view(export_view), name="exports"),
         path("signals/", view(signals_view), name="signals"),

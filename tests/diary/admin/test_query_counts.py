@@ -40,6 +40,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from diary.admin.pages.urls import page_urls
 from diary.models import (
     Assessment,
+    DataChangeRequest,
     GrantRight,
     Participant,
     ReminderLog,
@@ -53,6 +54,7 @@ from diary.models import (
 )
 from diary.selectors.periods import local_today
 from diary.selectors.signals import trail_fingerprint
+from diary.services.change_requests import change_request_make
 from diary.services.corrections import response_correct
 from diary.services.grants import grant_propose
 from diary.services.periods import period_start_report
@@ -77,7 +79,9 @@ QUERIES: dict[str, tuple[str, int]] = {
     "admin:diary_auditevent_changelist": ("coordinator1", 12),
     "admin:diary_menstrualperiod_change": ("coordinator1", 9),
     "admin:diary_menstrualperiod_changelist": ("coordinator1", 13),
-    "admin:diary_participant_change": ("coordinator1", 15),
+    # Her signatures, the casebook's hash (periods, closing start, windows, responses) and her
+    # change requests: six.
+    "admin:diary_participant_change": ("coordinator1", 21),
     "admin:diary_participant_changelist": ("coordinator1", 13),
     "admin:diary_reminderlog_change": ("coordinator1", 9),
     "admin:diary_reminderlog_changelist": ("coordinator1", 12),
@@ -97,6 +101,9 @@ QUERIES: dict[str, tuple[str, int]] = {
     "admin:audit_export": ("coordinator1", 8),
     "admin:audit_export?download=1": ("coordinator1", 10),
     "admin:audit_timeline": ("coordinator1", 18),
+    "admin:casebook_sign": ("investigator1", 16),
+    "admin:change_requests": ("coordinator1", 8),
+    "admin:change_request_decide": ("coordinator1", 9),
     "admin:diary_participant_compliance": ("coordinator1", 14),
     "admin:exports": ("coordinator1", 11),
     "admin:response_correct": ("coordinator1", 8),
@@ -161,7 +168,7 @@ QUERIES: dict[str, tuple[str, int]] = {
 # Query strings that open a page's list: the audit trail's CSV is its list of rows.
 VARIANTS = {"admin:audit_export": ("download=1",), "admin:system_audit": ("download=1",)}
 # Roles of the world that open pages.
-ROLES = ("coordinator1", "statistician", "admin")
+ROLES = ("coordinator1", "statistician", "admin", "investigator1")
 # The views every ModelAdmin has; the others the project's own admins add are pages too.
 STANDARD_VIEWS = ("changelist", "add", "history", "delete", "change")
 
@@ -248,6 +255,11 @@ def _diary_rows_add(world: World, k: int, today) -> None:
         actor=world.coordinator1,
     )
     _reminder_add(a, k)
+    # She asks about an answer of the corrected EHP-30 (the change-request pages list them).
+    current = Response.objects.get(supersedes=ehp30)
+    change_request_make(
+        participant=a, response=current, item_key=first_item, reason=f"Wrong answer {k}"
+    )
     # A signal of hers reviewed and a query raised on her, answered (the signals pages list
     # them).
     signal_review(
@@ -312,8 +324,10 @@ def _system_rows_add(world: World, k: int) -> None:
         reason=f"Statistician number {k} for the analysis",
         actor=world.admin,
     )
-    group = Group.objects.create(name=f"Reviewers {k}")
-    group.permissions.set(Permission.objects.order_by("pk")[: 3 * k])
+    # Two groups per unit: the list grows past twice the five role groups it starts with.
+    for name in (f"Reviewers {k}", f"Readers {k}"):
+        group = Group.objects.create(name=name)
+        group.permissions.set(Permission.objects.order_by("pk")[: 3 * k])
     task = {"task": "diary.tasks.reminders_dispatch_task"}
     PeriodicTask.objects.create(
         name=f"every {k} min",
@@ -381,6 +395,7 @@ def url_of(page: Page, user, world: World) -> str:
     newest = Participant.objects.filter(site=world.site1).latest("pk")
     blank = Assessment.objects.get(participant=newest, period_number=2)
     values = {
+        "request_id": DataChangeRequest.objects.filter(participant=a).latest("pk").pk,
         "participant_id": a.pk,
         "response_id": current.pk,
         "assessment_id": blank.pk,

@@ -101,6 +101,17 @@ def test_demo_logins_exist_for_staff_and_participants():
         assert user.is_staff and user.check_password("demo"), username
     participant_user = users.get(username="S01-001")
     assert participant_user.participant.subject_id == "S01-001"
+    # An investigator per site, with the full name her signature prints.
+    for username, site, name in (
+        ("investigator1", "S01", "Ida Nordahl"),
+        ("investigator2", "S02", "Sarah Southwell"),
+    ):
+        user = users.get(username=username)
+        assert user.is_staff and user.check_password("demo") and user.get_full_name() == name
+        assert list(user.memberships.values_list("role", "site__code")) == [
+            ("investigator", site)
+        ]
+        assert list(user.groups.values_list("name", flat=True)) == ["Investigator"]
     assert participant_user.check_password("demo") and not participant_user.is_staff
 
 

@@ -1,0 +1,228 @@
+"""The investigator's electronic signature of a casebook: re-authentication with password and
+authenticator code, the record's name, time and meaning, the hash binding that voids it on any
+later change, append-only storage, and refusals that store nothing."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from diary.models import SIGNATURE_MEANING, AuditAction, AuditEvent, CasebookSignature
+from diary.rules.casebook import casebook_canonical, casebook_hash
+from diary.selectors.casebook import casebook_content, casebook_hash_now, signature_state
+from diary.selectors.periods import local_today
+from diary.services.change_requests import change_request_accept, change_request_make
+from diary.services.corrections import response_correct
+from diary.services.periods import period_end_report, period_start_report
+from diary.services.signatures import SignatureRefused, casebook_sign
+from tests.conftest import PASSWORD
+from tests.scoring.submitting import submit
+
+pytestmark = pytest.mark.django_db
+CORRECTION = "She phoned: the VAS mark was meant at 30, not 70"
+
+
+def code(device: TOTPDevice, *, offset: int = 0, later: int = 0) -> str:
+    """Her app's code now (`later`: one time step on, as a second signature within the same
+    30 seconds needs: django-otp accepts a code once)."""
+    value = totp(
+        device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=later
+    )
+    return f"{(value + offset) % 1_000_000:06d}"
+
+
+@pytest.fixture
+def device(world) -> TOTPDevice:
+    return TOTPDevice.objects.create(user=world.investigator1, name="app", confirmed=True)
+
+
+@pytest.fixture
+def casebook(world):
+    """Her first period reported (started two days ago), its questionnaires submitted."""
+    participant = world.participant_a
+    period_start_report(
+        participant=participant,
+        started_on=local_today(participant, timezone.now()) - timedelta(days=2),
+        actor=participant.user,
+    )
+    return submit(participant, vas=70)
+
+
+def sign(world, device, **changes):
+    participant = changes.pop("participant", world.participant_a)
+    arguments = {
+        "participant": participant,
+        "actor": world.investigator1,
+        "password": PASSWORD,
+        "token": code(device),
+        "hash_seen": casebook_hash_now(participant=participant),
+        "time_zone": "Europe/Copenhagen",
+        **changes,
+    }
+    return casebook_sign(**arguments)
+
+
+def stored() -> tuple[int, int]:
+    return CasebookSignature.objects.count(), AuditEvent.objects.exclude(action="login").count()
+
+
+def test_the_signature_records_name_time_meaning_and_the_hash(world, device, casebook):
+    now = datetime(2026, 3, 10, 13, 7, tzinfo=UTC)
+    signature = sign(world, device, now=now)
+    assert signature.printed_name == "Ida Nordahl"
+    assert (signature.signed_at, signature.signer_time_zone) == (now, "Europe/Copenhagen")
+    assert (
+        signature.meaning
+        == SIGNATURE_MEANING
+        == ("I confirm that these data are accurate and complete")
+    )
+    # Bound to exactly the canonical casebook: its SHA-256, recomputed independently.
+    content = casebook_content(participant=world.participant_a)
+    assert signature.content_hash == casebook_hash(content)
+    assert (
+        casebook_hash(content)
+        == __import__("hashlib").sha256(casebook_canonical(content)).hexdigest()
+    )
+    event = AuditEvent.objects.get(action=AuditAction.CASEBOOK_SIGNED)
+    assert event.details["content_hash"] == signature.content_hash and event.unblinded is False
+    assert signature_state(participant=world.participant_a).signed
+
+
+def test_the_casebook_holds_all_her_periods_and_answers_and_nothing_of_the_allocation(
+    world, casebook
+):
+    content = casebook_content(participant=world.participant_a)
+    assert [p["number"] for p in content["periods"]] == [1]
+    assert {r["instrument"][0] for r in content["responses"]} == {"ehp30", "vas_dysmenorrhea"}
+    text = casebook_canonical(content).decode()
+    for unblinded in ("AP", "PA", "Anakinra", "Placebo", "sequence", "treatment"):
+        assert unblinded not in text
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["correction", "new submission", "period", "change request accepted"],
+)
+def test_any_later_change_of_her_data_voids_the_signature(world, device, casebook, change):
+    signature = sign(world, device)
+    vas = casebook["vas_dysmenorrhea"]
+    if change == "correction":
+        response_correct(
+            response=vas,
+            answers={"vas_dysmenorrhea": 30},
+            reason=CORRECTION,
+            actor=world.coordinator1,
+        )
+    elif change == "new submission":
+        submit(world.participant_a, number=2)
+    elif change == "period":
+        period_end_report(
+            period=world.participant_a.periods.get(number=1),
+            ended_on=local_today(world.participant_a, timezone.now()),
+            actor=world.participant_a.user,
+        )
+    else:
+        request = change_request_make(
+            participant=world.participant_a,
+            response=vas,
+            item_key="vas_dysmenorrhea",
+            reason="I meant the other end",
+        )
+        change_request_accept(
+            request=request, new_value=30, reason=CORRECTION, actor=world.investigator1
+        )
+    state = signature_state(participant=world.participant_a)
+    assert state.void and not state.signed and not state.holds(signature)
+    # The stored signature is as it was: voided by the hash, not by an edit.
+    assert CasebookSignature.objects.get(pk=signature.pk).content_hash == signature.content_hash
+    # ... and a new signature is asked for, and accepted.
+    assert sign(world, device, token=code(device, later=1)).content_hash == state.current_hash
+
+
+def test_signing_an_unchanged_signed_casebook_is_refused(world, device, casebook):
+    sign(world, device)
+    before = stored()
+    with pytest.raises(SignatureRefused, match="already signed and has not changed"):
+        sign(world, device, token=code(device, later=1))
+    assert stored() == before
+
+
+@pytest.mark.parametrize("wrong", ["password", "code"])
+def test_a_wrong_password_or_code_is_refused_and_audited(world, device, casebook, wrong):
+    arguments = {"password": "not-her-password"} if wrong == "password" else {}
+    if wrong == "code":
+        arguments["token"] = code(device, offset=500_000)
+    signatures = CasebookSignature.objects.count()
+    with pytest.raises(SignatureRefused, match="password or authenticator code is not correct"):
+        sign(world, device, **arguments)
+    assert CasebookSignature.objects.count() == signatures
+    event = AuditEvent.objects.get(action=AuditAction.SIGNATURE_REFUSED)
+    assert (event.actor, event.participant) == (world.investigator1, world.participant_a)
+    assert event.details == {"failed": "password" if wrong == "password" else "authenticator code"}
+    assert not AuditEvent.objects.filter(action=AuditAction.CASEBOOK_SIGNED).exists()
+
+
+def test_a_casebook_changed_since_the_page_was_opened_is_not_signed(world, device, casebook):
+    seen = casebook_hash_now(participant=world.participant_a)
+    response_correct(
+        response=casebook["vas_dysmenorrhea"],
+        answers={"vas_dysmenorrhea": 30},
+        reason=CORRECTION,
+        actor=world.coordinator1,
+    )
+    before = stored()
+    with pytest.raises(SignatureRefused, match="changed since you opened it"):
+        sign(world, device, hash_seen=seen)
+    assert stored() == before
+
+
+def test_no_authenticator_no_signature(world, casebook):
+    before = stored()
+    with pytest.raises(SignatureRefused, match="second factor"):
+        casebook_sign(
+            participant=world.participant_a,
+            actor=world.investigator1,
+            password=PASSWORD,
+            token="123456",
+            hash_seen=casebook_hash_now(participant=world.participant_a),
+            time_zone="Europe/Copenhagen",
+        )
+    assert stored() == before
+
+
+@pytest.mark.parametrize("who", ["coordinator1", "monitor", "statistician", "admin"])
+def test_only_the_sites_investigator_signs(world, casebook, who):
+    user = getattr(world, who)
+    TOTPDevice.objects.create(user=user, name="app", confirmed=True)
+    before = stored()
+    with pytest.raises(PermissionDenied):
+        casebook_sign(
+            participant=world.participant_a,
+            actor=user,
+            password=PASSWORD,
+            token="000000",
+            hash_seen=casebook_hash_now(participant=world.participant_a),
+            time_zone="UTC",
+        )
+    assert stored() == before
+
+
+def test_the_investigator_of_site_1_cannot_sign_at_site_2(world, device):
+    submit(world.participant_b)
+    with pytest.raises(PermissionDenied):
+        sign(world, device, participant=world.participant_b)
+
+
+def test_a_signature_cannot_be_changed_or_removed(world, device, casebook):
+    signature = sign(world, device)
+    for statement in (
+        lambda: CasebookSignature.objects.filter(pk=signature.pk).update(printed_name="Someone"),
+        lambda: CasebookSignature.objects.filter(pk=signature.pk).delete(),
+    ):
+        with pytest.raises(DatabaseError), transaction.atomic():
+            statement()
+    assert CasebookSignature.objects.get(pk=signature.pk).printed_name == "Ida Nordahl"
