@@ -287,12 +287,19 @@ def _design(study: Study, codes: list[str]) -> tuple[CrossoverDesign | None, lis
     return CrossoverDesign(codes[0], codes[1], a_first[0], b_first[0]), []
 
 
-def arm_summary(*, study: Study) -> ArmSummary:
+def arm_summary_key(*, study: Study) -> str:
+    """The key the study's summary is cached under as its data are now (one query): the page
+    looks its rendered body up by it before it needs the summary itself."""
+    return _data_version(study)
+
+
+def arm_summary(*, study: Study, key: str = "") -> ArmSummary:
     """Descriptives and every crossover analysis per outcome, Holm across outcomes, charts.
 
     Served from the cache while the study's data are unchanged (key: _data_version, one
-    query); otherwise computed (five more queries, whatever the number of participants)."""
-    key = _data_version(study)
+    query, or `key` from arm_summary_key); otherwise computed (five more queries, whatever
+    the number of participants)."""
+    key = key or _data_version(study)
     summary = django_cache.get(key)
     if summary is None:
         summary = _arm_summary_compute(study)

@@ -323,15 +323,36 @@ def treatment_mean_columns(collected: Collected) -> list[Column]:
 CYCLE_OUTCOME = "cycle_length_days"
 
 
-def analysis_outcomes(collected: Collected) -> list[tuple[str, str]]:
-    """(key, label) of each outcome of the analysis file, in the per-arm summary's order: every
-    scale of every instrument collected, then the cycle length."""
+@dataclass(frozen=True)
+class AnalysisOutcome:
+    """An outcome of the analysis file: its key and label, and what its value is read from:
+    the scale's instrument and, for a scale scored in percent of its maximum, the items'
+    highest code (None for a scale whose score is its item's value, e.g. the VAS). The cycle
+    length has no instrument."""
+
+    key: str
+    label: str
+    instrument: str | None = None
+    max_code: int | None = None
+
+
+def analysis_outcomes(collected: Collected) -> list[AnalysisOutcome]:
+    """Each outcome of the analysis file, in the per-arm summary's order: every scale of every
+    instrument collected, then the cycle length (diary.exports.queries.analysis_query lists
+    its rows in this order, with these instruments and codes)."""
     scales = [
-        (scale.key, scale.label)
+        AnalysisOutcome(
+            key=scale.key,
+            label=scale.label,
+            instrument=instrument.key,
+            max_code=(
+                instrument.item(scale.items[0]).max_value if scale.method != "value" else None
+            ),
+        )
         for instrument, modules in collected
         for scale in instrument.scales_for(modules)
     ]
-    return [*scales, (CYCLE_OUTCOME, "Cycle length (days)")]
+    return [*scales, AnalysisOutcome(key=CYCLE_OUTCOME, label="Cycle length (days)")]
 
 
 def analysis_columns(collected: Collected) -> list[Column]:
@@ -352,7 +373,7 @@ def analysis_columns(collected: Collected) -> list[Column]:
             "Outcome: a scale key (one row per scale) or cycle_length_days",
             "string",
             "$outcome",
-            codes=tuple(analysis_outcomes(collected)),
+            codes=tuple((o.key, o.label) for o in analysis_outcomes(collected)),
         ),
         Column(
             "value",

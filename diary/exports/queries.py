@@ -18,9 +18,9 @@ from string import Template
 from typing import Any
 
 from diary.exports.columns import (
-    CYCLE_OUTCOME,
     PARTICIPANT,
     Column,
+    analysis_outcomes,
     ident,
     kind_columns,
     response_alias,
@@ -259,17 +259,13 @@ def analysis_query(study: Study, scope: Scope) -> tuple[str, list[Any]]:
     (an empty cell), never 0.
     """
     collected = instruments_collected(study=study)
-    outcome_rows, outcome_params = [], []
-    position = 0
-    for instrument, modules in collected:
-        for scale in instrument.scales_for(modules):
-            percent = scale.method != "value"
-            max_code = instrument.item(scale.items[0]).max_value if percent else None
-            outcome_rows.append("(%s, %s::integer, %s, %s::integer)")
-            outcome_params += [scale.key, position, instrument.key, max_code]
-            position += 1
-    outcome_rows.append("(%s, %s::integer, NULL, NULL::integer)")
-    outcome_params += [CYCLE_OUTCOME, position]
+    outcomes = analysis_outcomes(collected)
+    outcome_rows = ["(%s, %s::integer, %s, %s::integer)"] * len(outcomes)
+    outcome_params = [
+        value
+        for position, o in enumerate(outcomes)
+        for value in (o.key, position, o.instrument, o.max_code)
+    ]
     allocation = allocated_treatment(participant="p", period_number="a.period_number", outer=False)
     periods, course = _periods(), _course()
     exact = score_exact(value="sv.value", answered="sv.items_answered", percent_of_max=True,

@@ -120,6 +120,15 @@ class AuditEvent(models.Model):
             models.Index(
                 fields=["occurred_at"], condition=Q(study__isnull=True), name="audit_system_time"
             ),
+            # The answer-changes signal (diary.selectors.signals): each questionnaire's draft
+            # saves in (participant, questionnaire) order, read from the index alone
+            # (bench/bench_admin.py: the signals page at 2,000 participants).
+            models.Index(
+                fields=["participant", "object_id"],
+                include=["details"],
+                condition=Q(action="draft_saved"),
+                name="audit_draft_revisions",
+            ),
         ]
         constraints = [
             # Events about the allocation itself are never blinded.

@@ -59,6 +59,9 @@ class ChainReport:
     problem_count: int = 0
     seconds: float = 0.0
     study_code: str = ""
+    # Seconds per step (links, unchained rows, each content check): what bench/bench_chain.py
+    # prints beside the total.
+    steps: dict[str, float] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -253,10 +256,14 @@ def audit_chain_verify(*, key: str, study_code: str = "") -> ChainReport:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             for statement in DIGEST_SESSION:
                 cursor.execute(statement)
+        step = time.monotonic()
         _links_check(report, key=key, tables=tables)
+        report.steps["links"], step = time.monotonic() - step, time.monotonic()
         _unchained_check(report, tables)
+        report.steps["unchained rows"], step = time.monotonic() - step, time.monotonic()
         for label in CONTENT_CHECKED:
             _content_check(report, label=label, study_code=study_code)
+            report.steps[label], step = time.monotonic() - step, time.monotonic()
     report.seconds = time.monotonic() - started
     return report
 

@@ -5,43 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.admin import LAPTOP, staff_log_in
+from tests.browser.admin import LAPTOP, UNREACHABLE_HEADERS, staff_log_in
 from tests.browser.pages import serious_violations
 from tests.conftest import make_participant
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 TABLES = ("compliance-sites", "compliance-overdue", "compliance-participants")
-
-# For each header cell: is it inside the window, or inside a box the user can scroll sideways
-# (which must itself be inside the window)? A box with overflow hidden or clip that cuts the
-# cell off makes it unreachable. The page itself must not scroll sideways.
-UNREACHABLE_HEADERS = """(tables) => {
-  const width = document.documentElement.clientWidth;
-  const problems = [];
-  if (document.documentElement.scrollWidth > width) problems.push("the page scrolls sideways");
-  for (const id of tables) {
-    for (const th of document.querySelectorAll(`#${id} th`)) {
-      let box = th.getBoundingClientRect();
-      let reachable = true;
-      const top = document.documentElement;
-      for (let el = th.parentElement; el && el !== top; el = el.parentElement) {
-        const overflow = getComputedStyle(el).overflowX;
-        const r = el.getBoundingClientRect();
-        if (overflow === "auto" || overflow === "scroll") {
-          box = r;
-        } else if ((overflow === "hidden" || overflow === "clip")
-                   && (box.right > r.right + 0.5 || box.left < r.left - 0.5)) {
-          reachable = false;
-          break;
-        }
-      }
-      if (reachable && (box.right > width + 0.5 || box.left < -0.5)) reachable = false;
-      if (!reachable) problems.push(`${id}: ${th.textContent.trim()}`);
-    }
-  }
-  return problems;
-}"""
 
 
 @pytest.fixture

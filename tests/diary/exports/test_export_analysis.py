@@ -82,7 +82,7 @@ def test_one_row_per_participant_period_and_outcome_with_exact_values(trial):
     content, frame = analysis_file(trial)
     collected = instruments_collected(study=trial)
     assert list(frame.columns) == [c.name for c in analysis_columns(collected)]
-    outcomes = [key for key, _ in analysis_outcomes(collected)]
+    outcomes = [o.key for o in analysis_outcomes(collected)]
     assert outcomes[-1] == "cycle_length_days" and len(outcomes) == 7
     participants = Participant.objects.filter(study=trial, allocation__isnull=False).count()
     assert len(frame) == participants * trial.number_of_periods * len(outcomes)

@@ -166,6 +166,44 @@ def test_a_device_clock_far_from_the_server(world):
     assert values["clock"] == 0 and not flags["clock"]
 
 
+_BEHIND = timedelta(minutes=42, seconds=5)
+
+
+@pytest.mark.parametrize(
+    ("written", "minutes"),
+    [
+        (lambda at: at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), 42),
+        (lambda at: at.astimezone(CPH).strftime("%Y-%m-%dT%H:%M:%S%z"), 42),  # +0100
+        (lambda at: at.astimezone(CPH).strftime("%Y-%m-%d %H:%M%z")[:-2], 42),  # +01
+        # Not an instant with its offset: never read, so never counted (and never an error).
+        (lambda at: at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S"), 0),
+        (lambda at: at.astimezone(UTC).strftime("%Y-%m-%d"), 0),
+        (lambda at: "2026-13-45T99:99:00+01:00", 0),
+        (lambda at: "infinity", 0),
+        (lambda at: "yesterday+01:00", 0),
+        (lambda at: "", 0),
+    ],
+    ids=["Z", "+HHMM", "+HH", "no offset", "date only", "no such day", "infinity", "word", "empty"],
+)
+def test_a_stored_device_time_is_read_only_as_an_instant_with_its_offset(world, written, minutes):
+    a = world.participant_a
+    now = timezone.now()
+    assessment_submit(
+        participant=a,
+        assessment_id=assessment_open(a, 1).pk,
+        answers={"ehp30": ehp30_answers(), "vas_dysmenorrhea": {"vas_dysmenorrhea": 40}},
+        metadata={
+            "vas_dysmenorrhea": {
+                "server_saved_at": now.isoformat(),
+                "client_answered_at": written(now - _BEHIND),
+            }
+        },
+        actor=a.user,
+        now=now,
+    )
+    assert signals_of(a)[0]["clock"] == minutes
+
+
 def test_a_device_time_the_server_rejected_is_flagged(world):
     _vas_submit(world.participant_a, client_offset=None, rejected=True)
     table = signals_compute(
