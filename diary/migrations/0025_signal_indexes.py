@@ -3,15 +3,34 @@
 from django.conf import settings
 from django.db import migrations, models
 
+INSTANT_FUNCTION = """
+CREATE OR REPLACE FUNCTION public.epro_is_timestamptz(value text) RETURNS boolean
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog
+AS $$
+BEGIN
+    PERFORM value::timestamptz;
+    RETURN true;
+EXCEPTION WHEN data_exception THEN
+    RETURN false;
+END $$;
+"""
+
 
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('diary', '0019_auditevent_actions'),
+        ('diary', '0021_investigator_signatures'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
+        # Whether a stored text is a valid instant, without failing the query: PostgreSQL 16's
+        # pg_input_is_valid, written so that PostgreSQL 15 (CI's machine server) has it too.
+        migrations.RunSQL(
+            sql=INSTANT_FUNCTION,
+            reverse_sql="DROP FUNCTION IF EXISTS public.epro_is_timestamptz(text)",
+        ),
         migrations.AddIndex(
             model_name='auditevent',
             index=models.Index(condition=models.Q(('action', 'draft_saved')), fields=['participant', 'object_id'], include=('details',), name='audit_draft_revisions'),

@@ -59,13 +59,14 @@ _OFFSETS = (
 def _instant_sql(value: str) -> str:
     """SQL: whether the text `value` is an ISO 8601 instant with its offset (a date, a time to
     the minute at least, an offset), as the VAS page stores it; anything else is not cast, so
-    no stored text can make the page fail. LIKE and pg_input_is_valid (PostgreSQL 16) rather
-    than a regular expression, which cost a fifth of the signals page
+    no stored text can make the page fail. LIKE and epro_is_timestamptz (migration 0025:
+    PostgreSQL 16's pg_input_is_valid, also on 15) rather than a regular expression, which cost
+    a fifth of the signals page
     (bench/bench_admin.py)."""
     offsets = " OR ".join(f"right({value}, {n}) LIKE '{pattern}'" for n, pattern in _OFFSETS)
     return (
         f"(({value} LIKE '____-__-__T__:__%%' OR {value} LIKE '____-__-__ __:__%%')"
-        f" AND ({offsets}) AND pg_input_is_valid({value}, 'timestamptz'))"
+        f" AND ({offsets}) AND epro_is_timestamptz({value}))"
     )
 
 
