@@ -272,6 +272,9 @@ AUDIT_ACTION_BLINDING: dict[str, str] = {
     AuditAction.RESCORED: AUDIT_BLINDED,
     AuditAction.REMINDER_SENT: AUDIT_BLINDED,
     AuditAction.DEMO_CREATED: AUDIT_BLINDED,
+    # Periods and answers loaded from a file: never an allocation (an allocation column in a
+    # file is refused, diary.rules.imports).
+    AuditAction.IMPORTED: AUDIT_BLINDED,
 }
 
 

@@ -103,6 +103,7 @@ LAYER_OF: dict[str, Place] = {
         "selectors", "SQL fragments shared by exports and summaries, names from the models"
     ),
     "diary.exports.writer": Place("selectors", "streams a SELECT out of PostgreSQL with COPY"),
+    "diary.exports.odm": Place("selectors", "streams the ODM 1.3.2 archive read from the models"),
     # scoring/
     "scoring": Place("pure", "package marker (empty); runs before every scoring module"),
     "scoring.definition_schema": Place("pure", "the instrument definition's dataclasses"),

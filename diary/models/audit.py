@@ -52,6 +52,7 @@ class AuditAction(models.TextChoices):
     QUERY_CLOSED = "query_closed", "Query closed"
     QUERIES_EXPORTED = "queries_exported", "Queries exported"
     SIGNAL_SETTINGS_CHANGED = "signal_settings_changed", "Signal thresholds changed"
+    IMPORTED = "imported", "Data imported from a file"
 
 
 # Events about the allocation list, an unblinding or the unblinded summary: always unblinded

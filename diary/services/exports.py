@@ -20,13 +20,14 @@ from django.utils import timezone
 
 from diary import access
 from diary.exports.columns import (
+    EXPORT_KINDS,
     FLOW_COLUMNS,
-    KINDS,
     UNBLINDED_ONLY_KINDS,
     dictionary_columns,
     flow_rows,
     version_text,
 )
+from diary.exports.odm import odm_stream
 from diary.exports.queries import Scope, kind_query
 from diary.exports.writer import ExportFile, copy_csv, rows_csv, zip_stream
 from diary.models import AuditAction, Study
@@ -71,7 +72,7 @@ def export_scope(*, user: AbstractBaseUser, request: ExportRequest) -> Scope:
     """
     if not user.is_authenticated or not user.is_active or not user.is_staff:
         raise PermissionDenied("Only study staff can export data.")
-    unknown = set(request.kinds) - set(KINDS)
+    unknown = set(request.kinds) - set(EXPORT_KINDS)
     if not request.kinds or unknown:
         raise PermissionDenied(f"Unknown export kind: {', '.join(sorted(unknown)) or 'none'}.")
     memberships = list(
@@ -127,12 +128,23 @@ def _flow_rows(study: Study, scope: Scope) -> list[list[str]]:
     return flow_rows(flow)
 
 
-def _parts(study: Study, request: ExportRequest, scope: Scope) -> list[tuple[ExportFile, Iterator]]:
+# The file name's extension and the download's content type of each kind that is not CSV.
+DOCUMENT_TYPES = {"odm": ("xml", "application/xml; charset=utf-8")}
+CSV_TYPE = ("csv", "text/csv; charset=utf-8")
+
+
+def _parts(
+    study: Study, request: ExportRequest, scope: Scope, now: datetime
+) -> list[tuple[ExportFile, Iterator]]:
     suffix = "blinded" if request.blinded else "unblinded"
     parts = []
     for kind in request.kinds:
-        out = ExportFile(f"{study.code}_{kind}_{suffix}.csv")
-        if kind == "dictionary":
+        extension, _ = DOCUMENT_TYPES.get(kind, CSV_TYPE)
+        out = ExportFile(f"{study.code}_{kind}_{suffix}.{extension}")
+        if kind == "odm":
+            # The archive holds no allocation, blinded or not (diary.exports.odm).
+            chunks = odm_stream(study, scope, out, now=now)
+        elif kind == "dictionary":
             header = ["variable", "label", "type", "codes", "unit", "instrument", "version"]
             chunks = rows_csv(header, _dictionary_rows(study, blinded=request.blinded), out)
         elif kind == "flow":
@@ -173,7 +185,7 @@ def export_start(
     """
     now = now or timezone.now()
     scope = export_scope(user=user, request=request)
-    parts = _parts(request.study, request, scope)
+    parts = _parts(request.study, request, scope, now)
     files = [out for out, _ in parts]
 
     def manifest() -> str:
@@ -204,7 +216,8 @@ def export_start(
 
     if len(parts) == 1:
         out, chunks = parts[0]
-        return Export(out.name, "text/csv; charset=utf-8", audited(chunks), files)
+        _, content_type = DOCUMENT_TYPES.get(request.kinds[0], CSV_TYPE)
+        return Export(out.name, content_type, audited(chunks), files)
     suffix = "blinded" if request.blinded else "unblinded"
     name = f"{request.study.code}_export_{suffix}_{now:%Y%m%dT%H%M%SZ}.zip"
     return Export(name, "application/zip", audited(zip_stream(parts, manifest)), files)

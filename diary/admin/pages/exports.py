@@ -16,6 +16,7 @@ KIND_CHOICES = [
     ("wide", "Wide: one row per participant and period"),
     ("long", "Long: one row per item answer"),
     ("dictionary", "Data dictionary"),
+    ("odm", "CDISC ODM 1.3.2 archive (XML): metadata, data and audit records"),
 ]
 UNBLINDED_KIND_CHOICES = [
     ("treatment_means", "Treatment means: one row per participant and treatment"),

@@ -6,18 +6,25 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
-from diary.exports.columns import KINDS
+from diary.exports.columns import EXPORT_KINDS
 from diary.models import AssessmentStatus, Study
 from diary.services.exports import ExportRequest, export_start
 
 
 class Command(BaseCommand):
-    help = "Export study data as CSV (one kind) or a zip with a manifest (several kinds)."
+    help = (
+        "Export study data as CSV or the ODM 1.3.2 archive (one kind) or a zip with a "
+        "manifest (several kinds)."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--study", required=True, help="Study code, e.g. ENDO-ANK")
         parser.add_argument(
-            "--kind", action="append", choices=KINDS, required=True, help="Repeat for a bundle."
+            "--kind",
+            action="append",
+            choices=EXPORT_KINDS,
+            required=True,
+            help="Repeat for a bundle.",
         )
         blinding = parser.add_mutually_exclusive_group()
         blinding.add_argument("--blinded", dest="blinded", action="store_true", default=True)
