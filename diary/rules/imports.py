@@ -336,6 +336,9 @@ class SubjectState:
     time_zone: str
     enrolled_at: datetime
     enrolled_on: date  # her local date of enrolment
+    # The earliest period date the diary itself accepts from her: her enrolment day less the
+    # study's backdating limit (a first period may have started a few days before she joined).
+    earliest_day: date
     today: date  # her local date now
     randomised: bool
     withdrawn_on: date | None
@@ -405,9 +408,10 @@ def _period_check(record, in_file, state, number_of_periods, now, errors):
             continue
         if day > state.today:
             errors.append(f"{where}: period {number} {label} in the future ({day})")
-        elif day < state.enrolled_on:
-            errors.append(f"{where}: period {number} {label} before her enrolment "
-                          f"({state.enrolled_on})")  # fmt: skip
+        elif day < state.earliest_day:
+            errors.append(f"{where}: period {number} {label} before her enrolment on "
+                          f"{state.enrolled_on} (the earliest day the diary accepts from her is "
+                          f"{state.earliest_day})")  # fmt: skip
         elif state.withdrawn_on is not None and day > state.withdrawn_on:
             errors.append(f"{where}: period {number} {label} after her withdrawal "
                           f"({state.withdrawn_on})")  # fmt: skip

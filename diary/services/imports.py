@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache, partial
 from zoneinfo import ZoneInfo
 
@@ -141,6 +141,8 @@ def _states(
             time_zone=p.time_zone,
             enrolled_at=p.enrolled_at,
             enrolled_on=local_date(p.enrolled_at, zone),
+            earliest_day=local_date(p.enrolled_at, zone)
+            - timedelta(days=study.backdating_limit_days),
             today=local_date(now, zone),
             randomised=p.randomised,
             withdrawn_on=local_date(withdrawn, zone) if withdrawn else None,
