@@ -99,6 +99,7 @@ QUERIES: dict[str, tuple[str, int]] = {
     "admin:audit_timeline": ("coordinator1", 18),
     "admin:diary_participant_compliance": ("coordinator1", 14),
     "admin:exports": ("coordinator1", 11),
+    "admin:study_import": ("coordinator1", 9),
     "admin:response_correct": ("coordinator1", 8),
     "admin:signals": ("coordinator1", 12),
     "admin:signal_participant": ("coordinator1", 13),
