@@ -248,7 +248,7 @@ def _item(group, oid: str, value, audit: dict) -> None:
     _audit(element, **audit)
 
 
-def _period_audit(period: dict, site: str, own_user: int | None) -> dict:
+def _period_audit(period: dict, site: str) -> dict:
     """Who set the period's dates and when: its last period event, else its report."""
     event = period["event"] or {}
     actor = event.get("actor")
@@ -284,7 +284,7 @@ def subject_element(participant: dict, periods: list[dict], responses: list[dict
         event = _sub(subject, "StudyEventData", {"StudyEventOID": odm.event_oid(period["number"])})
         form = _sub(event, "FormData", {"FormOID": odm.PERIOD_FORM})
         group = _sub(form, "ItemGroupData", {"ItemGroupOID": odm.PERIOD_GROUP})
-        audit = _period_audit(period, site, participant["user_id"])
+        audit = _period_audit(period, site)
         _item(group, odm.PERIOD_START, period["started_on"], audit)
         items += 1
         if period["ended_on"] is not None:

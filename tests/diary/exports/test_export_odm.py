@@ -4,6 +4,9 @@ nothing of the allocation, site-scoped, streamed with a fixed number of queries,
 from __future__ import annotations
 
 import hashlib
+import io
+import json
+import zipfile
 from datetime import UTC, datetime
 from io import StringIO
 
@@ -189,6 +192,26 @@ def test_queries_do_not_grow_with_participants(submitted):
         )
         submit_period(participant, number=1, answers=ehp30_answers(3), vas=10, days_ago=1)
     assert count() == few
+
+
+def test_the_archive_bundles_with_csv_files_and_the_manifest(submitted):
+    export = export_start(
+        user=submitted.monitor,
+        request=ExportRequest(study=submitted.study, kinds=("wide", "odm")),
+        now=NOW,
+    )
+    bundle = zipfile.ZipFile(io.BytesIO(b"".join(export.chunks)))
+    name = f"{submitted.study.code}_odm_blinded.xml"
+    assert set(bundle.namelist()) == {
+        f"{submitted.study.code}_wide_blinded.csv",
+        name,
+        "manifest.json",
+    }
+    content = bundle.read(name)
+    assert schema().validate(etree.fromstring(content))
+    manifest = json.loads(bundle.read("manifest.json"))
+    entry = next(f for f in manifest["files"] if f["name"] == name)
+    assert entry["sha256"] == hashlib.sha256(content).hexdigest()
 
 
 def test_manage_py_export_writes_the_archive(submitted, tmp_path):
