@@ -138,6 +138,8 @@ class EproAdminSite(admin.AdminSite):
             pages.append((reverse("admin:diary_participant_compliance"), "Compliance dashboard"))
         if access.staff_can(user, access.EXPORT):
             pages.append((reverse("admin:exports"), "Export study data"))
+        if access.staff_can(user, access.CORRECT):
+            pages.append((reverse("admin:study_import"), "Import study data"))
         if access.staff_can(user, access.AUDIT_TRAIL):
             pages.append((reverse("admin:audit_export"), "Audit trail export"))
         if access.may_view_system_audit(user):

@@ -308,6 +308,9 @@ AUDIT_ACTION_BLINDING: dict[str, str] = {
     AuditAction.CHANGE_DECLINED: AUDIT_BLINDED,
     AuditAction.CASEBOOK_SIGNED: AUDIT_BLINDED,
     AuditAction.SIGNATURE_REFUSED: AUDIT_BLINDED,
+    # Periods and answers loaded from a file: never an allocation (an allocation column in a
+    # file is refused, diary.rules.imports).
+    AuditAction.IMPORTED: AUDIT_BLINDED,
 }
 
 

@@ -110,6 +110,7 @@ LAYER_OF: dict[str, Place] = {
     "diary.exports.sdtm": Place("pure", "package marker (docstring only) of the SDTM datasets"),
     "diary.exports.sdtm.domains": Place("pure", "SDTM variables: names, labels and their SQL"),
     "diary.exports.sdtm.queries": Place("selectors", "the SELECTs of the SDTM datasets"),
+    "diary.exports.odm": Place("selectors", "streams the ODM 1.3.2 archive read from the models"),
     # scoring/
     "scoring": Place("pure", "package marker (empty); runs before every scoring module"),
     "scoring.definition_schema": Place("pure", "the instrument definition's dataclasses"),

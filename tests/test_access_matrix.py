@@ -198,6 +198,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "route:admin/(?P<url>.*)$": STAFF_404,  # the catch-all, with an unknown page
     # Custom admin pages.
     "admin:exports": STUDY_STAFF,
+    # Importing periods and answers: the coordinators (diary.correct_response), at their sites.
+    "admin:study_import": cells("login login login 200 200 404 404 404 404 404"),
     "admin:audit_export": STUDY_STAFF,
     # Events of no study (staff logins, lockouts, audit downloads): diary.view_system_audit,
     # which superusers hold and no role group does.

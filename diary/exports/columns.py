@@ -40,6 +40,10 @@ from scoring.statistics.flow import STAGES, Flow
 Collected = Sequence[tuple[Instrument, tuple[str, ...]]]
 
 KINDS = ("long", "wide", "treatment_means", "analysis", "flow", "dictionary")
+# Files that are not CSV tables of columns (no dictionary entry): the ODM 1.3.2 archive
+# (diary.exports.odm). Every kind an export may ask for is in EXPORT_KINDS.
+DOCUMENT_KINDS = ("odm",)
+EXPORT_KINDS = (*KINDS, *DOCUMENT_KINDS)
 # The files whose every row is about a treatment or a sequence: they exist only unblinded.
 UNBLINDED_ONLY_KINDS = frozenset({"treatment_means", "analysis", "flow"})
 # The allocation's own columns; the only ones a blinded file must never carry.

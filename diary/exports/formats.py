@@ -43,6 +43,7 @@ CONTENT_TYPES = {
     "xpt": "application/x-sas-xport",
     "sav": "application/x-spss-sav",
     "dta": "application/x-stata-dta",
+    "xml": "application/xml; charset=utf-8",
 }
 XPT_NAME_MAX, XPT_LABEL_MAX, XPT_CHAR_MAX = 8, 40, 200
 DTA_LABEL_MAX = 80  # Stata's variable label limit

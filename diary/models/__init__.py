@@ -25,6 +25,7 @@ from diary.models.clinical import (
     ResponseSource,
 )
 from diary.models.draft import ResponseDraft
+from diary.models.imports import ImportBatch, ImportFormat
 from diary.models.invitation import Invitation, InvitationPurpose, PasswordResetRequest
 from diary.models.participant import Participant, ParticipantContact, ParticipantStatus
 from diary.models.reminder import ReminderKind, ReminderLog, ReminderStatus
@@ -70,6 +71,8 @@ __all__ = [
     "DataQuery",
     "GrantRight",
     "GrantStatus",
+    "ImportBatch",
+    "ImportFormat",
     "Invitation",
     "InvitationPurpose",
     "MenstrualPeriod",

@@ -57,6 +57,7 @@ class AuditAction(models.TextChoices):
     CHANGE_DECLINED = "change_declined", "Change request declined"
     CASEBOOK_SIGNED = "casebook_signed", "Casebook signed"
     SIGNATURE_REFUSED = "signature_refused", "Signing refused: re-authentication failed"
+    IMPORTED = "imported", "Data imported from a file"
 
 
 # Events about the allocation list, an unblinding or the unblinded summary: always unblinded

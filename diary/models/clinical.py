@@ -181,6 +181,8 @@ class ResponseSource(models.TextChoices):
     PARTICIPANT_WEB = "participant_web", "Participant, web diary"
     SITE_TRANSCRIPTION = "site_transcription", "Site transcription of a paper form"
     SITE_CORRECTION = "site_correction", "Documented correction by site"
+    # Loaded from a file (manage.py import_study_data): metadata names the batch and file.
+    IMPORT = "import", "Imported from a file"
 
 
 @tracked()

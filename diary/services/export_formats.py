@@ -43,6 +43,7 @@ CDISC_KINDS = ("sdtm", "define")
 KIND_FORMATS = {
     "sdtm": ("csv", "json", "xpt"),
     "define": ("xml",),
+    "odm": ("xml",),
     "long": ("csv", "xpt", "sav", "dta"),
     "wide": ("csv", "xpt", "sav", "dta"),
     "treatment_means": ("csv", "xpt", "sav", "dta"),

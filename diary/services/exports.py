@@ -20,14 +20,15 @@ from django.utils import timezone
 
 from diary import access
 from diary.exports.columns import (
+    EXPORT_KINDS,
     FLOW_COLUMNS,
-    KINDS,
     UNBLINDED_ONLY_KINDS,
     dictionary_columns,
     flow_rows,
     version_text,
 )
 from diary.exports.formats import CONTENT_TYPES
+from diary.exports.odm import odm_stream
 from diary.exports.queries import Scope, kind_query
 from diary.exports.writer import ExportFile, copy_csv, rows_csv, zip_stream
 from diary.models import AuditAction, Study
@@ -83,7 +84,7 @@ def export_scope(*, user: AbstractBaseUser, request: ExportRequest) -> Scope:
     """
     if not user.is_authenticated or not user.is_active or not user.is_staff:
         raise PermissionDenied("Only study staff can export data.")
-    unknown = set(request.kinds) - set(KINDS) - set(CDISC_KINDS)
+    unknown = set(request.kinds) - set(EXPORT_KINDS) - set(CDISC_KINDS)
     if not request.kinds or unknown:
         raise PermissionDenied(f"Unknown export kind: {', '.join(sorted(unknown)) or 'none'}.")
     formats_check(kinds=request.kinds, fmt=request.format)
@@ -162,7 +163,10 @@ def _parts(
                                    name=name, now=now))  # fmt: skip
             continue
         out = ExportFile(name)
-        if kind == "dictionary":
+        if kind == "odm":
+            # The archive holds no allocation, blinded or not (diary.exports.odm).
+            chunks = odm_stream(study, scope, out, now=now)
+        elif kind == "dictionary":
             header = ["variable", "label", "type", "codes", "unit", "instrument", "version"]
             chunks = rows_csv(header, _dictionary_rows(study, blinded=request.blinded), out)
         elif kind == "flow":

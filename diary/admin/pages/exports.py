@@ -18,6 +18,7 @@ KIND_CHOICES = [
     ("dictionary", "Data dictionary"),
     ("sdtm", "CDISC SDTM datasets (DM, TA, TE, SE, SV, QS, FA): one file each"),
     ("define", "define.xml 2.1 of the SDTM datasets"),
+    ("odm", "CDISC ODM 1.3.2 archive (XML): metadata, data and audit records"),
 ]
 FORMAT_CHOICES = [
     ("csv", "CSV"),

@@ -12,6 +12,7 @@ from diary.admin.pages.change_requests import change_request_decide_view, change
 from diary.admin.pages.compliance import compliance_view
 from diary.admin.pages.corrections import assessment_transcribe_view, response_correct_view
 from diary.admin.pages.exports import export_view
+from diary.admin.pages.imports import import_view
 from diary.admin.pages.queries import queries_export_view, queries_view
 from diary.admin.pages.signal_participant import participant_signals_view
 from diary.admin.pages.signal_settings import signal_settings_view
@@ -61,6 +62,7 @@ def page_urls(site: AdminSite) -> list[URLPattern]:
             name="casebook_sign",
         ),
         path("exports/", view(export_view), name="exports"),
+        path("imports/", view(import_view), name="study_import"),
         path("signals/", view(signals_view), name="signals"),
         path(
             "signals/participant/<int:participant_id>/",

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
-from diary.exports.columns import KINDS
+from diary.exports.columns import EXPORT_KINDS
 from diary.models import AssessmentStatus, Study
 from diary.services.export_formats import CDISC_KINDS, REQUEST_FORMATS
 from diary.services.exports import ExportRequest, export_start
@@ -14,8 +14,9 @@ from diary.services.exports import ExportRequest, export_start
 
 class Command(BaseCommand):
     help = (
-        "Export study data as one file (one kind) or a zip with a manifest (several kinds, or "
-        "sdtm: one file per dataset)."
+        "Export study data as one file (one kind: CSV, another statistical format, the ODM "
+        "1.3.2 archive or define.xml) or a zip with a manifest (several kinds, or sdtm: one "
+        "file per dataset)."
     )
 
     def add_arguments(self, parser) -> None:
@@ -23,7 +24,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--kind",
             action="append",
-            choices=KINDS + CDISC_KINDS,
+            choices=EXPORT_KINDS + CDISC_KINDS,
             required=True,
             help="Repeat for a bundle.",
         )

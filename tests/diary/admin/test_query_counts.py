@@ -106,6 +106,7 @@ QUERIES: dict[str, tuple[str, int]] = {
     "admin:change_request_decide": ("coordinator1", 9),
     "admin:diary_participant_compliance": ("coordinator1", 14),
     "admin:exports": ("coordinator1", 11),
+    "admin:study_import": ("coordinator1", 9),
     "admin:response_correct": ("coordinator1", 8),
     "admin:signals": ("coordinator1", 12),
     "admin:signal_participant": ("coordinator1", 13),

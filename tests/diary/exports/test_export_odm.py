@@ -1,0 +1,233 @@
+"""The ODM 1.3.2 archive: valid against the official XSD, every value with its audit record,
+nothing of the allocation, site-scoped, streamed with a fixed number of queries, audited."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from datetime import UTC, datetime
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from lxml import etree
+from odmlib import loader, odm_loader
+
+from diary.models import Allocation, AuditAction, AuditEvent, Response
+from diary.rules import odm
+from diary.services.corrections import response_correct
+from diary.services.exports import ExportRequest, export_start
+from tests.conftest import make_participant
+from tests.diary.exports.conftest import ehp30_answers, submit_period
+
+pytestmark = pytest.mark.django_db
+
+NS = {"odm": odm.NS}
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def schema() -> etree.XMLSchema:
+    return etree.XMLSchema(etree.parse(str(odm.schema_path())))
+
+
+def archive(user, study, **request) -> tuple[bytes, object]:
+    export = export_start(
+        user=user, request=ExportRequest(study=study, kinds=("odm",), **request), now=NOW
+    )
+    return b"".join(export.chunks), export
+
+
+def item(tree, subject: str, period: int, item_oid: str):
+    found = tree.xpath(
+        f"//odm:SubjectData[@SubjectKey='{subject}']/odm:StudyEventData"
+        f"[@StudyEventOID='SE.P{period}']//odm:ItemData[@ItemOID='{item_oid}']",
+        namespaces=NS,
+    )
+    assert len(found) == 1, (subject, period, item_oid)
+    return found[0]
+
+
+def test_archive_is_valid_odm_132_with_an_audit_record_for_every_value(submitted):
+    content, export = archive(submitted.statistician, submitted.study)
+    tree = etree.fromstring(content)
+    validator = schema()
+    assert validator.validate(tree), validator.error_log
+    assert tree.get("ODMVersion") == "1.3.2"
+    assert tree.get("Archival") == "Yes" and tree.get("FileType") == "Snapshot"
+    values = tree.xpath("//odm:ItemData", namespaces=NS)
+    # Two participants, one period each: start and end dates, 30 EHP-30 items, the VAS.
+    assert len(values) == 2 * (2 + 30 + 1) == export.files[0].rows
+    users = set(tree.xpath("//odm:AdminData/odm:User/@OID", namespaces=NS))
+    locations = set(tree.xpath("//odm:AdminData/odm:Location/@OID", namespaces=NS))
+    assert locations == {"LOC.S01", "LOC.S02"}
+    for value in values:
+        record = value.find("odm:AuditRecord", NS)
+        assert record is not None, value.get("ItemOID")
+        assert record.find("odm:UserRef", NS).get("UserOID") in users
+        assert record.find("odm:LocationRef", NS).get("LocationOID") in locations
+        assert record.findtext("odm:DateTimeStamp", namespaces=NS).endswith("Z")
+    q01 = item(tree, "S01-001", 1, "I.ehp30_q01")
+    assert q01.get("Value") == "2"
+    assert q01.findtext("odm:AuditRecord/odm:SourceID", namespaces=NS) == "participant_web"
+    # The participant is named by her study ID; her e-mail address is nowhere.
+    user = q01.find("odm:AuditRecord/odm:UserRef", NS).get("UserOID")
+    login = tree.xpath(f"//odm:User[@OID='{user}']/odm:LoginName/text()", namespaces=NS)
+    assert login == ["S01-001"]
+    assert b"@example.org" not in content
+    # Not answered is a null value, never 0.
+    assert item(tree, "S01-001", 1, "I.ehp30_q03").get("IsNull") == "Yes"
+    assert item(tree, "S01-001", 1, "I.vas_dysmenorrhea").get("Value") == "63"
+    period = submitted.participant_a.periods.get(number=1)
+    start = item(tree, "S01-001", 1, odm.PERIOD_START)
+    assert start.get("Value") == period.started_on.isoformat()
+
+
+def test_metadata_declares_periods_forms_groups_items_and_demo_codelists(submitted):
+    content, _ = archive(submitted.statistician, submitted.study)
+    tree = etree.fromstring(content)
+    events = tree.xpath("//odm:StudyEventDef/@OID", namespaces=NS)
+    assert events == [f"SE.P{n}" for n in range(1, submitted.study.number_of_periods + 1)]
+    assert set(tree.xpath("//odm:FormDef/@OID", namespaces=NS)) == {
+        "F.PERIOD",
+        "F.ehp30",
+        "F.vas_dysmenorrhea",
+    }
+    groups = tree.xpath("//odm:ItemGroupDef/@OID", namespaces=NS)
+    assert "IG.ehp30.pain" in groups and "IG.ehp30.self_image" in groups
+    decodes = tree.xpath(
+        "//odm:CodeList/odm:CodeListItem/odm:Decode/odm:TranslatedText/text()", namespaces=NS
+    )
+    assert {"Never", "Rarely", "Sometimes", "Often", "Always"} <= set(decodes)
+    questions = tree.xpath(
+        "//odm:ItemDef[@OID='I.ehp30_q01']/odm:Question/odm:TranslatedText/text()",
+        namespaces=NS,
+    )
+    assert questions and questions[0].startswith("[Demo]")
+
+
+def test_an_independent_reader_reads_the_archive_back(submitted, tmp_path):
+    content, _ = archive(submitted.statistician, submitted.study)
+    path = tmp_path / "archive.xml"
+    path.write_bytes(content)
+    reader = loader.ODMLoader(odm_loader.XMLODMLoader(model_package="odm_1_3_2", ns_uri=odm.NS))
+    reader.open_odm_document(str(path))
+    document = reader.load_odm()
+    assert document.Archival == "Yes"
+    subjects = {s.SubjectKey: s for s in document.ClinicalData[0].SubjectData}
+    assert set(subjects) == {"S01-001", "S02-001"}
+    groups = subjects["S02-001"].StudyEventData[0].FormData[1].ItemGroupData
+    values = {i.ItemOID: i.Value for g in groups for i in g.ItemData}
+    assert values["I.ehp30_q01"] == "1"
+
+
+def test_a_correction_carries_its_reason_and_corrector(submitted):
+    original = Response.objects.get(
+        assessment__participant=submitted.participant_a, instrument_key="ehp30"
+    )
+    response_correct(
+        response=original,
+        answers={**original.answers, "ehp30_q01": 4},
+        reason="Transcription error on the paper copy",
+        actor=submitted.coordinator1,
+    )
+    content, _ = archive(submitted.coordinator1, submitted.study)
+    q01 = item(etree.fromstring(content), "S01-001", 1, "I.ehp30_q01")
+    assert q01.get("Value") == "4"
+    record = q01.find("odm:AuditRecord", NS)
+    assert record.findtext("odm:ReasonForChange", namespaces=NS) == (
+        "Transcription error on the paper copy"
+    )
+    assert record.find("odm:UserRef", NS).get("UserOID") == f"USR.{submitted.coordinator1.pk}"
+    assert record.findtext("odm:SourceID", namespaces=NS) == "site_correction"
+
+
+def test_blinded_archive_is_identical_whatever_the_allocation(submitted):
+    blinded, _ = archive(submitted.statistician, submitted.study)
+    unblinded, _ = archive(submitted.statistician, submitted.study, blinded=False)
+    for forbidden in (b"Anakinra", b"Placebo", b'"AP"', b'"PA"', b"Sequence", b"Treatment"):
+        assert forbidden not in blinded
+    # Swap the two participants' sequences: the blinded archive does not change by a byte.
+    a = Allocation.objects.get(participant=submitted.participant_a)
+    b = Allocation.objects.get(participant=submitted.participant_b)
+    Allocation.objects.filter(pk=a.pk).update(sequence=b.sequence)
+    Allocation.objects.filter(pk=b.pk).update(sequence=a.sequence)
+    swapped, _ = archive(submitted.statistician, submitted.study)
+    assert swapped == blinded
+    assert unblinded == blinded  # the archive never holds the allocation
+
+
+def test_a_coordinator_archives_only_her_site(submitted):
+    content, _ = archive(submitted.coordinator1, submitted.study)
+    tree = etree.fromstring(content)
+    assert tree.xpath("//odm:SubjectData/@SubjectKey", namespaces=NS) == ["S01-001"]
+    assert tree.xpath("//odm:Location/@OID", namespaces=NS) == ["LOC.S01"]
+    assert schema().validate(tree)
+
+
+def test_the_archive_is_audited_with_its_hash(submitted):
+    content, _ = archive(submitted.monitor, submitted.study)
+    event = AuditEvent.objects.filter(action=AuditAction.EXPORTED).latest("id")
+    assert event.details["kinds"] == ["odm"] and event.details["complete"] is True
+    (entry,) = event.details["files"]
+    assert entry["name"] == f"{submitted.study.code}_odm_blinded.xml"
+    assert entry["sha256"] == hashlib.sha256(content).hexdigest()
+    assert event.unblinded is False
+
+
+def test_queries_do_not_grow_with_participants(submitted):
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            archive(submitted.statistician, submitted.study)
+        return len(queries)
+
+    count()  # her memberships are read once per user object
+    few = count()
+    for number in range(2, 6):
+        participant = make_participant(
+            submitted.study, submitted.site1, f"S01-00{number}", sequence=submitted.ap
+        )
+        submit_period(participant, number=1, answers=ehp30_answers(3), vas=10, days_ago=1)
+    assert count() == few
+
+
+def test_the_archive_bundles_with_csv_files_and_the_manifest(submitted):
+    export = export_start(
+        user=submitted.monitor,
+        request=ExportRequest(study=submitted.study, kinds=("wide", "odm")),
+        now=NOW,
+    )
+    bundle = zipfile.ZipFile(io.BytesIO(b"".join(export.chunks)))
+    name = f"{submitted.study.code}_odm_blinded.xml"
+    assert set(bundle.namelist()) == {
+        f"{submitted.study.code}_wide_blinded.csv",
+        name,
+        "manifest.json",
+    }
+    content = bundle.read(name)
+    assert schema().validate(etree.fromstring(content))
+    manifest = json.loads(bundle.read("manifest.json"))
+    entry = next(f for f in manifest["files"] if f["name"] == name)
+    assert entry["sha256"] == hashlib.sha256(content).hexdigest()
+
+
+def test_manage_py_export_writes_the_archive(submitted, tmp_path):
+    out = StringIO()
+    call_command(
+        "export",
+        "--study",
+        submitted.study.code,
+        "--kind",
+        "odm",
+        "--user",
+        "monitor",
+        "--out",
+        str(tmp_path),
+        stdout=out,
+    )
+    path = tmp_path / f"{submitted.study.code}_odm_blinded.xml"
+    assert schema().validate(etree.parse(str(path)))
+    assert hashlib.sha256(path.read_bytes()).hexdigest() in out.getvalue()

@@ -1,0 +1,178 @@
+"""Round trip: the demo study's ODM archive, imported into an empty study of the same design,
+exports again with the same clinical content; and the ODM import's own refusals."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from django.db.models import F
+from lxml import etree
+
+from diary.models import (
+    AuditAction,
+    AuditEvent,
+    ImportBatch,
+    Response,
+    Sequence,
+    SequenceBlock,
+    Site,
+    StaffMembership,
+    StaffRole,
+    Study,
+    Treatment,
+)
+from diary.rules import odm
+from diary.services.exports import ExportRequest, export_start
+from diary.services.imports import study_data_import
+from diary.services.staff import staff_groups_sync
+from tests.conftest import make_participant, make_staff
+
+pytestmark = pytest.mark.django_db
+
+NS = {"odm": odm.NS}
+DESIGN = [
+    "number_of_periods",
+    "periods_per_block",
+    "time_zone",
+    "instruments",
+    "instrument_modules",
+    "missing_item_rule",
+    "window_fallback_open_days",
+    "window_length_days",
+    "window_close_time",
+    "backdating_limit_days",
+    "subject_id_pattern",
+    "subject_id_example",
+]
+
+
+def archive_of(study: Study, user) -> bytes:
+    export = export_start(user=user, request=ExportRequest(study=study, kinds=("odm",)))
+    return b"".join(export.chunks)
+
+
+def clinical_content(content: bytes) -> list[tuple]:
+    """Every value of the ClinicalData: subject, period, form, group, item, value or null."""
+    tree = etree.fromstring(content)
+    rows = []
+    for value in tree.iterfind(".//odm:ItemData", NS):
+        group = value.getparent()
+        form = group.getparent()
+        event = form.getparent()
+        subject = event.getparent()
+        rows.append(
+            (
+                subject.get("SubjectKey"),
+                event.get("StudyEventOID"),
+                form.get("FormOID"),
+                group.get("ItemGroupOID"),
+                value.get("ItemOID"),
+                value.get("Value"),
+                value.get("IsNull"),
+            )
+        )
+    return rows
+
+
+@pytest.fixture
+def copy(trial):
+    """An empty study of the demo's design: its sites, treatments and sequences, and each of
+    its participants enrolled (when she was in the demo) and randomised as there."""
+    study = Study.objects.create(
+        code="COPY-1", name="Copy", **{f: getattr(trial, f) for f in DESIGN}
+    )
+    for site in trial.sites.all():
+        Site.objects.create(study=study, code=site.code, name=site.name)
+    treatments = {
+        t.code: Treatment.objects.create(study=study, code=t.code, name=t.name)
+        for t in trial.treatments.all()
+    }
+    sequences = {}
+    for sequence in trial.sequences.all():
+        sequences[sequence.code] = Sequence.objects.create(study=study, code=sequence.code)
+        for block in sequence.blocks.all():
+            SequenceBlock.objects.create(
+                sequence=sequences[sequence.code],
+                block=block.block,
+                treatment=treatments[block.treatment.code],
+            )
+    for participant in trial.participants.select_related("site").order_by("subject_id"):
+        allocation = getattr(participant, "allocation", None)
+        make_participant(
+            study,
+            study.sites.get(code=participant.site.code),
+            participant.subject_id,
+            sequence=sequences[allocation.sequence.code] if allocation else None,
+            time_zone=participant.time_zone,
+            now=participant.enrolled_at,
+            email=f"copy-{participant.subject_id.lower()}@example.org",
+        )
+    importer = make_staff("importer")
+    StaffMembership.objects.create(user=importer, study=study, role=StaffRole.COORDINATOR)
+    staff_groups_sync(user=importer)
+    return study, importer
+
+
+def test_exported_archive_imported_into_a_copy_exports_the_same_clinical_content(trial, copy):
+    study, importer = copy
+    statistician = trial.memberships.get(role="statistician").user
+    first = archive_of(trial, statistician)
+    original = clinical_content(first)
+    assert len(original) > 1000  # the demo's periods and answers
+    report = study_data_import(
+        study=study, actor=importer, file_name="ENDO-ANK_odm.xml", content=first
+    )
+    assert report.ok, report.errors[:5]
+    assert (
+        report.responses
+        == Response.objects.filter(assessment__participant__study=trial)
+        .exclude(superseded_by__isnull=False)
+        .count()
+    )
+    second = archive_of(study, importer)
+    assert clinical_content(second) == original
+    # The copy says where its values came from: the file, the importer, the time of import.
+    tree = etree.fromstring(second)
+    sha = hashlib.sha256(first).hexdigest()
+    records = tree.xpath("//odm:ItemData/odm:AuditRecord", namespaces=NS)
+    sources = {r.findtext("odm:SourceID", namespaces=NS) for r in records}
+    assert sources == {f"import:{sha}", str(AuditAction.IMPORTED)}
+    assert {r.find("odm:UserRef", NS).get("UserOID") for r in records} == {f"USR.{importer.pk}"}
+    # Imported answers keep their original time and author as data.
+    imported = Response.objects.filter(assessment__participant__study=study)
+    assert imported.filter(metadata__original_recorded_at__isnull=False).count() == (
+        imported.count()
+    )
+    assert not imported.filter(submitted_at__lt=F("assessment__participant__enrolled_at")).exists()
+    # The same file again changes nothing; the copy's own archive holds nothing new either.
+    assert (
+        study_data_import(study=study, actor=importer, file_name="again.xml", content=first).already
+        == ImportBatch.objects.get()
+    )
+    again = study_data_import(study=study, actor=importer, file_name="copy.xml", content=second)
+    assert again.ok and (again.periods, again.responses) == (0, 0)
+    assert ImportBatch.objects.count() == 1
+    assert AuditEvent.objects.filter(action=AuditAction.IMPORTED, participant=None).count() == 1
+
+
+def test_odm_with_an_unknown_item_or_a_bad_code_is_refused_by_element(trial, copy):
+    study, importer = copy
+    statistician = trial.memberships.get(role="statistician").user
+    tree = etree.fromstring(archive_of(trial, statistician))
+    first = tree.xpath("//odm:ItemData[@ItemOID='I.ehp30_q05'][@Value]", namespaces=NS)[0]
+    first.set("Value", "7")
+    subject = first.xpath("ancestor::odm:SubjectData/@SubjectKey", namespaces=NS)[0]
+    other = tree.xpath("//odm:ItemData[@ItemOID='I.ehp30_q06']", namespaces=NS)[0]
+    other.set("ItemOID", "I.ehp30_q99")
+    report = study_data_import(
+        study=study, actor=importer, file_name="edited.xml", content=etree.tostring(tree)
+    )
+    assert any(
+        f": {subject} period " in e and "ehp30_q05: int 7 is not a valid answer" in e
+        for e in report.errors
+    ), report.errors
+    assert any("unknown item I.ehp30_q99 in form F.ehp30" in e for e in report.errors)
+    assert all(e.startswith("line ") for e in report.errors)
+    assert not Response.objects.filter(assessment__participant__study=study).exists()
+    assert not ImportBatch.objects.exists()
