@@ -36,6 +36,10 @@ STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticF
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 # Tests log staff in with force_login; the second factor has its own tests, which turn this on.
 OTP_REQUIRED_FOR_UNBLINDED = False
+# Speed only: a commit does not wait for its WAL to reach the disk (it is visible to every other
+# session at once all the same; only a crash of the server could lose it, and nothing here
+# survives one). The test database is thrown away at the end.
+DATABASES["default"]["OPTIONS"]["options"] += " -c synchronous_commit=off"  # noqa: F405
 # Transactional tests end with a flush (TRUNCATE), which the application role may not do and
 # the guards refuse: this backend runs it as the owner with the TRUNCATE guard lifted.
 DATABASES["default"]["ENGINE"] = "tests.db_backend"  # noqa: F405
