@@ -20,7 +20,13 @@ from diary.models.clinical import (
 )
 from diary.models.draft import ResponseDraft
 from diary.models.invitation import Invitation, InvitationPurpose, PasswordResetRequest
-from diary.models.participant import Participant, ParticipantContact, ParticipantStatus
+from diary.models.participant import (
+    Participant,
+    ParticipantContact,
+    ParticipantStatus,
+    ReminderChannel,
+)
+from diary.models.push import PushSubscription
 from diary.models.reminder import ReminderKind, ReminderLog, ReminderStatus
 from diary.models.signals import (
     THRESHOLD_RANGES,
@@ -68,7 +74,9 @@ __all__ = [
     "ParticipantContact",
     "ParticipantStatus",
     "PasswordResetRequest",
+    "PushSubscription",
     "QueryStatus",
+    "ReminderChannel",
     "ReminderKind",
     "ReminderLog",
     "ReminderStatus",
