@@ -30,7 +30,7 @@ def b64url(raw: bytes) -> str:
 @dataclass
 class Received:
     path: str
-    headers: dict[str, str]
+    headers: dict[str, str]  # names in lower case
     body: bytes
 
 
@@ -46,7 +46,11 @@ class FakePushService:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 service.received.append(
-                    Received(self.path, dict(self.headers.items()), self.rfile.read(length))
+                    Received(
+                        self.path,
+                        {k.lower(): v for k, v in self.headers.items()},
+                        self.rfile.read(length),
+                    )
                 )
                 self.send_response(service.status)
                 self.send_header("Content-Length", "0")
