@@ -291,14 +291,26 @@ REMINDER_RETRY_MINUTES = env.list("REMINDER_RETRY_MINUTES", cast=int, default=[5
 # --- SMS and web push reminders (README: "Reminders: e-mail, SMS and web push") ---------------
 # A class, as EMAIL_BACKEND is: diary.services.sms.ConsoleBackend, LocmemBackend (tests) or
 # TwilioBackend (Twilio's REST API; needs the three SMS_TWILIO_* / SMS_FROM values).
-SMS_BACKEND = env.str(
-    "SMS_BACKEND",
-    default="diary.services.sms.ConsoleBackend" if DEBUG else "diary.services.sms.TwilioBackend",
-)
+# Without DEBUG and without a Twilio account, DisabledBackend: SMS is not offered.
 SMS_TWILIO_ACCOUNT_SID = env.str("SMS_TWILIO_ACCOUNT_SID", default="")
 SMS_TWILIO_AUTH_TOKEN = env.str("SMS_TWILIO_AUTH_TOKEN", default="")
 SMS_TWILIO_API_URL = env.str("SMS_TWILIO_API_URL", default="https://api.twilio.com")
 SMS_FROM = env.str("SMS_FROM", default="")  # a sender number (E.164) or an alphanumeric id
+SMS_BACKEND = env.str(
+    "SMS_BACKEND",
+    default="diary.services.sms.ConsoleBackend"
+    if DEBUG
+    else "diary.services.sms.TwilioBackend"
+    if SMS_TWILIO_ACCOUNT_SID
+    else "diary.services.sms.DisabledBackend",
+)
+if SMS_BACKEND == "diary.services.sms.TwilioBackend" and not (
+    SMS_TWILIO_ACCOUNT_SID and SMS_TWILIO_AUTH_TOKEN and SMS_FROM
+):
+    raise ImproperlyConfigured(
+        "SMS_BACKEND: the Twilio backend needs SMS_TWILIO_ACCOUNT_SID, SMS_TWILIO_AUTH_TOKEN "
+        "and SMS_FROM"
+    )
 # Seconds before a provider call gives up: a hung provider must not hold a reminder's row lock.
 SMS_TIMEOUT = env.int("SMS_TIMEOUT", default=15)
 # The region a number typed without its country code is read in (ISO 3166 code, e.g. DK); empty:

@@ -141,3 +141,9 @@ class ReminderPreferencesForm(forms.Form):
         ),
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel", "type": "tel"}),
     )
+
+    def __init__(self, *args, offered: set[str], **kwargs) -> None:
+        # Only the channels this server can deliver (and the one she has, whatever it is).
+        super().__init__(*args, **kwargs)
+        field = self.fields["channel"]
+        field.choices = [(value, label) for value, label in field.choices if value in offered]

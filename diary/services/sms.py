@@ -4,7 +4,9 @@ settings.SMS_BACKEND names the class:
 - diary.services.sms.ConsoleBackend: prints each message (the default with DEBUG);
 - diary.services.sms.LocmemBackend: keeps them in `outbox` (the test settings');
 - diary.services.sms.TwilioBackend: Twilio's REST API, configured by SMS_TWILIO_ACCOUNT_SID,
-  SMS_TWILIO_AUTH_TOKEN and SMS_FROM (the default without DEBUG: it fails loudly when unset).
+  SMS_TWILIO_AUTH_TOKEN and SMS_FROM (the default without DEBUG when the account is set; the
+  settings fail loudly when it is chosen without all three);
+- diary.services.sms.DisabledBackend: SMS not offered (the default without DEBUG otherwise).
 
 A backend raises SmsError when a message was not accepted; the reminder sender then falls back
 to e-mail and records why (diary.services.reminder_delivery). The recipient's number never
@@ -39,6 +41,14 @@ class BaseBackend:
     def send(self, message: SmsMessage) -> str:
         """Hand the message over; returns the provider's id for it. Raises SmsError."""
         raise NotImplementedError
+
+
+class DisabledBackend(BaseBackend):
+    """No provider configured (the production default without SMS_TWILIO_ACCOUNT_SID): SMS is
+    not offered, and a reminder for someone who chose it earlier goes by e-mail."""
+
+    def send(self, message: SmsMessage) -> str:
+        raise SmsError("SMS is not configured on this server")
 
 
 class ConsoleBackend(BaseBackend):
@@ -111,6 +121,11 @@ class TwilioBackend(BaseBackend):
 def sms_backend() -> BaseBackend:
     """An instance of settings.SMS_BACKEND."""
     return import_string(settings.SMS_BACKEND)()
+
+
+def sms_enabled() -> bool:
+    """Whether the SMS channel is offered to participants."""
+    return settings.SMS_BACKEND != "diary.services.sms.DisabledBackend"
 
 
 def sms_send(*, to: str, body: str) -> str:

@@ -32,6 +32,7 @@ from diary.services.push import (
     push_subscription_save,
     push_subscriptions_remove,
 )
+from diary.services.sms import sms_enabled
 
 # The ids of the subscriptions made in this session: logging out removes them (diary.signals).
 PUSH_SESSION_KEY = "push_subscriptions"
@@ -44,7 +45,10 @@ def reminder_preferences(request: HttpRequest) -> HttpResponse:
     participant = participant_required(request)
     contact = participant.contact
     initial = {"channel": contact.reminder_channel, "phone": contact.phone}
-    form = ReminderPreferencesForm(request.POST or None, initial=initial)
+    offered = {"email", *(["sms"] if sms_enabled() else []), *(["push"] if push_enabled() else [])}
+    form = ReminderPreferencesForm(
+        request.POST or None, initial=initial, offered=offered | {contact.reminder_channel}
+    )
     if request.method == "POST" and form.is_valid():
         try:
             reminder_preferences_set(

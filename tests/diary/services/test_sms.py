@@ -107,3 +107,10 @@ def test_twilio_backend_without_its_settings_says_which_are_missing(settings):
     settings.SMS_TWILIO_ACCOUNT_SID = ""
     with pytest.raises(ImproperlyConfigured, match="SMS_TWILIO_ACCOUNT_SID"):
         sms_send(to="+4520123456", body="hello")
+
+
+def test_without_a_provider_sms_is_refused_so_that_email_stands_in(settings):
+    settings.SMS_BACKEND = "diary.services.sms.DisabledBackend"
+    with pytest.raises(SmsError, match="not configured"):
+        sms_send(to="+4520123456", body="hello")
+    assert LocmemBackend.outbox == []

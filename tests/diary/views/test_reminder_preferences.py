@@ -173,3 +173,12 @@ def test_the_push_worker_imports_the_push_handlers(client):
     response = client.get(reverse("diary:push_service_worker"))
     assert response["Content-Type"].startswith("text/javascript")
     assert response.content.decode() == 'importScripts("/static/diary/push-sw.js");\n'
+
+
+def test_without_an_sms_provider_text_messages_are_not_offered(client, world, settings):
+    settings.SMS_BACKEND = "diary.services.sms.DisabledBackend"
+    client.force_login(world.participant_a.user)
+    assert "By text message (SMS)" not in client.get(reverse(PAGE)).content.decode()
+    response = client.post(reverse(PAGE), {"channel": "sms", "phone": "+4520123456"})
+    assert response.status_code == 200
+    assert _contact(world.participant_a).reminder_channel == ReminderChannel.EMAIL
