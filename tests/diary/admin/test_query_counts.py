@@ -77,10 +77,11 @@ QUERIES: dict[str, tuple[str, int]] = {
     "admin:diary_auditevent_changelist": ("coordinator1", 12),
     "admin:diary_menstrualperiod_change": ("coordinator1", 9),
     "admin:diary_menstrualperiod_changelist": ("coordinator1", 13),
-    "admin:diary_participant_change": ("coordinator1", 15),
+    # + her push devices and her reminder delivery problems (one query each).
+    "admin:diary_participant_change": ("coordinator1", 17),
     "admin:diary_participant_changelist": ("coordinator1", 13),
     "admin:diary_reminderlog_change": ("coordinator1", 9),
-    "admin:diary_reminderlog_changelist": ("coordinator1", 12),
+    "admin:diary_reminderlog_changelist": ("coordinator1", 13),  # + the channel filter
     "admin:diary_response_change": ("coordinator1", 11),
     "admin:diary_response_changelist": ("coordinator1", 13),
     "admin:diary_site_change": ("coordinator1", 9),
