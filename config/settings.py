@@ -14,7 +14,7 @@ from pathlib import Path
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from config import embedded
+from config import embedded, vapid
 from config.env import broker_url_check, database_from_url, env
 from diary.rules import chain_key
 
@@ -287,6 +287,50 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 # Reminder e-mails: minutes to wait before each retry of a failed send; after the last one the
 # reminder is marked failed (visible to coordinators).
 REMINDER_RETRY_MINUTES = env.list("REMINDER_RETRY_MINUTES", cast=int, default=[5, 15, 45])
+
+# --- SMS and web push reminders (README: "Reminders: e-mail, SMS and web push") ---------------
+# A class, as EMAIL_BACKEND is: diary.services.sms.ConsoleBackend, LocmemBackend (tests) or
+# TwilioBackend (Twilio's REST API; needs the three SMS_TWILIO_* / SMS_FROM values).
+# Without DEBUG and without a Twilio account, DisabledBackend: SMS is not offered.
+SMS_TWILIO_ACCOUNT_SID = env.str("SMS_TWILIO_ACCOUNT_SID", default="")
+SMS_TWILIO_AUTH_TOKEN = env.str("SMS_TWILIO_AUTH_TOKEN", default="")
+SMS_TWILIO_API_URL = env.str("SMS_TWILIO_API_URL", default="https://api.twilio.com")
+SMS_FROM = env.str("SMS_FROM", default="")  # a sender number (E.164) or an alphanumeric id
+SMS_BACKEND = env.str(
+    "SMS_BACKEND",
+    default="diary.services.sms.ConsoleBackend"
+    if DEBUG
+    else "diary.services.sms.TwilioBackend"
+    if SMS_TWILIO_ACCOUNT_SID
+    else "diary.services.sms.DisabledBackend",
+)
+if SMS_BACKEND == "diary.services.sms.TwilioBackend" and not (
+    SMS_TWILIO_ACCOUNT_SID and SMS_TWILIO_AUTH_TOKEN and SMS_FROM
+):
+    raise ImproperlyConfigured(
+        "SMS_BACKEND: the Twilio backend needs SMS_TWILIO_ACCOUNT_SID, SMS_TWILIO_AUTH_TOKEN "
+        "and SMS_FROM"
+    )
+# Seconds before a provider call gives up: a hung provider must not hold a reminder's row lock.
+SMS_TIMEOUT = env.int("SMS_TIMEOUT", default=15)
+# The region a number typed without its country code is read in (ISO 3166 code, e.g. DK); empty:
+# participants type the country code.
+SMS_DEFAULT_REGION = env.str("SMS_DEFAULT_REGION", default="").upper() or None
+# Web push: the VAPID pair (config/vapid.py), the contact the push services may write to, how
+# long a push service keeps an undelivered reminder, and the timeout of one send.
+VAPID_PRIVATE_KEY, VAPID_PUBLIC_KEY = vapid.vapid_keys(
+    private=env.str("VAPID_PRIVATE_KEY", default=""),
+    public=env.str("VAPID_PUBLIC_KEY", default=""),
+    debug=DEBUG,
+    path=DATA_DIR / "vapid-private-key",
+)
+VAPID_SUBJECT = env.str("VAPID_SUBJECT", default="mailto:diary@localhost")
+if not VAPID_SUBJECT.startswith(("mailto:", "https://")):
+    raise ImproperlyConfigured("VAPID_SUBJECT: must be a mailto: or https: URL")
+PUSH_TTL_SECONDS = env.int("PUSH_TTL_SECONDS", default=12 * 3600)
+PUSH_TIMEOUT = env.int("PUSH_TIMEOUT", default=15)
+if PUSH_TTL_SECONDS < 0:
+    raise ImproperlyConfigured("PUSH_TTL_SECONDS: must be 0 or more")
 
 # --- Celery ----------------------------------------------------------------------------------
 _broker_url = env.str("CELERY_BROKER_URL", default="")

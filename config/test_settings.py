@@ -15,7 +15,7 @@ os.environ.setdefault("AUDIT_CHAIN_KEY", "tests-only-audit-chain-key-not-a-secre
 
 from pathlib import Path
 
-from config import embedded
+from config import embedded, vapid
 
 _data = embedded.data_root(Path(__file__).resolve().parent.parent)
 if not os.environ.get("DATABASE_URL"):
@@ -29,6 +29,10 @@ from config.settings import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+SMS_BACKEND = "diary.services.sms.LocmemBackend"
+# A fresh VAPID pair per test run: web push is on in tests, and no key is in the repository.
+if not VAPID_PRIVATE_KEY:  # noqa: F405
+    VAPID_PRIVATE_KEY, VAPID_PUBLIC_KEY = vapid.keypair_generate()
 SECURE_SSL_REDIRECT = False
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False

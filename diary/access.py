@@ -300,6 +300,11 @@ AUDIT_ACTION_BLINDING: dict[str, str] = {
     # Counts of responses and scores, never a score or an arm.
     AuditAction.RESCORED: AUDIT_BLINDED,
     AuditAction.REMINDER_SENT: AUDIT_BLINDED,
+    # Which channel she chose and whether a device was added or removed: never the number,
+    # the address or the push endpoint (contact data stays out of the trail).
+    AuditAction.REMINDER_CHANNEL_SET: AUDIT_BLINDED,
+    AuditAction.PUSH_SUBSCRIBED: AUDIT_BLINDED,
+    AuditAction.PUSH_REMOVED: AUDIT_BLINDED,
     AuditAction.DEMO_CREATED: AUDIT_BLINDED,
     # Change requests and signatures: her answers and the casebook's hash are blinded content
     # (the casebook's serialisation holds nothing of the allocation).

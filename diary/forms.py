@@ -139,3 +139,32 @@ class ChangeRequestForm(forms.Form):
         if not reason:
             raise forms.ValidationError(_("Please write a short reason."))
         return reason
+
+
+class ReminderPreferencesForm(forms.Form):
+    """How she wants her reminders; the number is checked by the service (E.164)."""
+
+    channel = forms.ChoiceField(
+        label=_("How should we remind you?"),
+        choices=[
+            ("email", _("By e-mail")),
+            ("sms", _("By text message (SMS)")),
+            ("push", _("By a notification on this phone or computer")),
+        ],
+        widget=forms.RadioSelect,
+    )
+    phone = forms.CharField(
+        label=_("Mobile number"),
+        required=False,
+        max_length=32,
+        help_text=_(
+            "With the country code, for example +45 20 12 34 56. Needed for text messages."
+        ),
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel", "type": "tel"}),
+    )
+
+    def __init__(self, *args, offered: set[str], **kwargs) -> None:
+        # Only the channels this server can deliver (and the one she has, whatever it is).
+        super().__init__(*args, **kwargs)
+        field = self.fields["channel"]
+        field.choices = [(value, label) for value, label in field.choices if value in offered]

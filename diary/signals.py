@@ -18,7 +18,9 @@ from diary.access import participant_of
 from diary.auth import user_for_identifier
 from diary.models import AuditAction
 from diary.services.audit import audit_record
+from diary.services.push import push_subscriptions_remove
 from diary.services.staff import role_groups_ensure
+from diary.views.reminders import PUSH_SESSION_KEY
 
 
 @receiver(post_migrate, dispatch_uid="diary_role_groups")
@@ -48,6 +50,16 @@ def audit_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 def audit_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     if user is not None:
         audit_record(action=AuditAction.LOGOUT, actor=user, participant=participant_of(user))
+
+
+@receiver(user_logged_out, dispatch_uid="diary_push_logout")
+def push_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    # Sent before the session is flushed: the devices subscribed in this session stop getting
+    # her reminders, so that the next person on a shared device does not see them.
+    participant = participant_of(user) if user is not None else None
+    made_here = request.session.get(PUSH_SESSION_KEY, []) if request is not None else []
+    if participant is not None and made_here:
+        push_subscriptions_remove(participant=participant, ids=made_here, reason="logout")
 
 
 @receiver(user_login_failed, dispatch_uid="diary_audit_login_failed")

@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from diary.forms import LoginForm
-from diary.views import accounts, history, home, periods, questionnaire
+from diary.views import accounts, history, home, periods, questionnaire, reminders
 
 app_name = "diary"
 
@@ -22,6 +22,10 @@ urlpatterns = [
     path("language/", accounts.language, name="language"),
     path("invitation/password/", accounts.invitation_password, name="invitation_password"),
     path("invitation/<str:token>/", accounts.invitation, name="invitation"),
+    path("reminders/", reminders.reminder_preferences, name="reminder_preferences"),
+    path("push/subscribe/", reminders.push_subscribe, name="push_subscribe"),
+    path("push/unsubscribe/", reminders.push_unsubscribe, name="push_unsubscribe"),
+    path("push/sw.js", reminders.push_service_worker, name="push_service_worker"),
     path("period/start/", periods.period_start, name="period_start"),
     path("period/closing/", periods.period_closing, name="period_closing"),
     path("period/<int:pk>/end/", periods.period_end, name="period_end"),

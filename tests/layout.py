@@ -60,6 +60,7 @@ LAYER_OF: dict[str, Place] = {
     # Below the interface: the migrate command and the post-migrate guards use them too.
     "config.env": Place("services", "parses the environment for settings, run and migrate"),
     "config.embedded": Place("start-up", "starts the embedded PostgreSQL and Redis"),
+    "config.vapid": Place("start-up", "the web push key pair for the settings (.data/ in DEBUG)"),
     "config.database_roles": Place("services", "creates and checks the two database roles"),
     "config.run": Place("start-up", "`make run`: migrates and starts web, worker and beat"),
     "config.startup": Place("start-up", "checks web, worker and beat make before serving"),

@@ -172,6 +172,18 @@ EXPECTED: dict[str, dict[str, str]] = {
     ),
     # a bearer link: GET only shows a Continue button
     "diary:invitation": cells("200 200 200 index index index index index index index index"),
+    "diary:reminder_preferences": DIARY_ANY,
+    # POST only, JSON: her browser's push subscription (tests/diary/views/test_reminder_...).
+    "diary:push_subscribe": cells(
+        "login 405 405 index index index index index index index index"
+    ),
+    "diary:push_unsubscribe": cells(
+        "login 405 405 index index index index index index index index"
+    ),
+    # A script like any static file: it holds nothing of anyone's.
+    "diary:push_service_worker": cells(
+        "200 200 200 index index index index index index index index"
+    ),
     "diary:period_start": DIARY_ANY,
     "diary:period_closing": DIARY_ANY,
     "diary:period_end": PARTICIPANT_A,

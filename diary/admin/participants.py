@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -25,6 +25,8 @@ from diary.models import (
     InvitationPurpose,
     Participant,
     ParticipantStatus,
+    ReminderChannel,
+    ReminderStatus,
     Response,
 )
 from diary.selectors.casebook import change_requests_of, signature_state
@@ -88,6 +90,8 @@ class ParticipantAdmin(ScopedAdmin):
         "withdrawn_at",
         "withdrawal_reason",
         "next_period_after_the_last",
+        "reminder_channel",
+        "reminder_problems",
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
@@ -114,6 +118,40 @@ class ParticipantAdmin(ScopedAdmin):
         contact = getattr(obj, "contact", None)
         return contact.email if contact else ""
 
+    @admin.display(description="Mobile number (SMS)")
+    def contact_phone(self, obj: Participant) -> str:
+        contact = getattr(obj, "contact", None)
+        return contact.phone if contact and contact.phone else "none"
+
+    @admin.display(description="Reminders by")
+    def reminder_channel(self, obj: Participant) -> str:
+        """Her chosen channel, and what stands behind it (never the number or the device)."""
+        contact = getattr(obj, "contact", None)
+        if contact is None:
+            return "no contact on file"
+        devices = obj.push_subscriptions.count()
+        extra = {
+            ReminderChannel.SMS: "number on file" if contact.phone else "no number: e-mail",
+            ReminderChannel.PUSH: f"{devices} device(s)" if devices else "no device: e-mail",
+        }.get(contact.reminder_channel)
+        label = contact.get_reminder_channel_display()
+        return f"{label} ({extra})" if extra else label
+
+    @admin.display(description="Reminder delivery problems")
+    def reminder_problems(self, obj: Participant) -> str:
+        """Failed reminders and those e-mail had to stand in for, newest first."""
+        problems = obj.reminders.filter(
+            Q(status=ReminderStatus.FAILED) | ~Q(delivery_problem="")
+        ).order_by("-due_at")[:5]
+        lines = [
+            f"{log.due_at:%Y-%m-%d %H:%M} UTC {log.get_kind_display()}: "
+            f"{log.get_status_display().lower()}"
+            f"{', ' + log.delivery_problem if log.delivery_problem else ''}"
+            f"{', ' + log.last_error if log.status == ReminderStatus.FAILED else ''}"
+            for log in problems
+        ]
+        return "\n".join(lines) or "none"
+
     def _can_see_email(self, request: HttpRequest, obj: Participant | None) -> bool:
         return obj is not None and access.staff_can(
             request.user,
@@ -123,7 +161,7 @@ class ParticipantAdmin(ScopedAdmin):
         )
 
     def get_fields(self, request: HttpRequest, obj: Participant | None = None) -> list[str]:
-        extra = ["contact_email"] if self._can_see_email(request, obj) else []
+        extra = ["contact_email", "contact_phone"] if self._can_see_email(request, obj) else []
         return [*self.fields, *extra]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Participant | None = None):

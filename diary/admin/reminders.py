@@ -20,8 +20,10 @@ REMINDER_FIELDS = [
     "due_at",
     "sent_at",
     "attempts",
+    "channel",
     "next_attempt_at",
     "last_error",
+    "delivery_problem",
     "cancel_reason",
 ]
 
@@ -29,7 +31,7 @@ REMINDER_FIELDS = [
 @admin.register(ReminderLog)
 class ReminderLogAdmin(ScopedAdmin):
     list_display = ["participant", *REMINDER_FIELDS]
-    list_filter = ["kind", "status"]
+    list_filter = ["kind", "status", "channel"]
     list_select_related = ["participant"]
     search_fields = ["participant__subject_id"]
     fields = ["participant", *REMINDER_FIELDS, "created_at"]

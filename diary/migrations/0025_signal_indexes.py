@@ -20,7 +20,7 @@ END $$;
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('diary', '0021_investigator_signatures'),
+        ('diary', '0024_reminder_channels'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

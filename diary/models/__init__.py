@@ -27,7 +27,13 @@ from diary.models.clinical import (
 from diary.models.draft import ResponseDraft
 from diary.models.imports import ImportBatch, ImportFormat
 from diary.models.invitation import Invitation, InvitationPurpose, PasswordResetRequest
-from diary.models.participant import Participant, ParticipantContact, ParticipantStatus
+from diary.models.participant import (
+    Participant,
+    ParticipantContact,
+    ParticipantStatus,
+    ReminderChannel,
+)
+from diary.models.push import PushSubscription
 from diary.models.reminder import ReminderKind, ReminderLog, ReminderStatus
 from diary.models.signals import (
     THRESHOLD_RANGES,
@@ -81,7 +87,9 @@ __all__ = [
     "ParticipantContact",
     "ParticipantStatus",
     "PasswordResetRequest",
+    "PushSubscription",
     "QueryStatus",
+    "ReminderChannel",
     "ReminderKind",
     "ReminderLog",
     "ReminderStatus",

@@ -9,6 +9,19 @@ from django.db.models.functions import Lower
 
 from diary.models.history import tracked
 from diary.models.study import Site, Study, validate_time_zone
+from diary.rules.phone import PhoneInvalid, phone_e164
+
+
+def validate_phone(value: str) -> None:
+    """Stored numbers are already E.164: a value that does not come back unchanged is not."""
+    if not value:
+        return
+    try:
+        canonical = phone_e164(value)
+    except PhoneInvalid as exc:
+        raise ValidationError(str(exc), code="phone_invalid") from exc
+    if canonical != value:
+        raise ValidationError("Store the number in E.164 form.", code="phone_not_e164")
 
 
 class ParticipantStatus(models.TextChoices):
@@ -83,18 +96,41 @@ class Participant(models.Model):
             )
 
 
+class ReminderChannel(models.TextChoices):
+    EMAIL = "email", "E-mail"
+    SMS = "sms", "Text message (SMS)"
+    PUSH = "push", "Notification on her phone or computer (web push)"
+
+
 class ParticipantContact(models.Model):
-    """Identifying contact details, kept out of clinical tables and never exported."""
+    """Identifying contact details, kept out of clinical tables and never exported.
+
+    Also how she wants her reminders: e-mail stays the fallback whenever the chosen channel
+    has no number or device, or fails (diary.services.reminder_delivery).
+    """
 
     participant = models.OneToOneField(
         Participant, on_delete=models.PROTECT, related_name="contact"
     )
     email = models.EmailField()
+    phone = models.CharField(
+        max_length=16,
+        blank=True,
+        validators=[validate_phone],
+        help_text="Mobile number for SMS reminders, in E.164 form (+4520123456).",
+    )
+    reminder_channel = models.CharField(
+        max_length=8, choices=ReminderChannel.choices, default=ReminderChannel.EMAIL
+    )
 
     class Meta:
         constraints = [
             # One contact, one person: a login or reset link by e-mail reaches her alone.
             models.UniqueConstraint(Lower("email"), name="participant_contact_email_unique"),
+            models.CheckConstraint(
+                name="participant_contact_phone_e164",
+                condition=models.Q(phone="") | models.Q(phone__regex=r"^\+[1-9][0-9]{6,14}$"),
+            ),
         ]
 
     def __str__(self) -> str:

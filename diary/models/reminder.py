@@ -48,6 +48,16 @@ class ReminderLog(models.Model):
     )
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    channel = models.CharField(
+        max_length=8,
+        blank=True,
+        help_text="The channel that delivered it (e-mail, sms, push); empty until sent.",
+    )
+    delivery_problem = models.TextField(
+        blank=True,
+        help_text="Why her chosen channel did not deliver it (no number, an expired push "
+        "subscription, a provider error), when e-mail had to stand in. Never a number or address.",
+    )
     cancel_reason = models.CharField(max_length=200, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()

@@ -39,6 +39,8 @@ from diary.models import (
     MenstrualPeriod,
     Participant,
     ParticipantStatus,
+    ReminderLog,
+    ReminderStatus,
     Response,
     ResponseSource,
 )
@@ -97,7 +99,8 @@ def compliance_by_participant(
     *, participants: QuerySet[Participant], now: datetime, period: int | None = None
 ) -> QuerySet[Participant]:
     """The participants annotated with periods_reported, expected, submitted, late, missed,
-    excused, open_now, compliance (percent, None when nothing is due) and last_activity.
+    excused, open_now, compliance (percent, None when nothing is due), last_activity and
+    reminder_problems (reminders failed, or delivered by e-mail instead of her chosen channel).
 
     `period` limits the counts to that period number. One query; ordered by site and study ID.
     """
@@ -113,11 +116,21 @@ def compliance_by_participant(
         .values("at")
     )
     counts = _counts("assessments__", now, _late_response("assessments"), period_q, "withdrawn_at")
+    # Reminders that failed, or that e-mail had to deliver instead of her chosen channel.
+    problems = (
+        ReminderLog.objects.filter(participant=OuterRef("pk"))
+        .filter(Q(status=ReminderStatus.FAILED) | ~Q(delivery_problem=""))
+        .order_by()
+        .values("participant")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     return (
         participants.select_related("site")
         .annotate(
             **counts,
             periods_reported=Coalesce(Subquery(periods_reported), 0),
+            reminder_problems=Coalesce(Subquery(problems), 0),
             last_activity=Greatest(
                 Max("assessments__submitted_at", filter=period_q), Subquery(last_report)
             ),

@@ -1,7 +1,8 @@
-"""E-mail reminders: planned into the reminder log once per thing, sent once, in local time.
+"""Reminders: planned into the reminder log once per thing, sent once, in local time.
 
 Three kinds, each only to an active participant of a study with reminders switched on who has
-an e-mail address and has not yet done the thing:
+an e-mail address and has not yet done the thing (sent on the channel she chose, e-mail as the
+fallback: diary.services.reminder_delivery):
 
 - window_opened: her questionnaire window has opened and she has not submitted;
 - window_closing: the window closes within the study's `reminder_before_close_hours`;
@@ -17,18 +18,13 @@ row is never pending again. Nothing is sent inside the study's quiet hours in he
 
 from __future__ import annotations
 
-import smtplib
 from collections import Counter
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Count, F, Prefetch, QuerySet
-from django.template.loader import render_to_string
-from django.urls import reverse
-from django.utils import timezone, translation
 
 from diary.models import (
     Assessment,
@@ -44,6 +40,7 @@ from diary.models import (
 from diary.rules import reminders as reminder_rules
 from diary.rules.local_time import local_date, local_midnight
 from diary.services.audit import audit_record
+from diary.services.reminder_delivery import EmailFailed, reminder_deliver
 
 # A closing reminder pulled back before the night is sent this long before quiet hours begin.
 _EVENING_MARGIN = timedelta(hours=1)
@@ -246,38 +243,13 @@ def _no_longer_needed(log: ReminderLog, now: datetime) -> str:
     return ""
 
 
-def reminder_link() -> str:
-    """The diary's home page. Never a login token: she logs in as usual."""
-    return settings.SITE_URL.rstrip("/") + reverse("diary:home")
-
-
-def reminder_render(log: ReminderLog) -> tuple[str, str]:
-    """(subject, body) in the participant's language, English when there is no template.
-
-    Says only that something is waiting in her diary: no study name, treatment or answers.
-    """
-    participant = log.participant
-    language = participant.language or participant.study.default_language
-    languages = [language, "en"] if language != "en" else ["en"]
-    context = {
-        "url": reminder_link(),
-        "closes_at": log.assessment.closes_at if log.assessment is not None else None,
-    }
-    names = {
-        part: [f"diary/email/reminders/{lang}/{log.kind}_{part}.txt" for lang in languages]
-        for part in ("subject", "body")
-    }
-    with translation.override(language), timezone.override(_tz(participant)):
-        subject = " ".join(render_to_string(names["subject"], context).split())
-        body = render_to_string(names["body"], context)
-    return subject, body
-
-
-def _retry_or_fail(log: ReminderLog, error: Exception, now: datetime) -> str:
+def _retry_or_fail(log: ReminderLog, failure: EmailFailed, now: datetime) -> str:
     log.attempts += 1
+    error = failure.error
     # SMTP errors may quote the recipient; contact details stay out of the log staff read.
     text = str(error).replace(log.participant.contact.email, "<recipient>")
     log.last_error = f"{type(error).__name__}: {text}"[:1000]
+    log.delivery_problem = "; ".join(failure.problems)[:1000]
     delay = reminder_rules.retry_delay(log.attempts, delays_minutes=settings.REMINDER_RETRY_MINUTES)
     if delay is None:
         log.status = ReminderStatus.FAILED
@@ -285,7 +257,9 @@ def _retry_or_fail(log: ReminderLog, error: Exception, now: datetime) -> str:
     else:
         log.next_attempt_at = _out_of_quiet_hours(log.participant, now + delay)
         outcome = "retrying"
-    log.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
+    log.save(
+        update_fields=["attempts", "last_error", "delivery_problem", "status", "next_attempt_at"]
+    )
     return outcome
 
 
@@ -298,6 +272,7 @@ def _reminder_send_next(*, now: datetime) -> str | None:
     log = (
         ReminderLog.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
         .select_related("participant__study", "participant__contact", "assessment")
+        .prefetch_related("participant__push_subscriptions")
         .filter(status=ReminderStatus.PENDING, next_attempt_at__lte=now)
         .order_by("next_attempt_at", "pk")
         .first()
@@ -315,22 +290,29 @@ def _reminder_send_next(*, now: datetime) -> str | None:
         log.next_attempt_at = allowed
         log.save(update_fields=["next_attempt_at"])
         return "postponed"
-    subject, body = reminder_render(log)
     try:
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [log.participant.contact.email])
-    except (smtplib.SMTPException, OSError) as error:
-        return _retry_or_fail(log, error, now)
+        delivery = reminder_deliver(log)
+    except EmailFailed as failure:
+        return _retry_or_fail(log, failure, now)
     log.attempts += 1
     log.status = ReminderStatus.SENT
     log.sent_at = now
-    log.save(update_fields=["attempts", "status", "sent_at"])
+    log.channel = delivery.channel
+    log.delivery_problem = delivery.problem[:1000]
+    log.save(update_fields=["attempts", "status", "sent_at", "channel", "delivery_problem"])
     audit_record(
         action=AuditAction.REMINDER_SENT,
         actor=None,
         participant=log.participant,
         obj=log,
         occurred_at=now,
-        details={"kind": log.kind, "period": log.period_number, "attempt": log.attempts},
+        details={
+            "kind": log.kind,
+            "period": log.period_number,
+            "attempt": log.attempts,
+            "channel": delivery.channel,
+            "fallback": bool(delivery.problems),
+        },
     )
     return "sent"
 

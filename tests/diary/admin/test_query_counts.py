@@ -80,11 +80,11 @@ QUERIES: dict[str, tuple[str, int]] = {
     "admin:diary_menstrualperiod_change": ("coordinator1", 9),
     "admin:diary_menstrualperiod_changelist": ("coordinator1", 13),
     # Her signatures, the casebook's hash (periods, closing start, windows, responses) and her
-    # change requests: six.
-    "admin:diary_participant_change": ("coordinator1", 21),
+    # change requests: six; her push devices and her reminder delivery problems: two.
+    "admin:diary_participant_change": ("coordinator1", 23),
     "admin:diary_participant_changelist": ("coordinator1", 13),
     "admin:diary_reminderlog_change": ("coordinator1", 9),
-    "admin:diary_reminderlog_changelist": ("coordinator1", 12),
+    "admin:diary_reminderlog_changelist": ("coordinator1", 13),  # + the channel filter
     "admin:diary_response_change": ("coordinator1", 11),
     "admin:diary_response_changelist": ("coordinator1", 13),
     "admin:diary_site_change": ("coordinator1", 9),

@@ -1,0 +1,96 @@
+"""Reminder settings in headless Chromium: the number by keyboard on a phone, notifications
+asked for only after a tap, and the push handlers (diary/static/diary/push-sw.js) showing a
+pushed reminder. The page registers the diary's own minimal push worker (/diary/push/sw.js,
+which imports push-sw.js); no real push service is reached: the push is delivered to the
+worker through the browser's DevTools protocol."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from playwright.sync_api import expect
+
+from diary.models import ParticipantContact
+from tests.browser.pages import check
+from tests.browser.test_participant_journey import log_in
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# Counts the permission requests the page makes, so the test sees none before her tap.
+COUNT_PERMISSION_REQUESTS = """
+window.__permissionRequests = 0;
+if (window.Notification) {
+  const ask = Notification.requestPermission.bind(Notification);
+  Notification.requestPermission = (...args) => {
+    window.__permissionRequests += 1;
+    return ask(...args);
+  };
+}
+"""
+
+
+def test_she_chooses_text_messages_by_keyboard_on_a_phone(live_server, world, page, shoot):
+    log_in(page, live_server, "S01-001")
+    page.get_by_role("link", name="How you get reminders").click()
+    expect(page.get_by_role("heading", name="Reminders")).to_be_visible()
+    check(page, shoot, "reminders")
+    page.get_by_label("By text message (SMS)").check()
+    page.get_by_label("Mobile number").fill("not a number")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("This is not a phone number.")).to_be_visible()
+    assert ParticipantContact.objects.get(participant=world.participant_a).phone == ""
+    check(page, shoot, "refused-number")
+    page.get_by_label("Mobile number").fill("+45 20 12 34 56")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Your reminder settings are saved.")).to_be_visible()
+    contact = ParticipantContact.objects.get(participant=world.participant_a)
+    assert (contact.reminder_channel, contact.phone) == ("sms", "+4520123456")
+
+
+def test_notifications_are_asked_for_after_a_tap_and_a_push_is_shown(
+    live_server, world, page, shoot
+):
+    page.context.grant_permissions(["notifications"], origin=live_server.url)
+    page.add_init_script(COUNT_PERMISSION_REQUESTS)
+    log_in(page, live_server, "S01-001")
+    page.goto(f"{live_server.url}/diary/reminders/")
+    button = page.get_by_role("button", name="Turn on notifications on this device")
+    expect(button).to_be_visible()
+    assert page.evaluate("window.__permissionRequests") == 0
+    button.click()
+    expect(page.get_by_role("status").filter(has_text="otifications")).to_be_visible()
+    assert page.evaluate("window.__permissionRequests") == 1
+    check(page, shoot, "after-tap")
+
+    # The worker is registered for /diary/push/ and imports the push handlers.
+    page.evaluate(
+        "navigator.serviceWorker.getRegistration('/diary/push/')"
+        ".then(r => r.active || new Promise(ok => r.installing.onstatechange = ok))"
+    )
+    cdp = page.context.new_cdp_session(page)
+    registrations: list[dict] = []
+    cdp.on(
+        "ServiceWorker.workerRegistrationUpdated",
+        lambda event: registrations.extend(event["registrations"]),
+    )
+    cdp.send("ServiceWorker.enable")
+    page.wait_for_timeout(500)
+    (registration,) = [
+        r for r in registrations if r["scopeURL"].endswith("/diary/push/") and not r["isDeleted"]
+    ]
+    message = {"title": "Study diary", "body": "A questionnaire is waiting.", "url": "/diary/"}
+    cdp.send(
+        "ServiceWorker.deliverPushMessage",
+        {
+            "origin": live_server.url,
+            "registrationId": registration["registrationId"],
+            "data": json.dumps(message),
+        },
+    )
+    shown = page.wait_for_function(
+        "navigator.serviceWorker.getRegistration('/diary/push/')"
+        ".then(r => r.getNotifications())"
+        ".then(list => list.length ? list.map(n => [n.title, n.body, n.data.url]) : null)"
+    ).json_value()
+    assert shown == [["Study diary", "A questionnaire is waiting.", "/diary/"]]
