@@ -204,7 +204,8 @@ def export_start(
 ) -> Export:
     """Check permission now, then return a lazy stream; it audits itself when it ends.
 
-    One kind gives a CSV; several give a zip with a manifest.json.
+    One file gives that file (a CSV, or the format asked for); several files (several kinds,
+    or the SDTM datasets) give a zip with a manifest.json.
     """
     now = now or timezone.now()
     scope = export_scope(user=user, request=request)
