@@ -51,7 +51,7 @@ def test_she_asks_about_an_answer_by_keyboard_and_reads_the_reply(live_server, w
     assert not DataChangeRequest.objects.exists()
     field.fill("I chose Sometimes but meant Never")
     page.get_by_role("button", name="Send to my study team").press("Enter")
-    expect(page.get_by_text("Waiting for your study team.")).to_be_visible()
+    expect(page.get_by_text("Waiting for your study team.", exact=True)).to_be_visible()
     check(page, shoot, "request-waiting")
     change_request_decline(
         request=DataChangeRequest.objects.get(),
