@@ -145,7 +145,7 @@ class EproAdminSite(admin.AdminSite):
         if access.may_view_system_audit(user):
             pages.append((reverse("admin:system_audit"), "System audit trail"))
         if access.staff_can(user, access.VIEW_PARTICIPANT):
-            pages.append((reverse("admin:change_requests"), "Participants' change requests"))
+            pages.append((reverse("admin:change_requests"), "Change requests from participants"))
         if access.staff_can(user, access.SIGNALS):
             pages.append((reverse("admin:signals"), "Data-quality signals"))
             pages.append((reverse("admin:signal_queries"), "Queries to sites"))

@@ -37,10 +37,28 @@ def test_emergency_unblinding_is_offered_only_when_granted(client, world):
     assert "Emergency unblinding" in index_links(client, world.coordinator1)
 
 
+def test_the_investigator_is_offered_her_sites_pages_and_no_unblinded_one(client, world):
+    page = index_links(client, world.investigator1)
+    for label in (
+        "Compliance dashboard",
+        "Audit trail export",
+        "Change requests from participants",
+        "Data-quality signals",
+    ):
+        assert label in page
+    assert "Per-arm summary" not in page and "Emergency unblinding" not in page
+
+
 def test_every_offered_page_opens(client, world):
     import re
 
-    for user in (world.coordinator1, world.monitor, world.statistician, world.admin):
+    for user in (
+        world.coordinator1,
+        world.monitor,
+        world.statistician,
+        world.admin,
+        world.investigator1,
+    ):
         for url in re.findall(r'<a href="(/admin/[^"]+)">', index_links(client, user)):
             assert client.get(url).status_code == 200, (user, url)
 
@@ -62,11 +80,21 @@ INDEX_PAGES = [
     "audit_export",
     "arm_summary",
     "unblinding",
+    "change_requests",
 ]
 
 
 @pytest.mark.parametrize(
-    "who", ["coordinator1", "coordinator2", "monitor", "statistician", "admin", "outsider"]
+    "who",
+    [
+        "coordinator1",
+        "coordinator2",
+        "monitor",
+        "statistician",
+        "admin",
+        "outsider",
+        "investigator1",
+    ],
 )
 def test_a_page_the_index_does_not_offer_does_not_exist(client, world, who):
     """The index and the pages ask the access policy the same question: what is not offered

@@ -27,16 +27,52 @@ EXPECTED = {
     "Coordinator": {"export_data", "view_audit_trail", "correct_response"},
     "Study admin": {"export_data", "view_audit_trail"},
     "Unblinded statistician": {"export_data", "view_audit_trail", "export_unblinded"},
+    "Investigator": {"export_data", "view_audit_trail", "correct_response"},
 }
 MIGRATION = ("diary", "0009_access_permissions")
+# The groups migration 0009 knew (the investigator's came with 0021).
+GROUPS_0009 = ("Monitor", "Coordinator", "Study admin", "Unblinded statistician")
+# Change requests and signatures (migration 0021): who decides, who signs.
+SITE_PERMISSIONS = {"decide_change_request", "sign_casebook"}
+SITE_EXPECTED = {
+    "Monitor": set(),
+    "Coordinator": {"decide_change_request"},
+    "Study admin": set(),
+    "Unblinded statistician": set(),
+    "Investigator": {"decide_change_request", "sign_casebook"},
+}
 
 
-def page_permissions(group_name: str) -> set[str]:
+def page_permissions(group_name: str, codenames=PAGE_PERMISSIONS) -> set[str]:
     return set(
         Group.objects.get(name=group_name)
-        .permissions.filter(content_type__app_label="diary", codename__in=PAGE_PERMISSIONS)
+        .permissions.filter(content_type__app_label="diary", codename__in=codenames)
         .values_list("codename", flat=True)
     )
+
+
+def test_only_the_sites_coordinator_and_investigator_decide_and_only_the_investigator_signs():
+    held = {name: page_permissions(name, SITE_PERMISSIONS) for name in SITE_EXPECTED}
+    assert held == SITE_EXPECTED
+    for role, name in access.ROLE_GROUPS.items():
+        table = {p.split(".")[1] for p in access.ROLE_PERMISSIONS[role]} & SITE_PERMISSIONS
+        assert table == SITE_EXPECTED[name], role
+
+
+def test_migration_0021_grants_the_investigator_group_and_takes_it_back():
+    migration = importlib.import_module("diary.migrations.0021_investigator_signatures")
+    state = (
+        MigrationExecutor(connection)
+        .loader.project_state(("diary", "0021_investigator_signatures"))
+        .apps
+    )
+    migration.revoke(state, None)
+    assert not Group.objects.filter(name="Investigator").exists()
+    assert page_permissions("Coordinator", SITE_PERMISSIONS) == set()
+    migration.grant(state, None)
+    held = {name: page_permissions(name, SITE_PERMISSIONS) for name in SITE_EXPECTED}
+    assert held == SITE_EXPECTED
+    assert page_permissions("Investigator") == EXPECTED["Investigator"]
 
 
 def test_each_role_group_holds_exactly_its_page_permissions():
@@ -58,9 +94,13 @@ def test_the_migration_grants_them_and_takes_them_back():
     migration = importlib.import_module("diary.migrations.0009_access_permissions")
     state = MigrationExecutor(connection).loader.project_state(MIGRATION).apps
     migration.revoke(state, None)
-    assert {name: page_permissions(name) for name in EXPECTED} == {name: set() for name in EXPECTED}
+    assert {name: page_permissions(name) for name in GROUPS_0009} == {
+        name: set() for name in GROUPS_0009
+    }
     migration.grant(state, None)
-    assert {name: page_permissions(name) for name in EXPECTED} == EXPECTED
+    assert {name: page_permissions(name) for name in GROUPS_0009} == {
+        name: EXPECTED[name] for name in GROUPS_0009
+    }
 
 
 def fresh(user):
@@ -122,11 +162,24 @@ def test_a_permission_without_a_membership_opens_nothing(world, superuser):
     assert not access.may_emergency_unblind(user, world.participant_a)
 
 
-def test_corrections_are_for_the_coordinator_of_her_site(world):
+def test_corrections_are_for_the_coordinator_and_investigator_of_her_site(world):
     a = world.participant_a
     assert access.may_correct(world.coordinator1, a)
+    assert access.may_correct(world.investigator1, a)
+    assert access.may_decide_change(world.investigator1, a) and access.may_sign(
+        world.investigator1, a
+    )
+    assert not access.may_sign(world.coordinator1, a)
     for who in ("coordinator2", "monitor", "statistician", "admin", "outsider"):
         assert not access.may_correct(getattr(world, who), a), who
+        assert not access.may_decide_change(getattr(world, who), a), who
+        assert not access.may_sign(getattr(world, who), a), who
+    # Site 1's investigator at site 2: nothing.
+    b = world.participant_b
+    assert not any(
+        check(world.investigator1, b)
+        for check in (access.may_correct, access.may_decide_change, access.may_sign)
+    )
 
 
 def test_unblinded_exports_need_the_permission_and_an_unblinded_role(world):

@@ -38,7 +38,7 @@ def change_requests_view(request: HttpRequest) -> HttpResponse:
         )
     context = {
         **admin.site.each_context(request),
-        "title": "Participants' change requests",
+        "title": "Change requests from participants",
         "requests": requests,
     }
     return TemplateResponse(request, "admin/diary/pages/change_requests.html", context)
