@@ -211,7 +211,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     # Custom admin pages.
     "admin:exports": STUDY_STAFF,
     # Importing periods and answers: the coordinators (diary.correct_response), at their sites.
-    "admin:study_import": cells("login login login 200 200 404 404 404 404 404"),
+    "admin:study_import": cells("login login login 200 200 404 404 404 200 404 404"),
     "admin:audit_export": STUDY_STAFF,
     # Events of no study (staff logins, lockouts, audit downloads): diary.view_system_audit,
     # which superusers hold and no role group does.
