@@ -27,6 +27,7 @@ from diary.models import (
     GrantRight,
     Participant,
     ParticipantStatus,
+    Site,
     StaffMembership,
     StaffRole,
     Study,
@@ -51,6 +52,11 @@ SIGNALS = "diary.view_signals"
 REVIEW_SIGNALS = "diary.review_signals"
 ANSWER_QUERY = "diary.answer_query"
 SIGNAL_SETTINGS = "diary.change_studysignalsettings"
+# The study lock: the unblinded data manager proposes and a second one confirms.
+LOCK_STUDY = "diary.lock_study"
+# The site's own copy (casebooks, CSV, manifest): held by the site's coordinator until the
+# investigator role exists, then by the investigator too. Blinded by construction.
+SITE_COPY = "diary.site_copy"
 # Held by no role group: given by name, deliberately, to a user (or to a group made for it).
 EMERGENCY_UNBLIND = "diary.emergency_unblind"
 
@@ -108,10 +114,11 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "diary.view_participantcontact",
             CORRECT,
             ANSWER_QUERY,
+            SITE_COPY,
         ]
     ),
     StaffRole.ADMIN: frozenset([*BLINDED_VIEW, *STUDY_PAGES, *SITE_ACTIONS, SIGNAL_SETTINGS]),
-    StaffRole.STATISTICIAN: frozenset([*BLINDED_VIEW, *STUDY_PAGES, *UNBLINDED]),
+    StaffRole.STATISTICIAN: frozenset([*BLINDED_VIEW, *STUDY_PAGES, *UNBLINDED, LOCK_STUDY]),
 }
 # The roles that see allocation: those whose group holds diary.view_unblinded.
 UNBLINDED_ROLES = frozenset(
@@ -208,6 +215,38 @@ def may_export_unblinded(user: AnyUser, study: Study | None = None) -> bool:
     return bool(ids) if study is None else study.pk in ids
 
 
+def may_lock_study(user: AnyUser, study: Study) -> bool:
+    """Propose, confirm or reject a change of the study's lock: diary.lock_study through an
+    all-sites membership whose role grants it (the unblinded data manager's), and unblinded
+    there: the lock ends the blinded phase of data management."""
+    return staff_can(user, LOCK_STUDY, study_id=study.pk) and is_unblinded(user, study)
+
+
+def lock_study_ids(user: AnyUser) -> list[int]:
+    """The studies whose lock she manages (the study lock page lists them)."""
+    unblinded = unblinded_study_ids(user)
+    return sorted(
+        {study for study, site, _ in _granting(user, LOCK_STUDY) if site is None}
+        & set(unblinded)
+    )
+
+
+def may_site_copy(user: AnyUser, site: Site) -> bool:
+    """Generate and download the site's own copy: diary.site_copy at that site."""
+    return staff_can(user, SITE_COPY, study_id=site.study_id, site_id=site.pk)
+
+
+def site_copy_sites(user: AnyUser) -> QuerySet[Site]:
+    """The sites whose own copy she generates and downloads (every site of a study for an
+    all-sites membership)."""
+    scope = Q()
+    found = False
+    for study_id, site_id, _ in _granting(user, SITE_COPY):
+        found = True
+        scope |= Q(study_id=study_id) if site_id is None else Q(pk=site_id)
+    return Site.objects.filter(scope).select_related("study") if found else Site.objects.none()
+
+
 def may_correct(user: AnyUser, participant: Participant) -> bool:
     """Corrections and paper questionnaires: the permission at the participant's site."""
     return staff_can(user, CORRECT, study_id=participant.study_id, site_id=participant.site_id)
@@ -272,6 +311,14 @@ AUDIT_ACTION_BLINDING: dict[str, str] = {
     AuditAction.RESCORED: AUDIT_BLINDED,
     AuditAction.REMINDER_SENT: AUDIT_BLINDED,
     AuditAction.DEMO_CREATED: AUDIT_BLINDED,
+    # A lock's level, reason and the two people: nothing of the allocation.
+    AuditAction.LOCK_PROPOSED: AUDIT_BLINDED,
+    AuditAction.LOCK_CONFIRMED: AUDIT_BLINDED,
+    AuditAction.LOCK_REJECTED: AUDIT_BLINDED,
+    # The copy is blinded by construction (its files are the same whatever the allocation), so
+    # its hashes and sizes are blinded content.
+    AuditAction.SITE_COPY_GENERATED: AUDIT_BLINDED,
+    AuditAction.SITE_COPY_DOWNLOADED: AUDIT_BLINDED,
 }
 
 

@@ -67,6 +67,7 @@ from diary.models import (
     Sequence,
     SequenceBlock,
     Site,
+    SiteCopy,
     StaffMembership,
     Treatment,
 )
@@ -75,6 +76,7 @@ from diary.services.grants import grant_propose
 from diary.services.invitations import invitation_send
 from diary.services.periods import period_start_report
 from diary.services.randomization import allocation_list_generate
+from diary.services.site_copy import site_copy_build, site_copy_request
 from scoring.definitions import instrument_get
 from scoring.models import InstrumentVersion
 from tests.conftest import PASSWORD, make_participant, make_staff, make_study
@@ -194,6 +196,12 @@ EXPECTED: dict[str, dict[str, str]] = {
     "admin:audit_timeline": cells("login login login 200 404 200 200 200 404 404"),  # A's
     "admin:arm_summary": UNBLINDED_404,
     "admin:arm_summary_study": UNBLINDED_404,
+    # The study lock: the unblinded data manager's (diary.lock_study, all sites).
+    "admin:study_lock": UNBLINDED_404,
+    # The site's own copy: diary.site_copy at the site (the coordinators); the download is
+    # site 1's copy, so coordinator2 gets 404 as for any other site's object.
+    "admin:site_copy": cells("login login login 200 200 404 404 404 404 404"),
+    "admin:site_copy_download": cells("login login login 200 404 404 404 404 404 404"),
     # Corrections and paper entry: only the coordinator of A's site (A's objects).
     "admin:response_correct": cells("login login login 200 404 404 404 404 404 404"),
     "admin:assessment_transcribe": cells("login login login 200 404 404 404 404 404 404"),
@@ -468,6 +476,7 @@ class Matrix:
     open_b: Assessment
     token_a: str
     fingerprint: Fingerprint  # the statistician's unblinded export
+    site_copy: SiteCopy  # site 1's own copy, ready for download
 
 
 def _objects(world, period_a: MenstrualPeriod, submitted_a: Assessment) -> dict[str, object]:
@@ -592,7 +601,7 @@ def _diary_objects(participant: Participant) -> tuple[MenstrualPeriod, Assessmen
 
 
 @pytest.fixture
-def matrix(world) -> Matrix:
+def matrix(world, settings, tmp_path) -> Matrix:
     period_a, submitted_a, open_a = _diary_objects(world.participant_a)
     period_b, submitted_b, open_b = _diary_objects(world.participant_b)
     # Emergency unblinding as a two-person grant leaves it: by name, to coordinator1 only.
@@ -604,6 +613,10 @@ def matrix(world) -> Matrix:
     # The statistician's unblinded export: its event (and its files' fingerprint) is no
     # page, list, CSV or timeline of a blinded identity.
     fingerprint = unblinded_export_run(study=world.study, user=world.statistician)
+    settings.SITE_COPY_DIR = tmp_path / "site-copies"
+    site_copy = site_copy_build(
+        copy_id=site_copy_request(site=world.site1, actor=world.coordinator1).pk
+    )
     missing = {m._meta.label for m in admin.site._registry} - set(objects)
     assert not missing, f"registered models without an object in _objects: {sorted(missing)}"
     return Matrix(
@@ -623,6 +636,7 @@ def matrix(world) -> Matrix:
         open_b=open_b,
         token_a=token_a.rstrip("/").rsplit("/", 1)[-1],
         fingerprint=fingerprint,
+        site_copy=site_copy,
     )
 
 
@@ -655,6 +669,7 @@ def url_for(key: str, pattern: Pattern, m: Matrix, *, own_b: bool = False) -> st
         "study_code": a.study.code,
         "content_type_id": ContentType.objects.get_for_model(Participant).pk,
         "object_id": a.pk,
+        "copy_id": m.site_copy.pk,
     }
     if key.startswith("diary:period_"):
         values["pk"] = period.pk

@@ -20,6 +20,7 @@ from diary.models.clinical import (
 )
 from diary.models.draft import ResponseDraft
 from diary.models.invitation import Invitation, InvitationPurpose, PasswordResetRequest
+from diary.models.lock import LockChangeStatus, LockLevel, StudyLockChange
 from diary.models.participant import Participant, ParticipantContact, ParticipantStatus
 from diary.models.reminder import ReminderKind, ReminderLog, ReminderStatus
 from diary.models.signals import (
@@ -30,6 +31,7 @@ from diary.models.signals import (
     SignalReview,
     StudySignalSettings,
 )
+from diary.models.site_copy import SiteCopy, SiteCopyStatus, SiteCopyTrigger
 from diary.models.study import (
     AccessGrant,
     GrantRight,
@@ -62,6 +64,8 @@ __all__ = [
     "GrantStatus",
     "Invitation",
     "InvitationPurpose",
+    "LockChangeStatus",
+    "LockLevel",
     "MenstrualPeriod",
     "MissingItemRule",
     "Participant",
@@ -80,9 +84,13 @@ __all__ = [
     "SignalKind",
     "SignalReview",
     "Site",
+    "SiteCopy",
+    "SiteCopyStatus",
+    "SiteCopyTrigger",
     "StaffMembership",
     "StaffRole",
     "Study",
+    "StudyLockChange",
     "StudySignalSettings",
     "Treatment",
 ]

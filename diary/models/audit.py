@@ -52,6 +52,11 @@ class AuditAction(models.TextChoices):
     QUERY_CLOSED = "query_closed", "Query closed"
     QUERIES_EXPORTED = "queries_exported", "Queries exported"
     SIGNAL_SETTINGS_CHANGED = "signal_settings_changed", "Signal thresholds changed"
+    LOCK_PROPOSED = "lock_proposed", "Study lock change proposed"
+    LOCK_CONFIRMED = "lock_confirmed", "Study lock change confirmed"
+    LOCK_REJECTED = "lock_rejected", "Study lock change rejected"
+    SITE_COPY_GENERATED = "site_copy_generated", "Site copy generated"
+    SITE_COPY_DOWNLOADED = "site_copy_downloaded", "Site copy downloaded"
 
 
 # Events about the allocation list, an unblinding or the unblinded summary: always unblinded

@@ -62,6 +62,8 @@ INDEX_PAGES = [
     "audit_export",
     "arm_summary",
     "unblinding",
+    "study_lock",
+    "site_copy",
 ]
 
 
