@@ -154,19 +154,23 @@ def site_copy_request(
 
 
 @transaction.atomic
-def site_copies_schedule(*, now: datetime | None = None) -> list[int]:
-    """Queue a scheduled copy of every site of every study (not one already queued or being
-    built); return their ids."""
+def site_copies_schedule(
+    *,
+    study: Study | None = None,
+    trigger: str = SiteCopyTrigger.SCHEDULED,
+    now: datetime | None = None,
+) -> list[int]:
+    """Queue a copy of every site (of `study`, or of every study), except those whose copy is
+    already queued or being built; return their ids. The monthly beat job asks for every
+    study; the hard lock for its study (`trigger` AT_LOCK)."""
     now = now or timezone.now()
+    sites = Site.objects.order_by("study_id", "code")
+    if study is not None:
+        sites = sites.filter(study=study)
     busy = set(SiteCopy.objects.filter(status__in=BUSY).values_list("site_id", flat=True))
     created = SiteCopy.objects.bulk_create(
-        SiteCopy(
-            study_id=site.study_id,
-            site=site,
-            trigger=SiteCopyTrigger.SCHEDULED,
-            requested_at=now,
-        )
-        for site in Site.objects.order_by("study_id", "code")
+        SiteCopy(study_id=site.study_id, site=site, trigger=trigger, requested_at=now)
+        for site in sites
         if site.pk not in busy
     )
     return [copy.pk for copy in created]

@@ -28,8 +28,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from diary import access
-from diary.models import AuditAction, LockChangeStatus, LockLevel, Study, StudyLockChange
+from diary.models import (
+    AuditAction,
+    LockChangeStatus,
+    LockLevel,
+    SiteCopyTrigger,
+    Study,
+    StudyLockChange,
+)
 from diary.services.audit import audit_record
+from diary.services.site_copy import site_copies_schedule
 
 MIN_REASON_LENGTH = 15
 SAME_PERSON = "A second person confirms: not the one who proposed the change."
@@ -134,9 +142,11 @@ def study_lock_propose(
 def study_lock_confirm(
     *, change: StudyLockChange, actor: AbstractBaseUser, now: datetime | None = None
 ) -> StudyLockChange:
-    """Confirm a pending change and put its level in force. Raises ValidationError when it is
-    not pending, `actor` proposed it, or the study's level changed since it was proposed;
-    PermissionDenied unless `actor` holds diary.lock_study in the study."""
+    """Confirm a pending change and put its level in force. At a hard lock every site's own
+    copy is queued (SiteCopy, trigger AT_LOCK: the caller publishes their build tasks on
+    commit). Raises ValidationError when it is not pending, `actor` proposed it, or the
+    study's level changed since it was proposed; PermissionDenied unless `actor` holds
+    diary.lock_study in the study."""
     now = now or timezone.now()
     study = Study.objects.select_for_update(no_key=True).get(pk=change.study_id)
     change = StudyLockChange.objects.select_for_update(no_key=True).get(pk=change.pk)
@@ -153,6 +163,8 @@ def study_lock_confirm(
     study.lock_changed_at = now
     study.save(update_fields=["lock_level", "lock_changed_at"])
     _record(change, AuditAction.LOCK_CONFIRMED, actor=actor, reason=change.reason)
+    if change.to_level == LockLevel.HARD:
+        site_copies_schedule(study=study, trigger=SiteCopyTrigger.AT_LOCK, now=now)
     return change
 
 

@@ -4,9 +4,12 @@ Anyone else: 404 (diary.access.lock_study_ids)."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -14,7 +17,15 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from diary import access
-from diary.models import LockChangeStatus, LockLevel, Study, StudyLockChange
+from diary.models import (
+    LockChangeStatus,
+    LockLevel,
+    SiteCopy,
+    SiteCopyStatus,
+    SiteCopyTrigger,
+    Study,
+    StudyLockChange,
+)
 from diary.selectors.study_lock import study_lock_states
 from diary.services.study_lock import (
     MIN_REASON_LENGTH,
@@ -22,6 +33,7 @@ from diary.services.study_lock import (
     study_lock_propose,
     study_lock_reject,
 )
+from diary.tasks import site_copy_queue
 
 
 class ProposeForm(forms.Form):
@@ -77,7 +89,15 @@ def _post(request: HttpRequest, study_ids: list[int]) -> str | None:
             if change.status != LockChangeStatus.PENDING:
                 return f"This request is already {change.get_status_display().lower()}."
             if form.cleaned_data["decision"] == "confirm":
-                study_lock_confirm(change=change, actor=request.user)
+                with transaction.atomic():
+                    study_lock_confirm(change=change, actor=request.user)
+                    # A hard lock queued each site's copy: their tasks go out on commit.
+                    for copy_id in SiteCopy.objects.filter(
+                        study_id=change.study_id,
+                        status=SiteCopyStatus.QUEUED,
+                        trigger=SiteCopyTrigger.AT_LOCK,
+                    ).values_list("pk", flat=True):
+                        transaction.on_commit(partial(site_copy_queue, copy_id))
             else:
                 study_lock_reject(
                     change=change, actor=request.user, reason=form.cleaned_data["reason"]

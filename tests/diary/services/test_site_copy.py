@@ -26,9 +26,12 @@ from diary.models import (
     Allocation,
     AuditAction,
     AuditEvent,
+    LockLevel,
     SiteCopy,
     SiteCopyStatus,
     SiteCopyTrigger,
+    StaffMembership,
+    StaffRole,
 )
 from diary.services.corrections import response_correct
 from diary.services.site_copy import (
@@ -36,10 +39,12 @@ from diary.services.site_copy import (
     site_copy_request,
     site_copy_to_folder,
 )
+from diary.services.staff import staff_groups_sync
+from diary.services.study_lock import study_lock_propose
 from diary.tasks import site_copies_schedule_task, site_copy_build_task
 from scoring.definitions import instrument_get
 from scoring.services import scoring_sweep
-from tests.conftest import make_participant
+from tests.conftest import make_participant, make_staff
 from tests.scoring.submitting import ehp30_answers, submit
 
 pytestmark = pytest.mark.django_db
@@ -249,3 +254,26 @@ def test_the_command_writes_the_same_files_and_manifest(data, tmp_path, copy_dir
             tmp_path / "refused",
         )
     assert not (tmp_path / "refused").exists()
+
+
+def test_every_site_gets_a_final_copy_at_the_hard_lock(
+    data, client, copy_dir, tasks_run_now, django_capture_on_commit_callbacks
+):
+    second = make_staff("statistician2")
+    StaffMembership.objects.create(user=second, study=data.study, role=StaffRole.STATISTICIAN)
+    staff_groups_sync(user=second)
+    change = study_lock_propose(
+        study=data.study,
+        level=LockLevel.HARD,
+        reason="Database lock before the final analysis",
+        actor=data.statistician,
+    )
+    client.force_login(second)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("admin:study_lock"), {"change": change.pk, "decision": "confirm"})
+    copies = SiteCopy.objects.order_by("site__code")
+    assert [(c.site.code, c.trigger, c.status) for c in copies] == [
+        ("S01", SiteCopyTrigger.AT_LOCK, SiteCopyStatus.DONE),
+        ("S02", SiteCopyTrigger.AT_LOCK, SiteCopyStatus.DONE),
+    ]
+    assert {c.manifest["data_status"] for c in copies} == {"final"}
