@@ -236,6 +236,12 @@ def may_site_copy(user: AnyUser, site: Site) -> bool:
     return staff_can(user, SITE_COPY, study_id=site.study_id, site_id=site.pk)
 
 
+def may_site_copy_somewhere(user: AnyUser) -> bool:
+    """She holds diary.site_copy at one site at least (the admin index asks; no query beyond
+    her memberships, read once per request)."""
+    return bool(_granting(user, SITE_COPY))
+
+
 def site_copy_sites(user: AnyUser) -> QuerySet[Site]:
     """The sites whose own copy she generates and downloads (every site of a study for an
     all-sites membership)."""

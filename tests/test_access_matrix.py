@@ -25,7 +25,9 @@ Cells (one test per identity, all wrong cells listed in one message):
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -52,6 +54,7 @@ from django_celery_beat.models import (
 )
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from pypdf import PdfReader
 
 from diary.exports.columns import UNBLINDED_ONLY_KINDS
 from diary.models import (
@@ -707,8 +710,20 @@ def answer(response) -> str:
 
 
 def text_of(response) -> str:
+    """The body as text; a zip (the site's own copy) by its members: the PDFs' text as pypdf
+    extracts it, the other files decoded (compressed bytes would match anything)."""
     body = b"".join(response.streaming_content) if response.streaming else response.content
+    if response.get("Content-Type", "").startswith("application/zip"):
+        bundle = zipfile.ZipFile(io.BytesIO(body))
+        return "\n".join(member_text(name, bundle.read(name)) for name in bundle.namelist())
     return body.decode(errors="replace")
+
+
+def member_text(name: str, data: bytes) -> str:
+    if name.endswith(".pdf"):
+        pages = PdfReader(io.BytesIO(data)).pages
+        return " ".join(" ".join(page.extract_text() for page in pages).split())
+    return data.decode(errors="replace")
 
 
 def client_for(user, *, verified: bool = True) -> Client:

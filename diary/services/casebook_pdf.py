@@ -43,6 +43,7 @@ H3 = ParagraphStyle("h3", parent=BODY, fontName=BOLD, fontSize=9.5, leading=12, 
 GRID = TableStyle(
     [
         ("FONTNAME", (0, 0), (-1, -1), FONT),
+        ("FONTSIZE", (0, 0), (-1, -1), SMALL.fontSize),
         ("FONTNAME", (0, 0), (-1, 0), BOLD),
         ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -55,9 +56,29 @@ def _p(text: object, style: ParagraphStyle = SMALL) -> Paragraph:
     return Paragraph(escape(str(text)), style)
 
 
+# A cell's padding, left and right (ReportLab's default, 6 points in all).
+CELL_PADDING = 6
+
+
+def _cell(text: object, width: float) -> str | Paragraph:
+    """A short text as a plain cell, one that would not fit its column as a wrapping
+    paragraph: a paragraph is parsed and broken into lines, most of a casebook's rendering
+    time (bench/bench_site_copy.py)."""
+    text = str(text)
+    if (
+        "\n" not in text
+        and pdfmetrics.stringWidth(text, FONT, SMALL.fontSize) <= width - CELL_PADDING
+    ):
+        return text
+    return _p(text)
+
+
 def _table(header: list[str], rows: list[list[object]], widths: list[float]) -> Table:
-    data = [[_p(h) for h in header]] + [[_p(c) for c in row] for row in rows]
-    table = Table(data, colWidths=[w * mm for w in widths], repeatRows=1)
+    points = [w * mm for w in widths]
+    data = [[_p(h) for h in header]] + [
+        [_cell(c, w) for c, w in zip(row, points, strict=True)] for row in rows
+    ]
+    table = Table(data, colWidths=points, repeatRows=1)
     table.setStyle(GRID)
     return table
 

@@ -109,9 +109,9 @@ QUERIES: dict[str, tuple[str, int]] = {
     "admin:signal_queries_export": ("coordinator1", 10),
     "admin:unblinding": ("coordinator1", 7),
     # The lock page: the studies, their changes (with both people), and the menu's questions.
-    "admin:study_lock": ("statistician", 99),
-    "admin:site_copy": ("coordinator1", 99),
-    "admin:site_copy_download": ("coordinator1", 99),
+    "admin:study_lock": ("statistician", 9),
+    "admin:site_copy": ("coordinator1", 10),
+    "admin:site_copy_download": ("coordinator1", 10),
     # The system audit view, as the superuser: a page of events, and all of them as CSV.
     "admin:system_audit": ("admin", 7),
     "admin:system_audit?download=1": ("admin", 8),
