@@ -26,7 +26,8 @@ RUN apt-get update \
     && apt-get update \
     && apt-get install -y --no-install-recommends "postgresql-client-${POSTGRES_CLIENT_MAJOR}" \
     && apt-get purge -y curl && apt-get autoremove -y && rm -rf /var/lib/apt/lists/* \
-    && install -d -o 10001 -g 10001 -m 0700 /backups
+    && install -d -o 10001 -g 10001 -m 0700 /backups \
+    && install -d -o 10001 -g 10001 -m 0700 /site-copies
 
 COPY pyproject.toml requirements.lock ./
 COPY config ./config

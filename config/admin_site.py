@@ -151,6 +151,10 @@ class EproAdminSite(admin.AdminSite):
             pages.append((reverse("admin:signal_queries"), "Queries to sites"))
         if access.unblinded_study_ids(user):
             pages.append((reverse("admin:arm_summary"), "Per-arm summary (unblinded)"))
+        if access.may_site_copy_somewhere(user):
+            pages.append((reverse("admin:site_copy"), "The site's own copy"))
+        if access.lock_study_ids(user):
+            pages.append((reverse("admin:study_lock"), "Study lock"))
         if access.may_emergency_unblind(user):
             pages.append((reverse("admin:unblinding"), "Emergency unblinding"))
         pages.append((reverse("admin:two_factor_setup"), "Two-factor authentication"))

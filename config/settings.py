@@ -141,6 +141,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Where backups go, how many of the newest to keep (0: all), and the directory of pg_dump and
 # pg_restore when the ones found (pgserver's, PATH, /usr/lib/postgresql) do not fit the server.
 BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(DATA_DIR / "backups")))
+# The sites' own copies (casebooks, CSV, manifest), one folder per generation.
+SITE_COPY_DIR = Path(env.str("SITE_COPY_DIR", default=str(DATA_DIR / "site_copies")))
 BACKUP_KEEP = env.int("BACKUP_KEEP", default=0)
 if BACKUP_KEEP < 0:
     raise ImproperlyConfigured("BACKUP_KEEP: must be 0 (keep every backup) or more")
@@ -372,6 +374,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "audit-chain-verify": {
         "task": "diary.tasks.audit_chain_verify_task",
         "schedule": crontab(hour=2, minute=30),
+    },
+    # Each site's own copy, for every study, on the first of the month (and at a hard lock).
+    "site-copies-monthly": {
+        "task": "diary.tasks.site_copies_schedule_task",
+        "schedule": crontab(day_of_month="1", hour=3, minute=0),
     },
 }
 

@@ -27,6 +27,7 @@ from diary.models import (
     GrantRight,
     Participant,
     ParticipantStatus,
+    Site,
     StaffMembership,
     StaffRole,
     Study,
@@ -56,6 +57,11 @@ SIGNAL_SETTINGS = "diary.change_studysignalsettings"
 DECIDE_CHANGE = "diary.decide_change_request"
 # The investigator's electronic signature of a participant's casebook.
 SIGN_CASEBOOK = "diary.sign_casebook"
+# The study lock: the unblinded data manager proposes and a second one confirms.
+LOCK_STUDY = "diary.lock_study"
+# The site's own copy (casebooks, CSV, manifest): held by the site's coordinator and its
+# investigator. Blinded by construction.
+SITE_COPY = "diary.site_copy"
 # Held by no role group: given by name, deliberately, to a user (or to a group made for it).
 EMERGENCY_UNBLIND = "diary.emergency_unblind"
 
@@ -117,16 +123,17 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             CORRECT,
             DECIDE_CHANGE,
             ANSWER_QUERY,
+            SITE_COPY,
         ]
     ),
     # The site's principal investigator: reads her site's record and its trail (blinded),
     # decides change requests (entering the correction), signs casebooks. No contact
     # details, no enrolment or withdrawal (the coordinator's).
     StaffRole.INVESTIGATOR: frozenset(
-        [*BLINDED_VIEW, *STUDY_PAGES, CORRECT, DECIDE_CHANGE, SIGN_CASEBOOK]
+        [*BLINDED_VIEW, *STUDY_PAGES, CORRECT, DECIDE_CHANGE, SIGN_CASEBOOK, SITE_COPY]
     ),
     StaffRole.ADMIN: frozenset([*BLINDED_VIEW, *STUDY_PAGES, *SITE_ACTIONS, SIGNAL_SETTINGS]),
-    StaffRole.STATISTICIAN: frozenset([*BLINDED_VIEW, *STUDY_PAGES, *UNBLINDED]),
+    StaffRole.STATISTICIAN: frozenset([*BLINDED_VIEW, *STUDY_PAGES, *UNBLINDED, LOCK_STUDY]),
 }
 # The roles that see allocation: those whose group holds diary.view_unblinded.
 UNBLINDED_ROLES = frozenset(
@@ -223,6 +230,44 @@ def may_export_unblinded(user: AnyUser, study: Study | None = None) -> bool:
     return bool(ids) if study is None else study.pk in ids
 
 
+def may_lock_study(user: AnyUser, study: Study) -> bool:
+    """Propose, confirm or reject a change of the study's lock: diary.lock_study through an
+    all-sites membership whose role grants it (the unblinded data manager's), and unblinded
+    there: the lock ends the blinded phase of data management."""
+    return staff_can(user, LOCK_STUDY, study_id=study.pk) and is_unblinded(user, study)
+
+
+def lock_study_ids(user: AnyUser) -> list[int]:
+    """The studies whose lock she manages (the study lock page lists them)."""
+    unblinded = unblinded_study_ids(user)
+    return sorted(
+        {study for study, site, _ in _granting(user, LOCK_STUDY) if site is None}
+        & set(unblinded)
+    )
+
+
+def may_site_copy(user: AnyUser, site: Site) -> bool:
+    """Generate and download the site's own copy: diary.site_copy at that site."""
+    return staff_can(user, SITE_COPY, study_id=site.study_id, site_id=site.pk)
+
+
+def may_site_copy_somewhere(user: AnyUser) -> bool:
+    """She holds diary.site_copy at one site at least (the admin index asks; no query beyond
+    her memberships, read once per request)."""
+    return bool(_granting(user, SITE_COPY))
+
+
+def site_copy_sites(user: AnyUser) -> QuerySet[Site]:
+    """The sites whose own copy she generates and downloads (every site of a study for an
+    all-sites membership)."""
+    scope = Q()
+    found = False
+    for study_id, site_id, _ in _granting(user, SITE_COPY):
+        found = True
+        scope |= Q(study_id=study_id) if site_id is None else Q(pk=site_id)
+    return Site.objects.filter(scope).select_related("study") if found else Site.objects.none()
+
+
 def may_correct(user: AnyUser, participant: Participant) -> bool:
     """Corrections and paper questionnaires: the permission at the participant's site."""
     return staff_can(user, CORRECT, study_id=participant.study_id, site_id=participant.site_id)
@@ -316,6 +361,14 @@ AUDIT_ACTION_BLINDING: dict[str, str] = {
     # Periods and answers loaded from a file: never an allocation (an allocation column in a
     # file is refused, diary.rules.imports).
     AuditAction.IMPORTED: AUDIT_BLINDED,
+    # A lock's level, reason and the two people: nothing of the allocation.
+    AuditAction.LOCK_PROPOSED: AUDIT_BLINDED,
+    AuditAction.LOCK_CONFIRMED: AUDIT_BLINDED,
+    AuditAction.LOCK_REJECTED: AUDIT_BLINDED,
+    # The copy is blinded by construction (its files are the same whatever the allocation), so
+    # its hashes and sizes are blinded content.
+    AuditAction.SITE_COPY_GENERATED: AUDIT_BLINDED,
+    AuditAction.SITE_COPY_DOWNLOADED: AUDIT_BLINDED,
 }
 
 

@@ -29,6 +29,13 @@ Guards that honour no session setting, on top of the privileges:
   application must not be able to silence them with `SET LOCAL pgtrigger.ignore`. (Running
   `manage.py pgtrigger install` re-creates pgtrigger's own function; migrate again after it.)
 
+- `epro_study_lock`: row triggers on the clinical tables refusing what a study's lock forbids
+  (Study.lock_level; diary.services.study_lock gives the same refusals their messages), so no
+  write path skips the lock: under a hard lock every INSERT, UPDATE and DELETE of a
+  participant's record, periods, assessments, responses, drafts and allocation (a
+  participant's row only when its status changes or it is new); under a soft lock a new
+  period, any draft and any response but a documented correction.
+
 The application role cannot set `session_replication_role` (superuser only) and cannot ALTER
 or disable triggers (owner only).
 """
@@ -62,6 +69,7 @@ from diary.rules.audit_chain import (
 from diary.rules.chain_key import chain_secret, check_value, link_hmac
 
 APPEND_ONLY_TRIGGER = "epro_append_only"
+STUDY_LOCK_TRIGGER = "epro_study_lock"
 NO_TRUNCATE_TRIGGER = "epro_no_truncate"
 CHAIN_LINK_TABLE = "diary_auditchainlink"
 
@@ -97,6 +105,60 @@ BEGIN
         USING ERRCODE = 'insufficient_privilege';
 END $$;
 """
+
+# The argument says how a row reaches its study: 'participant' (the row is one), 'member'
+# (participant_id) or 'answer' (assessment_id). The read of the level is plain, not FOR SHARE:
+# a share lock on the study row from every submission would deadlock with the lock's own
+# confirmation (which holds the study row and then waits for the audit chain); a write whose
+# statement ran before the confirmation committed happened before the lock.
+_STUDY_LOCK_FUNCTION = """
+CREATE OR REPLACE FUNCTION public.epro_study_lock() RETURNS trigger
+LANGUAGE plpgsql SET search_path = public, pg_catalog AS $$
+DECLARE
+    rec record;
+    study_id bigint;
+    level text;
+BEGIN
+    IF TG_OP = 'DELETE' THEN rec := OLD; ELSE rec := NEW; END IF;
+    IF TG_ARGV[0] = 'participant' THEN
+        IF TG_OP = 'UPDATE' AND NEW.status IS NOT DISTINCT FROM OLD.status THEN
+            RETURN NEW;
+        END IF;
+        study_id := rec.study_id;
+    ELSIF TG_ARGV[0] = 'member' THEN
+        SELECT p.study_id INTO study_id FROM diary_participant p WHERE p.id = rec.participant_id;
+    ELSE
+        SELECT p.study_id INTO study_id FROM diary_assessment a
+            JOIN diary_participant p ON p.id = a.participant_id WHERE a.id = rec.assessment_id;
+    END IF;
+    SELECT s.lock_level INTO level FROM diary_study s WHERE s.id = study_id;
+    -- Nested, not one OR: PL/pgSQL does not promise to skip rec.source on other tables.
+    IF level = 'soft' THEN
+        IF TG_TABLE_NAME = 'diary_responsedraft'
+            OR (TG_TABLE_NAME = 'diary_menstrualperiod' AND TG_OP = 'INSERT') THEN
+            level := 'hard_for_this';
+        ELSIF TG_TABLE_NAME = 'diary_response' THEN
+            IF rec.source <> 'site_correction' THEN level := 'hard_for_this'; END IF;
+        END IF;
+    END IF;
+    IF level IN ('hard', 'hard_for_this') THEN
+        RAISE EXCEPTION 'study % is locked (%): % on % refused', study_id,
+            CASE level WHEN 'hard' THEN 'hard lock' ELSE 'soft lock' END, TG_OP, TG_TABLE_NAME
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+    RETURN NEW;
+END $$;
+"""
+# Table -> how its rows reach their study (the trigger's argument).
+STUDY_LOCK_TABLES = {
+    "diary_participant": "participant",
+    "diary_menstrualperiod": "member",
+    "diary_assessment": "member",
+    "diary_allocation": "member",
+    "diary_response": "answer",
+    "diary_responsedraft": "answer",
+}
 
 # Same name, arguments and result as pgtrigger's, so its triggers keep calling it.
 _IGNORE_NOTHING = """
@@ -155,13 +217,20 @@ def _app_role() -> str:
 
 
 def enforcement_sql(
-    *, app_role: str, owner_role: str, existing: set[str], quote: Callable[[str], str]
+    *,
+    app_role: str,
+    owner_role: str,
+    existing: set[str],
+    quote: Callable[[str], str],
+    study_lock: bool = True,
 ) -> list[str]:
     """The statements that give the application role its privileges and install the guards,
-    for the tables in `existing`. Idempotent."""
+    for the tables in `existing` (the study lock's only when `study_lock`: the study table has
+    its lock column). Idempotent."""
     app, owner = quote(app_role), quote(owner_role)
     statements = [
         _GUARD_FUNCTIONS,
+        _STUDY_LOCK_FUNCTION,
         CHAIN_FUNCTION,
         _IGNORE_NOTHING.format(schema=quote(pgtrigger.features.schema())),
         # The database's and the schema's privileges: connect and use, nothing more.
@@ -193,6 +262,16 @@ def enforcement_sql(
             statements.append(
                 f"CREATE OR REPLACE TRIGGER {APPEND_ONLY_TRIGGER} BEFORE UPDATE OR DELETE "
                 f"ON {quote(table)} FOR EACH ROW EXECUTE FUNCTION public.{APPEND_ONLY_TRIGGER}()"
+            )
+    for table, reach in STUDY_LOCK_TABLES.items():
+        if table in existing and not study_lock:
+            # Migrated back before the lock's column: the guard would fail every write.
+            statements.append(f"DROP TRIGGER IF EXISTS {STUDY_LOCK_TRIGGER} ON {quote(table)}")
+        elif table in existing:
+            statements.append(
+                f"CREATE OR REPLACE TRIGGER {STUDY_LOCK_TRIGGER} "
+                f"BEFORE INSERT OR UPDATE OR DELETE ON {quote(table)} FOR EACH ROW "
+                f"EXECUTE FUNCTION public.{STUDY_LOCK_TRIGGER}('{reach}')"
             )
     # Before the chain's migration (a migration test stepping back) there is nothing to chain to.
     chain_exists = CHAIN_LINK_TABLE in existing
@@ -230,8 +309,12 @@ def enforcement_apply(*, using: str, **kwargs: Any) -> None:
             return
         existing = set(connection.introspection.table_names(cursor))
         quote = connection.ops.quote_name
+        study_lock = "diary_study" in existing and any(
+            column.name == "lock_level"
+            for column in connection.introspection.get_table_description(cursor, "diary_study")
+        )
         for statement in enforcement_sql(
-            app_role=app, owner_role=owner, existing=existing, quote=quote
+            app_role=app, owner_role=owner, existing=existing, quote=quote, study_lock=study_lock
         ):
             cursor.execute(statement)
         chain_backfill(cursor, key=settings.AUDIT_CHAIN_KEY, existing=existing, quote=quote)

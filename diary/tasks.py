@@ -10,6 +10,7 @@ from diary.services.accounts import password_reset_send
 from diary.services.assessments import assessments_refresh_status
 from diary.services.audit_chain import audit_chain_check
 from diary.services.reminders import reminders_dispatch
+from diary.services.site_copy import site_copies_schedule, site_copy_build
 
 log = logging.getLogger(__name__)
 
@@ -46,3 +47,27 @@ def password_reset_queue(identifier: str) -> None:
         password_reset_send_task.delay(identifier)
     except (BrokerUnreachable, OSError) as exc:
         log.warning("broker unreachable, a password reset request was not queued: %s", exc)
+
+
+@shared_task
+def site_copy_build_task(copy_id: int) -> str:
+    # Twice is safe: the second run finds the copy claimed (a conditional UPDATE) and returns.
+    return site_copy_build(copy_id=copy_id).status
+
+
+@shared_task
+def site_copies_schedule_task() -> int:
+    # Monthly (beat): one copy of every site, each built by its own task.
+    copy_ids = site_copies_schedule()
+    for copy_id in copy_ids:
+        site_copy_queue(copy_id)
+    return len(copy_ids)
+
+
+def site_copy_queue(copy_id: int) -> None:
+    """Publish site_copy_build_task (on commit of the request). With the broker unreachable
+    the copy stays queued: logged, never raised; the page shows it waiting."""
+    try:
+        site_copy_build_task.delay(copy_id)
+    except (BrokerUnreachable, OSError) as exc:
+        log.warning("broker unreachable, site copy %s was not queued: %s", copy_id, exc)

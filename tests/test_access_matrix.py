@@ -25,7 +25,9 @@ Cells (one test per identity, all wrong cells listed in one message):
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -52,6 +54,7 @@ from django_celery_beat.models import (
 )
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from pypdf import PdfReader
 
 from diary.exports.columns import UNBLINDED_ONLY_KINDS
 from diary.models import (
@@ -68,6 +71,7 @@ from diary.models import (
     Sequence,
     SequenceBlock,
     Site,
+    SiteCopy,
     StaffMembership,
     Treatment,
 )
@@ -77,6 +81,7 @@ from diary.services.grants import grant_propose
 from diary.services.invitations import invitation_send
 from diary.services.periods import period_start_report
 from diary.services.randomization import allocation_list_generate
+from diary.services.site_copy import site_copy_build, site_copy_request
 from scoring.definitions import instrument_get
 from scoring.models import InstrumentVersion
 from tests.conftest import PASSWORD, make_participant, make_staff, make_study
@@ -219,6 +224,12 @@ EXPECTED: dict[str, dict[str, str]] = {
     "admin:audit_timeline": cells("login login login 200 404 200 200 200 200 404 404"),  # A's
     "admin:arm_summary": UNBLINDED_404,
     "admin:arm_summary_study": UNBLINDED_404,
+    # The study lock: the unblinded data manager's (diary.lock_study, all sites).
+    "admin:study_lock": UNBLINDED_404,
+    # The site's own copy: diary.site_copy at the site (coordinators, investigator); the download is
+    # site 1's copy, so coordinator2 gets 404 as for any other site's object.
+    "admin:site_copy": cells("login login login 200 200 404 404 404 200 404 404"),
+    "admin:site_copy_download": cells("login login login 200 404 404 404 200 404 404"),
     # Corrections and paper entry: only the coordinator of A's site (A's objects).
     "admin:response_correct": cells("login login login 200 404 404 404 404 200 404 404"),
     "admin:assessment_transcribe": cells("login login login 200 404 404 404 404 200 404 404"),
@@ -500,6 +511,7 @@ class Matrix:
     token_a: str
     fingerprint: Fingerprint  # the statistician's unblinded export
     change_request_a: DataChangeRequest  # A's "this answer is wrong", pending
+    site_copy: SiteCopy  # site 1's own copy, ready for download
 
 
 def _objects(world, period_a: MenstrualPeriod, submitted_a: Assessment) -> dict[str, object]:
@@ -624,7 +636,7 @@ def _diary_objects(participant: Participant) -> tuple[MenstrualPeriod, Assessmen
 
 
 @pytest.fixture
-def matrix(world) -> Matrix:
+def matrix(world, settings, tmp_path) -> Matrix:
     period_a, submitted_a, open_a = _diary_objects(world.participant_a)
     period_b, submitted_b, open_b = _diary_objects(world.participant_b)
     # Emergency unblinding as a two-person grant leaves it: by name, to coordinator1 only.
@@ -642,6 +654,10 @@ def matrix(world) -> Matrix:
         response=first_response,
         item_key=next(iter(first_response.answers)),
         reason="I pressed the wrong answer",
+    )
+    settings.SITE_COPY_DIR = tmp_path / "site-copies"
+    site_copy = site_copy_build(
+        copy_id=site_copy_request(site=world.site1, actor=world.coordinator1).pk
     )
     missing = {m._meta.label for m in admin.site._registry} - set(objects)
     assert not missing, f"registered models without an object in _objects: {sorted(missing)}"
@@ -663,6 +679,7 @@ def matrix(world) -> Matrix:
         token_a=token_a.rstrip("/").rsplit("/", 1)[-1],
         fingerprint=fingerprint,
         change_request_a=change_request_a,
+        site_copy=site_copy,
     )
 
 
@@ -697,6 +714,7 @@ def url_for(key: str, pattern: Pattern, m: Matrix, *, own_b: bool = False) -> st
         "study_code": a.study.code,
         "content_type_id": ContentType.objects.get_for_model(Participant).pk,
         "object_id": a.pk,
+        "copy_id": m.site_copy.pk,
     }
     if key.startswith("diary:period_"):
         values["pk"] = period.pk
@@ -734,8 +752,20 @@ def answer(response) -> str:
 
 
 def text_of(response) -> str:
+    """The body as text; a zip (the site's own copy) by its members: the PDFs' text as pypdf
+    extracts it, the other files decoded (compressed bytes would match anything)."""
     body = b"".join(response.streaming_content) if response.streaming else response.content
+    if response.get("Content-Type", "").startswith("application/zip"):
+        bundle = zipfile.ZipFile(io.BytesIO(body))
+        return "\n".join(member_text(name, bundle.read(name)) for name in bundle.namelist())
     return body.decode(errors="replace")
+
+
+def member_text(name: str, data: bytes) -> str:
+    if name.endswith(".pdf"):
+        pages = PdfReader(io.BytesIO(data)).pages
+        return " ".join(" ".join(page.extract_text() for page in pages).split())
+    return data.decode(errors="replace")
 
 
 def client_for(user, *, verified: bool = True) -> Client:

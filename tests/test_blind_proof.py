@@ -13,7 +13,9 @@ fingerprint, so the check can fail.
 from __future__ import annotations
 
 import html
+import io
 import re
+import zipfile
 from collections import deque
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
@@ -25,6 +27,7 @@ from django.test import override_settings
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from pypdf import PdfReader
 
 from diary.models import Response, Study
 from diary.selectors.casebook import casebook_hash_now
@@ -342,3 +345,32 @@ def test_blinded_staff_cannot_post_for_the_flow_export(client, demo, username):
     assert response["Content-Type"].startswith("text/html")
     assert leaks(response.content.decode(), demo) == []
     assert "Select a valid choice" in response.content.decode()
+
+
+def test_the_sites_own_copy_holds_no_allocation(
+    client, demo, fingerprint, settings, tmp_path, tasks_run_now, django_capture_on_commit_callbacks
+):
+    """The copy a coordinator makes and downloads from its page (issue 17, item 5): every
+    casebook (read back with pypdf), CSV file and the manifest, free of treatments, sequences
+    and the unblinded export's fingerprint."""
+    settings.SITE_COPY_DIR = tmp_path
+    coordinator = get_user_model().objects.get(username="coordinator1")
+    client.force_login(coordinator)
+    site = demo.sites.get(code="S01")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/admin/site-copy/", {"site": site.pk})
+    page = client.get("/admin/site-copy/").content.decode()
+    assert not leaks(page, demo, fingerprint)
+    href = re.search(r'href="(/admin/site-copy/\d+/download/)"', page).group(1)
+    bundle = zipfile.ZipFile(io.BytesIO(client.get(href).content))
+    casebooks = [n for n in bundle.namelist() if n.endswith(".pdf")]
+    assert casebooks and "manifest.json" in bundle.namelist()
+    for name in bundle.namelist():
+        data = bundle.read(name)
+        if name.endswith(".pdf"):
+            pages = PdfReader(io.BytesIO(data)).pages
+            # A cell wraps its text over lines: read it as one line of words.
+            text = " ".join(" ".join(p.extract_text() for p in pages).split())
+        else:
+            text = data.decode()
+        assert leaks(text, demo, fingerprint) == [], name

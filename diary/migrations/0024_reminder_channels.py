@@ -9,7 +9,7 @@ import diary.models.participant
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('diary', '0021_investigator_signatures'),
+        ('diary', '0022_study_lock_site_copy'),
     ]
 
     operations = [

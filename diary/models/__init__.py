@@ -27,6 +27,7 @@ from diary.models.clinical import (
 from diary.models.draft import ResponseDraft
 from diary.models.imports import ImportBatch, ImportFormat
 from diary.models.invitation import Invitation, InvitationPurpose, PasswordResetRequest
+from diary.models.lock import LockChangeStatus, LockLevel, StudyLockChange
 from diary.models.participant import (
     Participant,
     ParticipantContact,
@@ -43,6 +44,7 @@ from diary.models.signals import (
     SignalReview,
     StudySignalSettings,
 )
+from diary.models.site_copy import SiteCopy, SiteCopyStatus, SiteCopyTrigger
 from diary.models.study import (
     AccessGrant,
     GrantRight,
@@ -81,6 +83,8 @@ __all__ = [
     "ImportFormat",
     "Invitation",
     "InvitationPurpose",
+    "LockChangeStatus",
+    "LockLevel",
     "MenstrualPeriod",
     "MissingItemRule",
     "Participant",
@@ -101,9 +105,13 @@ __all__ = [
     "SignalKind",
     "SignalReview",
     "Site",
+    "SiteCopy",
+    "SiteCopyStatus",
+    "SiteCopyTrigger",
     "StaffMembership",
     "StaffRole",
     "Study",
+    "StudyLockChange",
     "StudySignalSettings",
     "Treatment",
 ]

@@ -61,6 +61,11 @@ class AuditAction(models.TextChoices):
     CASEBOOK_SIGNED = "casebook_signed", "Casebook signed"
     SIGNATURE_REFUSED = "signature_refused", "Signing refused: re-authentication failed"
     IMPORTED = "imported", "Data imported from a file"
+    LOCK_PROPOSED = "lock_proposed", "Study lock change proposed"
+    LOCK_CONFIRMED = "lock_confirmed", "Study lock change confirmed"
+    LOCK_REJECTED = "lock_rejected", "Study lock change rejected"
+    SITE_COPY_GENERATED = "site_copy_generated", "Site copy generated"
+    SITE_COPY_DOWNLOADED = "site_copy_downloaded", "Site copy downloaded"
 
 
 # Events about the allocation list, an unblinding or the unblinded summary: always unblinded

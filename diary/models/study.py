@@ -14,6 +14,7 @@ from django.db.models.functions import Mod
 from django.db.models.lookups import Exact
 
 from diary.models.history import tracked
+from diary.models.lock import LockLevel
 from scoring.definitions import InstrumentNotFound, instrument_get
 
 
@@ -166,6 +167,12 @@ class Study(models.Model):
         default=False, help_text="Demo labels are shown; never use for a production study."
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set only by diary.services.study_lock (two people); the database refuses clinical writes
+    # of a locked study (diary.enforcement, epro_study_lock).
+    lock_level = models.CharField(
+        max_length=8, choices=LockLevel.choices, default=LockLevel.OPEN, editable=False
+    )
+    lock_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name_plural = "studies"
@@ -181,6 +188,10 @@ class Study(models.Model):
             ("view_audit_trail", "Can read participants' audit timelines and export the trail"),
             # The system audit view (events of no study); held by no role group.
             ("view_system_audit", "Can read and export the system audit trail"),
+            # Soft and hard lock, with a second holder's confirmation (diary.services.study_lock).
+            ("lock_study", "Can propose and confirm a study lock"),
+            # The investigator's own copy of her site (diary.services.site_copy).
+            ("site_copy", "Can generate and download the site's own copy"),
         ]
         constraints = [
             models.CheckConstraint(

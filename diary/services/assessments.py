@@ -8,21 +8,23 @@ from django.db import transaction
 from django.utils import timezone
 
 from diary import access
-from diary.models import Assessment, AssessmentStatus, AuditAction, AuditEvent
+from diary.models import Assessment, AssessmentStatus, AuditAction, AuditEvent, LockLevel
 
 
 @transaction.atomic
 def assessments_refresh_status(*, now: datetime | None = None) -> dict[str, int]:
     """Open windows whose time has come and mark closed, unsubmitted ones as missed.
 
-    Conditional UPDATEs, so two beat processes running at once cannot double-count.
+    Conditional UPDATEs, so two beat processes running at once cannot double-count. A
+    hard-locked study's assessments stay as they are: nothing of it changes.
     """
     now = now or timezone.now()
-    opened = Assessment.objects.filter(
+    unlocked = Assessment.objects.exclude(participant__study__lock_level=LockLevel.HARD)
+    opened = unlocked.filter(
         status=AssessmentStatus.SCHEDULED, opens_at__lte=now, closes_at__gt=now
     ).update(status=AssessmentStatus.OPEN)
     missed_ids = list(
-        Assessment.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
+        unlocked.select_for_update(no_key=True, skip_locked=True, of=("self",))
         .filter(status__in=[AssessmentStatus.SCHEDULED, AssessmentStatus.OPEN], closes_at__lte=now)
         .values_list("pk", "participant_id", "participant__study_id", "period_number")
     )

@@ -28,6 +28,7 @@ from diary.models import (
 from diary.rules.local_time import local_date
 from diary.selectors.questionnaire import modules_collected
 from diary.services.audit import audit_record
+from diary.services.study_lock import CORRECTION, ENTRY, study_lock_check
 from scoring.definitions import AnswersInvalid, answers_validate, instrument_get
 from scoring.selectors import structure_for
 from scoring.services import response_score_queue
@@ -88,6 +89,7 @@ def response_correct(
     Assessment.objects.select_for_update(no_key=True).get(pk=current.assessment_id)
     participant = current.assessment.participant
     _check_may_correct(actor, participant)
+    study_lock_check(participant.study, CORRECTION)
     reason = _check_reason(reason)
     if Response.objects.filter(supersedes=current).exists():
         raise ValidationError("This response has already been corrected; correct the latest one.")
@@ -150,6 +152,7 @@ def assessment_transcribe(
     )
     participant = locked.participant
     _check_may_correct(actor, participant)
+    study_lock_check(participant.study, ENTRY)
     reason = _check_reason(reason)
     if locked.responses.exists():
         raise ValidationError("Answers already exist for this questionnaire; correct them instead.")

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from diary.models import Assessment, AuditAction, ResponseDraft
 from diary.selectors.questionnaire import modules_collected
 from diary.services.audit import audit_record
+from diary.services.study_lock import ENTRY, study_lock_refusal
 from diary.services.submission import submission_refusal
 from scoring.definitions import Item, instrument_get
 
@@ -64,7 +65,7 @@ def draft_save(
     now = now or timezone.now()
     locked, draft = _locked(assessment)
     study = locked.participant.study
-    reason = submission_refusal(locked, now)
+    reason = submission_refusal(locked, now) or study_lock_refusal(study, ENTRY)
     if reason:
         raise DraftRefused(reason)
     if instrument_key not in study.instruments:

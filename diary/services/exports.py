@@ -31,7 +31,7 @@ from diary.exports.formats import CONTENT_TYPES
 from diary.exports.odm import odm_stream
 from diary.exports.queries import Scope, kind_query
 from diary.exports.writer import ExportFile, copy_csv, rows_csv, zip_stream
-from diary.models import AuditAction, Study
+from diary.models import AuditAction, LockLevel, Study
 from diary.rules.local_time import utc_iso
 from diary.selectors.questionnaire import instruments_collected
 from diary.services.audit import audit_record
@@ -141,9 +141,11 @@ def _flow_rows(study: Study, scope: Scope) -> list[list[str]]:
     return flow_rows(flow)
 
 
-def _parts(
+def export_parts(
     study: Study, request: ExportRequest, scope: Scope, now: datetime
 ) -> list[tuple[ExportFile, Iterator]]:
+    """One (file, chunks) per kind of the request, over the rows of `scope`; each file's hash,
+    size and rows are filled in as its chunks are read."""
     suffix = "blinded" if request.blinded else "unblinded"
     blinded = request.blinded
     parts = []
@@ -196,6 +198,12 @@ def manifest_build(
         ],
         "scoring_algorithm_version": ALGORITHM_VERSION,
         "missing_item_rule": study.missing_item_rule,
+        # Made before the hard lock, the data may still change: interim (issue 17, item 4).
+        "data_status": "final" if study.lock_level == LockLevel.HARD else "interim",
+        "study_lock": {
+            "level": study.lock_level,
+            "since": utc_iso(study.lock_changed_at) if study.lock_changed_at else None,
+        },
     }
 
 
@@ -209,7 +217,7 @@ def export_start(
     """
     now = now or timezone.now()
     scope = export_scope(user=user, request=request)
-    parts = _parts(request.study, request, scope, now)
+    parts = export_parts(request.study, request, scope, now)
     files = [out for out, _ in parts]
 
     def manifest() -> str:

@@ -21,6 +21,7 @@ from diary.models import (
 )
 from diary.services.audit import audit_record
 from diary.services.randomization import participant_randomize_if_listed
+from diary.services.study_lock import CHANGE, ENTRY, study_lock_check_id
 
 
 def _username_for(study: Study, subject_id: str) -> str:
@@ -68,6 +69,7 @@ def participant_enrol(
     now = now or timezone.now()
     if site.study_id != study.pk:
         raise ValidationError({"site": "The site does not belong to this study."})
+    study_lock_check_id(study.pk, ENTRY)
     email = email.strip()
     if email_in_use(email):
         raise ValidationError({"email": EMAIL_IN_USE})
@@ -112,6 +114,7 @@ def participant_activate(
 ) -> Participant:
     now = now or timezone.now()
     participant = Participant.objects.select_for_update(no_key=True).get(pk=participant.pk)
+    study_lock_check_id(participant.study_id, CHANGE)
     if participant.status != ParticipantStatus.INVITED:
         raise ValidationError(
             f"Only an invited participant can be activated ({participant.status})."

@@ -25,6 +25,7 @@ from diary.models import (
 from diary.rules.windows import WindowRule, WindowState, window_compute, window_state
 from diary.selectors.periods import local_today, period_correctable
 from diary.services.audit import audit_record
+from diary.services.study_lock import CORRECTION, ENTRY, study_lock_check
 
 
 def window_rule_of(study: Study) -> WindowRule:
@@ -107,6 +108,7 @@ def period_start_report(
         .select_related("study")
         .get(pk=participant.pk)
     )
+    study_lock_check(participant.study, ENTRY)
     if participant.status != ParticipantStatus.ACTIVE:
         raise ValidationError(_("Only an active participant can report periods."))
     _check_reportable_date(participant, started_on, now)
@@ -154,6 +156,7 @@ def period_end_report(
         .get(pk=period.pk)
     )
     participant = period.participant
+    study_lock_check(participant.study, ENTRY)
     if period.ended_on is not None:
         raise ValidationError(_("The end of this period has already been reported."))
     _check_reportable_date(participant, ended_on, now)
@@ -204,6 +207,7 @@ def period_correct(
         .get(pk=period.pk)
     )
     participant = period.participant
+    study_lock_check(participant.study, CORRECTION)
     correctable = period_correctable(period, now)
     changes = {
         name: value
@@ -275,6 +279,7 @@ def period_closing_report(
         .select_related("study")
         .get(pk=participant.pk)
     )
+    study_lock_check(participant.study, ENTRY)
     if participant.status != ParticipantStatus.ACTIVE:
         raise ValidationError(_("Only an active participant can report periods."))
     last_number = participant.study.number_of_periods

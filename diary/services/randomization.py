@@ -29,6 +29,7 @@ from diary.models import (
 )
 from diary.rules.allocation_lists import ListInvalid, Slot, allocation_csv_parse, permuted_blocks
 from diary.services.audit import audit_record
+from diary.services.study_lock import CHANGE, study_lock_check_id
 
 
 @transaction.atomic
@@ -45,6 +46,7 @@ def allocation_assign(
     now = now or timezone.now()
     if sequence.study_id != participant.study_id:
         raise ValidationError("The sequence belongs to another study.")
+    study_lock_check_id(participant.study_id, CHANGE)
     allocation = Allocation.objects.create(
         participant=participant,
         sequence=sequence,
@@ -195,6 +197,7 @@ def participant_randomize(
         .select_related("site")
         .get(pk=participant.pk)
     )
+    study_lock_check_id(participant.study_id, CHANGE)
     if participant.status != ParticipantStatus.ACTIVE:
         raise ValidationError("Only an active participant can be randomized.")
     if Allocation.objects.filter(participant=participant).exists():

@@ -30,6 +30,7 @@ from diary.models import (
     Assessment,
     AssessmentStatus,
     AuditAction,
+    LockLevel,
     MenstrualPeriod,
     Participant,
     ParticipantStatus,
@@ -91,6 +92,8 @@ def _eligible_participants() -> QuerySet[Participant]:
         Participant.objects.filter(
             status=ParticipantStatus.ACTIVE,
             study__reminders_enabled=True,
+            # A locked study takes no new entries: nothing to remind her of.
+            study__lock_level=LockLevel.OPEN,
             contact__isnull=False,
         )
         .exclude(contact__email="")
@@ -223,6 +226,8 @@ def _no_longer_needed(log: ReminderLog, now: datetime) -> str:
         return "The participant is not active."
     if not participant.study.reminders_enabled:
         return "Reminders are switched off for the study."
+    if participant.study.lock_level != LockLevel.OPEN:
+        return "The study is locked: it takes no new entries."
     if not getattr(getattr(participant, "contact", None), "email", ""):
         return "No e-mail address on file."
     if log.kind == ReminderKind.PERIOD_NUDGE:

@@ -21,6 +21,7 @@ from diary.models import (
     ParticipantStatus,
 )
 from diary.services.audit import audit_record
+from diary.services.study_lock import CHANGE, study_lock_check_id
 
 
 @transaction.atomic
@@ -39,6 +40,7 @@ def participant_withdraw(
     if not reason:
         raise ValidationError("A reason is required to withdraw a participant.")
     participant = Participant.objects.select_for_update(no_key=True).get(pk=participant.pk)
+    study_lock_check_id(participant.study_id, CHANGE)
     if participant.status == ParticipantStatus.WITHDRAWN:
         raise ValidationError(f"{participant} is already withdrawn.")
     participant.status = ParticipantStatus.WITHDRAWN
@@ -73,7 +75,12 @@ def assessment_excuse(
     reason = reason.strip()
     if not reason:
         raise ValidationError("A reason is required to excuse an assessment.")
-    assessment = Assessment.objects.select_for_update(no_key=True).get(pk=assessment.pk)
+    assessment = (
+        Assessment.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("participant")
+        .get(pk=assessment.pk)
+    )
+    study_lock_check_id(assessment.participant.study_id, CHANGE)
     if assessment.status != AssessmentStatus.MISSED:
         raise ValidationError(
             f"Only a missed assessment can be excused ({assessment} is "

@@ -32,6 +32,7 @@ from diary.selectors.questionnaire import (
 )
 from diary.services._submission_sql import assessment_lock, submission_write
 from diary.services.audit import audit_event
+from diary.services.study_lock import ENTRY, study_lock_check
 from scoring.definitions import AnswersInvalid, answers_validate
 from scoring.selectors import instrument_for
 from scoring.services import response_score_queue
@@ -105,6 +106,7 @@ def assessment_submit(
     locked.participant = participant  # her study comes with her (no second query)
     study = participant.study
     submission_check(locked, now)
+    study_lock_check(study, ENTRY)
     if not study.instruments:
         raise ValidationError(
             _("This study collects no questionnaires, so there is nothing to submit.")

@@ -81,6 +81,8 @@ INDEX_PAGES = [
     "arm_summary",
     "unblinding",
     "change_requests",
+    "study_lock",
+    "site_copy",
 ]
 
 

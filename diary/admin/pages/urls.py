@@ -18,6 +18,8 @@ from diary.admin.pages.signal_participant import participant_signals_view
 from diary.admin.pages.signal_settings import signal_settings_view
 from diary.admin.pages.signals import signals_view
 from diary.admin.pages.signatures import casebook_sign_view
+from diary.admin.pages.site_copy import site_copy_download_view, site_copy_view
+from diary.admin.pages.study_lock import study_lock_view
 from diary.admin.pages.system_audit import system_audit_view
 from diary.admin.pages.unblinding import unblinding_view
 
@@ -43,6 +45,13 @@ def page_urls(site: AdminSite) -> list[URLPattern]:
             name="assessment_transcribe",
         ),
         path("unblinding/", view(unblinding_view), name="unblinding"),
+        path("lock/", view(study_lock_view), name="study_lock"),
+        path("site-copy/", view(site_copy_view), name="site_copy"),
+        path(
+            "site-copy/<int:copy_id>/download/",
+            view(site_copy_download_view),
+            name="site_copy_download",
+        ),
         path("audit/export/", view(audit_export_view), name="audit_export"),
         path("audit/system/", view(system_audit_view), name="system_audit"),
         path(

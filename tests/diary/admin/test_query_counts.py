@@ -48,6 +48,7 @@ from diary.models import (
     Sequence,
     SequenceBlock,
     Site,
+    SiteCopy,
     StaffMembership,
     StaffRole,
     Treatment,
@@ -60,6 +61,7 @@ from diary.services.grants import grant_propose
 from diary.services.periods import period_start_report
 from diary.services.randomization import allocation_list_generate
 from diary.services.signals import query_answer, query_raise, signal_review
+from diary.services.site_copy import site_copy_build, site_copy_request
 from scoring.definitions import instrument_get
 from scoring.models import InstrumentVersion
 from scoring.services import scoring_sweep
@@ -114,6 +116,10 @@ QUERIES: dict[str, tuple[str, int]] = {
     "admin:signal_queries": ("coordinator1", 8),
     "admin:signal_queries_export": ("coordinator1", 10),
     "admin:unblinding": ("coordinator1", 7),
+    # The lock page: the studies, their changes (with both people), and the menu's questions.
+    "admin:study_lock": ("statistician", 9),
+    "admin:site_copy": ("coordinator1", 10),
+    "admin:site_copy_download": ("coordinator1", 10),
     # The system audit view, as the superuser: a page of events, and all of them as CSV.
     "admin:system_audit": ("admin", 7),
     "admin:system_audit?download=1": ("admin", 8),
@@ -401,6 +407,7 @@ def url_of(page: Page, user, world: World) -> str:
         "response_id": current.pk,
         "assessment_id": blank.pk,
         "study_code": world.study.code,
+        "copy_id": SiteCopy.objects.filter(site=world.site1).latest("pk").pk,
     }
     params = page.pattern.pattern.regex.groupindex
     url = reverse(f"admin:{page.pattern.name}", kwargs={name: values[name] for name in params})
@@ -438,13 +445,16 @@ def pages_count(world, clients, django_assert_num_queries, subtests, rows: str) 
 
 
 def test_admin_pages_run_a_fixed_number_of_queries(
-    world: World, django_assert_num_queries, subtests
+    world: World, django_assert_num_queries, subtests, settings, tmp_path
 ) -> None:
     # Emergency unblinding is granted by name, here to coordinator1.
     world.coordinator1.user_permissions.add(
         Permission.objects.get(codename="emergency_unblind", content_type__app_label="diary")
     )
     rows_add(world, units=1, first=1)
+    # Site 1's own copy, for its download page (made once: the page reads the files it has).
+    settings.SITE_COPY_DIR = tmp_path
+    site_copy_build(copy_id=site_copy_request(site=world.site1, actor=world.coordinator1).pk)
     clients = {}
     for role in ROLES:
         clients[role] = Client()
