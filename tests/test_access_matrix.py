@@ -157,6 +157,11 @@ EXPECTED: dict[str, dict[str, str]] = {
     "diary:home": DIARY_ANY,
     "diary:login": cells("200 302 302 index index index index index index index"),
     "diary:logout": every("405"),  # POST only
+    # Where logout lands (it clears the device); someone logged in is sent home.
+    "diary:logged_out": cells("200 302 302 index index index index index index index"),
+    # The installable diary's files hold no one's data (diary/views/offline.py).
+    "service_worker": every("200"),
+    "manifest": every("200"),
     "diary:password_forgotten": cells("200 200 200 index index index index index index index"),
     # POST only
     "diary:language": cells("405 405 405 index index index index index index index"),

@@ -24,6 +24,7 @@ from diary.selectors.questionnaire import (
 from diary.services.drafts import DraftRefused, draft_answers, draft_save
 from diary.services.submission import AlreadySubmitted, SubmissionRefused, assessment_submit
 from diary.views import questionnaire_input
+from diary.views.offline import offline_cacheable
 
 
 def assessment_of(participant: Participant, pk: int) -> Assessment:
@@ -47,6 +48,7 @@ def _window_context(assessment: Assessment) -> dict:
 
 @login_required
 @require_GET
+@offline_cacheable
 def questionnaire(request: HttpRequest, pk: int) -> HttpResponse:
     assessment = assessment_of(participant_required(request), pk)
     if assessment.status == AssessmentStatus.SUBMITTED:
@@ -70,6 +72,7 @@ def questionnaire(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@offline_cacheable
 def questionnaire_page(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     assessment = assessment_of(participant_required(request), pk)
     if assessment.status == AssessmentStatus.SUBMITTED:
@@ -98,7 +101,18 @@ def _page_save(request, assessment, steps, step) -> HttpResponse:
             return JsonResponse({"saved": False, "errors": [unread]}, status=400)
         saved = draft_answers(assessment=assessment)[step.instrument.key]
         return _page_render(request, assessment, steps, step, saved, [unread], 400)
-    answers = questionnaire_input.page_answers(step, request.POST)
+    try:
+        claimed = questionnaire_input.device_time(
+            request.POST, now=now, opens_at=assessment.opens_at
+        )
+        answers = questionnaire_input.outbox_answers(step, request.POST)
+    except questionnaire_input.EntryRefused as exc:
+        if autosave:
+            return JsonResponse({"saved": False, "errors": [str(exc)]}, status=400)
+        saved = draft_answers(assessment=assessment)[step.instrument.key]
+        return _page_render(request, assessment, steps, step, saved, [str(exc)], 400)
+    if answers is None:
+        answers = questionnaire_input.page_answers(step, request.POST)
     answered_vas = step.is_vas and any(v is not None for v in answers.values())
     try:
         result = draft_save(
@@ -107,6 +121,7 @@ def _page_save(request, assessment, steps, step) -> HttpResponse:
             answers=answers,
             actor=request.user,
             now=now,
+            device_time=claimed,
             metadata=questionnaire_input.vas_metadata(request.POST, now=now)
             if answered_vas
             else None,
@@ -159,6 +174,7 @@ def _page_render(request, assessment, steps, step, answers, errors=(), status=20
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@offline_cacheable
 def questionnaire_review(request: HttpRequest, pk: int) -> HttpResponse:
     participant = participant_required(request)
     if request.method == "POST":
