@@ -50,6 +50,7 @@ CORRECT = "diary.correct_response"  # corrections and paper questionnaires
 SIGNALS = "diary.view_signals"
 REVIEW_SIGNALS = "diary.review_signals"
 ANSWER_QUERY = "diary.answer_query"
+REVIEW_LATE_ENTRY = "diary.review_lateentry"  # accept or decline a late entry
 SIGNAL_SETTINGS = "diary.change_studysignalsettings"
 # Held by no role group: given by name, deliberately, to a user (or to a group made for it).
 EMERGENCY_UNBLIND = "diary.emergency_unblind"
@@ -73,6 +74,7 @@ BLINDED_VIEW = [
     "diary.view_response",
     "diary.view_auditevent",
     "diary.view_reminderlog",
+    "diary.view_lateentry",
 ]
 # The study pages every role opens: blinded exports and the audit trail.
 STUDY_PAGES = [EXPORT, AUDIT_TRAIL, SIGNALS, "diary.view_studysignalsettings"]
@@ -108,6 +110,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "diary.view_participantcontact",
             CORRECT,
             ANSWER_QUERY,
+            REVIEW_LATE_ENTRY,
         ]
     ),
     StaffRole.ADMIN: frozenset([*BLINDED_VIEW, *STUDY_PAGES, *SITE_ACTIONS, SIGNAL_SETTINGS]),
@@ -213,6 +216,13 @@ def may_correct(user: AnyUser, participant: Participant) -> bool:
     return staff_can(user, CORRECT, study_id=participant.study_id, site_id=participant.site_id)
 
 
+def may_review_late_entry(user: AnyUser, participant: Participant) -> bool:
+    """Accepting or declining her late entry: the permission at the participant's site."""
+    return staff_can(
+        user, REVIEW_LATE_ENTRY, study_id=participant.study_id, site_id=participant.site_id
+    )
+
+
 # --- Who reads an audit event -------------------------------------------------------------------
 # An audit event is blinded or unblinded, and that is decided where it is written: the audit
 # writer (diary.services.audit) stamps AuditEvent.unblinded from this table, and every reader
@@ -272,6 +282,10 @@ AUDIT_ACTION_BLINDING: dict[str, str] = {
     AuditAction.RESCORED: AUDIT_BLINDED,
     AuditAction.REMINDER_SENT: AUDIT_BLINDED,
     AuditAction.DEMO_CREATED: AUDIT_BLINDED,
+    # A submission after the window closed, and the site's decision on it (times, reason).
+    AuditAction.LATE_ENTRY_KEPT: AUDIT_BLINDED,
+    AuditAction.LATE_ENTRY_ACCEPTED: AUDIT_BLINDED,
+    AuditAction.LATE_ENTRY_DECLINED: AUDIT_BLINDED,
 }
 
 

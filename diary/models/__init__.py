@@ -20,6 +20,7 @@ from diary.models.clinical import (
 )
 from diary.models.draft import ResponseDraft
 from diary.models.invitation import Invitation, InvitationPurpose, PasswordResetRequest
+from diary.models.late_entry import LateEntry, LateEntryReason, LateEntryStatus
 from diary.models.participant import Participant, ParticipantContact, ParticipantStatus
 from diary.models.reminder import ReminderKind, ReminderLog, ReminderStatus
 from diary.models.signals import (
@@ -62,6 +63,9 @@ __all__ = [
     "GrantStatus",
     "Invitation",
     "InvitationPurpose",
+    "LateEntry",
+    "LateEntryReason",
+    "LateEntryStatus",
     "MenstrualPeriod",
     "MissingItemRule",
     "Participant",

@@ -52,6 +52,9 @@ class AuditAction(models.TextChoices):
     QUERY_CLOSED = "query_closed", "Query closed"
     QUERIES_EXPORTED = "queries_exported", "Queries exported"
     SIGNAL_SETTINGS_CHANGED = "signal_settings_changed", "Signal thresholds changed"
+    LATE_ENTRY_KEPT = "late_entry_kept", "Late entry kept for review"
+    LATE_ENTRY_ACCEPTED = "late_entry_accepted", "Late entry accepted as documented"
+    LATE_ENTRY_DECLINED = "late_entry_declined", "Late entry declined"
 
 
 # Events about the allocation list, an unblinding or the unblinded summary: always unblinded

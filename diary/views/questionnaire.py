@@ -22,7 +22,13 @@ from diary.selectors.questionnaire import (
     questionnaire_steps,
 )
 from diary.services.drafts import DraftRefused, draft_answers, draft_save
-from diary.services.submission import AlreadySubmitted, SubmissionRefused, assessment_submit
+from diary.services.late_entries import AlreadyKept, late_entry_keep
+from diary.services.submission import (
+    AlreadySubmitted,
+    ArrivedLate,
+    SubmissionRefused,
+    assessment_submit,
+)
 from diary.views import questionnaire_input
 from diary.views.offline import offline_cacheable
 
@@ -188,15 +194,24 @@ def questionnaire_review(request: HttpRequest, pk: int) -> HttpResponse:
 def _review_submit(request: HttpRequest, participant: Participant, pk: int) -> HttpResponse:
     # The service finds and locks her assessment itself: the busiest write of the diary reads
     # the assessment once (bench/bench_submit.py).
+    now = timezone.now()
+    confirmed = request.POST.get("confirm_unanswered") == "on"
     try:
+        claimed = questionnaire_input.device_time(request.POST, now=now)
         assessment_submit(
             participant=participant,
             assessment_id=pk,
             actor=request.user,
-            confirm_unanswered=request.POST.get("confirm_unanswered") == "on",
+            confirm_unanswered=confirmed,
+            now=now,
+            device_time=claimed,
         )
     except Assessment.DoesNotExist:
         raise Http404("No such questionnaire.") from None
+    except questionnaire_input.EntryRefused as exc:
+        return _review_render(request, assessment_of(participant, pk), [str(exc)], 400)
+    except ArrivedLate:
+        return _late_keep(request, participant, pk, claimed, confirmed, now)
     except AlreadySubmitted:
         messages.info(request, _("This questionnaire has already been submitted."))
         return redirect("diary:questionnaire_done", pk=pk)
@@ -205,6 +220,30 @@ def _review_submit(request: HttpRequest, participant: Participant, pk: int) -> H
     except ValidationError as exc:
         return _review_render(request, assessment_of(participant, pk), exc.messages, 400)
     return redirect("diary:questionnaire_done", pk=pk)
+
+
+def _late_keep(request, participant, pk, claimed, confirmed, now) -> HttpResponse:
+    """After the window closed: her answers are kept for the study team, and she is told so."""
+    try:
+        entry = late_entry_keep(
+            participant=participant,
+            assessment_id=pk,
+            actor=request.user,
+            device_time=claimed,
+            confirm_unanswered=confirmed,
+            now=now,
+        )
+    except AlreadyKept:
+        entry = None
+    except ValidationError as exc:
+        return _review_render(request, assessment_of(participant, pk), exc.messages, 409)
+    assessment = assessment_of(participant, pk)
+    return render(
+        request,
+        "diary/questionnaire_late.html",
+        {"assessment": assessment, "entry": entry},
+        status=202,
+    )
 
 
 def _review_render(request, assessment, errors=(), status=200) -> HttpResponse:

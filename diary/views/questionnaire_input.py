@@ -43,11 +43,14 @@ class EntryRefused(ValueError):
     """A save that is refused as a whole, with the message to show; nothing is stored."""
 
 
-def device_time(post: QueryDict, *, now: datetime, opens_at: datetime) -> datetime | None:
+def device_time(
+    post: QueryDict, *, now: datetime, opens_at: datetime | None = None
+) -> datetime | None:
     """The device's claimed time of the answers (`device_time`), None when none was sent.
 
     Raises EntryRefused for a value that is not milliseconds since 1970, or one that lies
-    before the questionnaire opened or after the server's `now`, beyond DEVICE_TIME_SLACK.
+    before the questionnaire opened (`opens_at`; for a submission, pressed now, before `now`)
+    or after `now`, beyond DEVICE_TIME_SLACK.
     """
     raw = post.get("device_time", "").strip()
     if raw == "":
@@ -57,8 +60,12 @@ def device_time(post: QueryDict, *, now: datetime, opens_at: datetime) -> dateti
     )
     if not _DEVICE_MS.fullmatch(raw):
         raise refused
-    claimed = datetime.fromtimestamp(int(raw) / 1000, tz=UTC)
-    if not opens_at - DEVICE_TIME_SLACK <= claimed <= now + DEVICE_TIME_SLACK:
+    try:
+        claimed = datetime.fromtimestamp(int(raw) / 1000, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise refused from None
+    earliest = (opens_at or now) - DEVICE_TIME_SLACK
+    if not earliest <= claimed <= now + DEVICE_TIME_SLACK:
         raise refused
     return claimed
 
