@@ -245,6 +245,13 @@ if not 0 <= SESSION_RENEW_SECONDS < SESSION_COOKIE_AGE:
 SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
+# Honest time: how far the device's clock may be from the server's for a submission received
+# just after its window closed to still count as made in it (diary/rules/late.py).
+DEVICE_CLOCK_TOLERANCE_SECONDS = env.int("DEVICE_CLOCK_TOLERANCE_SECONDS", default=300)
+if not 0 <= DEVICE_CLOCK_TOLERANCE_SECONDS <= 3600:
+    raise ImproperlyConfigured("DEVICE_CLOCK_TOLERANCE_SECONDS: must be from 0 to 3600")
+DEVICE_CLOCK_TOLERANCE = timedelta(seconds=DEVICE_CLOCK_TOLERANCE_SECONDS)
+
 # --- Internationalisation and time -----------------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("da", "Dansk")]

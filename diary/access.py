@@ -51,6 +51,7 @@ CORRECT = "diary.correct_response"  # corrections and paper questionnaires
 SIGNALS = "diary.view_signals"
 REVIEW_SIGNALS = "diary.review_signals"
 ANSWER_QUERY = "diary.answer_query"
+REVIEW_LATE_ENTRY = "diary.review_lateentry"  # accept or decline a late entry
 SIGNAL_SETTINGS = "diary.change_studysignalsettings"
 # A participant's request to change an answer: the site's coordinator or investigator
 # decides it, accepting it through a correction (so CORRECT as well); the sponsor's side reads.
@@ -87,6 +88,7 @@ BLINDED_VIEW = [
     "diary.view_reminderlog",
     "diary.view_datachangerequest",
     "diary.view_casebooksignature",
+    "diary.view_lateentry",
 ]
 # The study pages every role opens: blinded exports and the audit trail.
 STUDY_PAGES = [EXPORT, AUDIT_TRAIL, SIGNALS, "diary.view_studysignalsettings"]
@@ -124,6 +126,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             DECIDE_CHANGE,
             ANSWER_QUERY,
             SITE_COPY,
+            REVIEW_LATE_ENTRY,
         ]
     ),
     # The site's principal investigator: reads her site's record and its trail (blinded),
@@ -287,6 +290,13 @@ def may_sign(user: AnyUser, participant: Participant) -> bool:
     )
 
 
+def may_review_late_entry(user: AnyUser, participant: Participant) -> bool:
+    """Accepting or declining her late entry: the permission at the participant's site."""
+    return staff_can(
+        user, REVIEW_LATE_ENTRY, study_id=participant.study_id, site_id=participant.site_id
+    )
+
+
 # --- Who reads an audit event -------------------------------------------------------------------
 # An audit event is blinded or unblinded, and that is decided where it is written: the audit
 # writer (diary.services.audit) stamps AuditEvent.unblinded from this table, and every reader
@@ -369,6 +379,10 @@ AUDIT_ACTION_BLINDING: dict[str, str] = {
     # its hashes and sizes are blinded content.
     AuditAction.SITE_COPY_GENERATED: AUDIT_BLINDED,
     AuditAction.SITE_COPY_DOWNLOADED: AUDIT_BLINDED,
+    # A submission after the window closed, and the site's decision on it (times, reason).
+    AuditAction.LATE_ENTRY_KEPT: AUDIT_BLINDED,
+    AuditAction.LATE_ENTRY_ACCEPTED: AUDIT_BLINDED,
+    AuditAction.LATE_ENTRY_DECLINED: AUDIT_BLINDED,
 }
 
 

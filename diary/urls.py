@@ -1,8 +1,8 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import path, reverse_lazy
 
 from diary.forms import LoginForm
-from diary.views import accounts, history, home, periods, questionnaire, reminders
+from diary.views import accounts, history, home, offline, periods, questionnaire, reminders
 
 app_name = "diary"
 
@@ -17,7 +17,12 @@ urlpatterns = [
         ),
         name="login",
     ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "logout/",
+        auth_views.LogoutView.as_view(next_page=reverse_lazy("diary:logged_out")),
+        name="logout",
+    ),
+    path("logged-out/", offline.logged_out, name="logged_out"),
     path("password/forgotten/", accounts.password_forgotten, name="password_forgotten"),
     path("language/", accounts.language, name="language"),
     path("invitation/password/", accounts.invitation_password, name="invitation_password"),

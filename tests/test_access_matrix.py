@@ -65,6 +65,8 @@ from diary.models import (
     ClosingPeriodStart,
     DataChangeRequest,
     GrantRight,
+    LateEntry,
+    LateEntryReason,
     MenstrualPeriod,
     Participant,
     ReminderLog,
@@ -166,6 +168,13 @@ EXPECTED: dict[str, dict[str, str]] = {
     "diary:home": DIARY_ANY,
     "diary:login": cells("200 302 302 index index index index index index index index"),
     "diary:logout": every("405"),  # POST only
+    # Where logout lands (it clears the device); someone logged in is sent home.
+    "diary:logged_out": cells(
+        "200 302 302 index index index index index index index index"
+    ),
+    # The installable diary's files hold no one's data (diary/views/offline.py).
+    "service_worker": every("200"),
+    "manifest": every("200"),
     "diary:password_forgotten": cells(
         "200 200 200 index index index index index index index index"
     ),
@@ -402,6 +411,7 @@ MODEL_CATEGORY = {
     "diary.Response": "clinical",
     "diary.AuditEvent": "clinical",
     "diary.ReminderLog": "clinical",
+    "diary.LateEntry": "clinical",
     "diary.AllocationList": "unblinded",
     "diary.Treatment": "unblinded",
     "diary.Sequence": "unblinded",
@@ -566,6 +576,13 @@ def _objects(world, period_a: MenstrualPeriod, submitted_a: Assessment) -> dict[
         "diary.Response": submitted_a.responses.first(),
         "diary.AuditEvent": AuditEvent.objects.filter(participant=a).earliest("pk"),
         "diary.ReminderLog": reminder,
+        "diary.LateEntry": LateEntry.objects.create(
+            assessment=submitted_a,
+            answers={},
+            reason=LateEntryReason.NO_DRAFT_IN_WINDOW,
+            received_at=now,
+            submitted_by=a.user,
+        ),
         "diary.AllocationList": allocation_list,
         "diary.Treatment": world.active,
         "diary.Sequence": world.ap,

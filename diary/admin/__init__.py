@@ -14,6 +14,7 @@ from diary.admin import (  # noqa: F401 - registers
     authenticators,
     clinical,
     grants,
+    late_entries,
     participants,
     randomization,
     reminders,

@@ -9,7 +9,7 @@ import diary.models.participant
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('diary', '0022_study_lock_site_copy'),
+        ('diary', '0023_late_entries'),
     ]
 
     operations = [

@@ -27,6 +27,7 @@ from diary.models.clinical import (
 from diary.models.draft import ResponseDraft
 from diary.models.imports import ImportBatch, ImportFormat
 from diary.models.invitation import Invitation, InvitationPurpose, PasswordResetRequest
+from diary.models.late_entry import LateEntry, LateEntryReason, LateEntryStatus
 from diary.models.lock import LockChangeStatus, LockLevel, StudyLockChange
 from diary.models.participant import (
     Participant,
@@ -83,6 +84,9 @@ __all__ = [
     "ImportFormat",
     "Invitation",
     "InvitationPurpose",
+    "LateEntry",
+    "LateEntryReason",
+    "LateEntryStatus",
     "LockChangeStatus",
     "LockLevel",
     "MenstrualPeriod",

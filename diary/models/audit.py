@@ -66,6 +66,9 @@ class AuditAction(models.TextChoices):
     LOCK_REJECTED = "lock_rejected", "Study lock change rejected"
     SITE_COPY_GENERATED = "site_copy_generated", "Site copy generated"
     SITE_COPY_DOWNLOADED = "site_copy_downloaded", "Site copy downloaded"
+    LATE_ENTRY_KEPT = "late_entry_kept", "Late entry kept for review"
+    LATE_ENTRY_ACCEPTED = "late_entry_accepted", "Late entry accepted as documented"
+    LATE_ENTRY_DECLINED = "late_entry_declined", "Late entry declined"
 
 
 # Events about the allocation list, an unblinding or the unblinded summary: always unblinded

@@ -6,8 +6,9 @@ participants. Nothing here touches allocation, so the results are safe for blind
 Definitions (shown on the dashboard too):
 - due: the window has closed, or the assessment is already submitted, missed or excused;
 - submitted: the questionnaires are in;
-- late: submitted, with a site transcription of a paper form entered after the window
-  closed (the web diary refuses late entries, so only site staff can enter late);
+- late: submitted after the window closed: a site transcription of a paper form entered
+  then, or a late entry of the web diary accepted by the site (diary.services.late_entries);
+  a late entry still waiting for review is no submission, so that assessment counts missed;
 - missed: the window closed without a submission (also while the hourly sweep has not
   marked it yet), unless it closed after she withdrew;
 - excused: a missed assessment the site excused, with reason; left out of the percentage;
@@ -52,9 +53,9 @@ UNSUBMITTED = [AssessmentStatus.SCHEDULED, AssessmentStatus.OPEN]
 def _late_response(assessment_ref: str) -> Exists:
     return Exists(
         Response.objects.filter(
+            Q(source=ResponseSource.SITE_TRANSCRIPTION, submitted_at__gt=F("assessment__closes_at"))
+            | Q(metadata__has_key="late_entry"),
             assessment=OuterRef(assessment_ref),
-            source=ResponseSource.SITE_TRANSCRIPTION,
-            submitted_at__gt=F("assessment__closes_at"),
         )
     )
 

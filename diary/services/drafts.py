@@ -52,6 +52,7 @@ def draft_save(
     actor: AbstractBaseUser,
     metadata: Mapping[str, Any] | None = None,
     now: datetime | None = None,
+    device_time: datetime | None = None,
 ) -> DraftSaveResult:
     """Merge one page of answers (variable -> code or None) into the assessment's draft.
 
@@ -61,6 +62,11 @@ def draft_save(
     DraftRefused when the questionnaire is submitted or its window is not open. One DRAFT_SAVED
     audit event per call that changed something, naming the variables posted and those whose
     earlier answer was replaced or cleared (`revised`).
+
+    Honest time: every answer this call changes gets, in the instrument's capture details
+    (`answer_times`), the server's receipt time `now`, the device's claimed `device_time` (None
+    when the page sent none) and their difference in seconds (device minus server). An answer
+    sent again unchanged (an outbox entry replayed) changes nothing and is not stamped again.
     """
     now = now or timezone.now()
     locked, draft = _locked(assessment)
@@ -115,6 +121,12 @@ def draft_save(
         k for k in {*saved, *stored} if stored.get(k) is not None and saved.get(k) != stored.get(k)
     )
     draft.answers = {**draft.answers, instrument_key: saved}
+    changed_keys = [k for k in sorted(saved) if saved.get(k) != stored.get(k)]
+    stamped = _answer_times(changed_keys, now=now, device_time=device_time)
+    if stamped:
+        details = draft.metadata.get(instrument_key, {})
+        times = {**details.get("answer_times", {}), **stamped}
+        draft.metadata = {**draft.metadata, instrument_key: {**details, "answer_times": times}}
     if metadata:
         merged = {**draft.metadata.get(instrument_key, {}), **metadata}
         draft.metadata = {**draft.metadata, instrument_key: merged}
@@ -138,6 +150,18 @@ def draft_save(
             },
         )
     return DraftSaveResult(draft=draft, errors=errors)
+
+
+def _answer_times(
+    keys: list[str], *, now: datetime, device_time: datetime | None
+) -> dict[str, dict[str, Any]]:
+    difference = None if device_time is None else round((device_time - now).total_seconds(), 3)
+    stamp = {
+        "received_at": now.isoformat(),
+        "device_at": None if device_time is None else device_time.isoformat(),
+        "difference_seconds": difference,
+    }
+    return {key: dict(stamp) for key in keys}
 
 
 def _expected_answer(item: Item) -> str:

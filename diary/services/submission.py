@@ -12,6 +12,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -20,11 +21,14 @@ from django.utils.translation import gettext as _
 
 from diary.models import (
     Assessment,
+    AssessmentStatus,
     AuditAction,
     Participant,
     Response,
+    ResponseDraft,
     ResponseSource,
 )
+from diary.rules.late import LateReason, late_submission_reason
 from diary.selectors.questionnaire import (
     QuestionnaireState,
     modules_collected,
@@ -44,6 +48,16 @@ class SubmissionRefused(ValidationError):
 
 class AlreadySubmitted(SubmissionRefused):
     """A second tab, a double click or a replayed POST: the questionnaire was submitted."""
+
+
+class ArrivedLate(SubmissionRefused):
+    """The window closed before the submission arrived and it cannot count as made in it
+    (`reason`, a diary.rules.late.LateReason). Nothing is stored;
+    diary.services.late_entries.late_entry_keep keeps it for the site to review."""
+
+    def __init__(self, reason: LateReason) -> None:
+        super().__init__(_refusal(QuestionnaireState.CLOSED))
+        self.reason = reason
 
 
 class UnansweredNotConfirmed(ValidationError):
@@ -67,6 +81,36 @@ def submission_refusal(assessment: Assessment, now: datetime) -> str:
     return _refusal(questionnaire_state(assessment=assessment, now=now))
 
 
+def late_reason(
+    assessment: Assessment,
+    draft: ResponseDraft | None,
+    *,
+    now: datetime,
+    device_time: datetime | None,
+) -> LateReason | None:
+    """For an assessment whose window has closed: None when a submission received `now` still
+    counts as made in the window (diary.rules.late), else why not."""
+    return late_submission_reason(
+        closes_at=assessment.closes_at,
+        draft_seen_at=draft.created_at if draft is not None else None,
+        device_time=device_time,
+        received_at=now,
+        tolerance=settings.DEVICE_CLOCK_TOLERANCE,
+    )
+
+
+def submission_time(*, now: datetime, device_time: datetime | None) -> dict[str, Any]:
+    """Honest time of a submission: the server's receipt, the device's claim, the difference
+    (device minus server, seconds), as stored in each Response's capture details."""
+    return {
+        "received_at": now.isoformat(),
+        "device_at": None if device_time is None else device_time.isoformat(),
+        "difference_seconds": None
+        if device_time is None
+        else round((device_time - now).total_seconds(), 3),
+    }
+
+
 def submission_check(assessment: Assessment, now: datetime) -> None:
     """Raise AlreadySubmitted or SubmissionRefused unless the assessment takes answers now."""
     state = questionnaire_state(assessment=assessment, now=now)
@@ -86,6 +130,7 @@ def assessment_submit(
     metadata: Mapping[str, Mapping[str, Any]] | None = None,
     confirm_unanswered: bool = False,
     now: datetime | None = None,
+    device_time: datetime | None = None,
 ) -> list[Response]:
     """Submit the participant's assessment `assessment_id`, exactly once.
 
@@ -100,13 +145,28 @@ def assessment_submit(
     left as it was) or ValidationError (invalid answers, one message per bad variable). Nothing
     is stored when it raises. Scoring is queued after commit; a broker failure never fails a
     stored submission.
+
+    Honest time: each Response records the server's receipt time, the device's claimed
+    `device_time` of the press and their difference (`submission_time` in its metadata). A
+    submission received after the window closed is accepted only when diary.rules.late says
+    it was made in the window (marked `accepted_after_close`); otherwise ArrivedLate is raised
+    with the reason and nothing is stored (the view keeps it as a late entry for review).
     """
     now = now or timezone.now()
     locked, draft = assessment_lock(participant_id=participant.pk, assessment_id=assessment_id)
     locked.participant = participant  # her study comes with her (no second query)
     study = participant.study
-    submission_check(locked, now)
     study_lock_check(study, ENTRY)
+    after_close = (
+        questionnaire_state(assessment=locked, now=now) == QuestionnaireState.CLOSED
+        and locked.status != AssessmentStatus.EXCUSED
+    )
+    if after_close:
+        reason = late_reason(locked, draft, now=now, device_time=device_time)
+        if reason is not None:
+            raise ArrivedLate(reason)
+    else:
+        submission_check(locked, now)
     if not study.instruments:
         raise ValidationError(
             _("This study collects no questionnaires, so there is nothing to submit.")
@@ -114,7 +174,12 @@ def assessment_submit(
     if answers is None:
         answers = draft.answers if draft is not None else {}
         metadata = draft.metadata if draft is not None else {}
-    responses = _responses(locked, answers, metadata or {}, actor=actor, now=now)
+    responses = responses_build(locked, answers, metadata or {}, actor=actor, now=now)
+    stamp = submission_time(now=now, device_time=device_time)
+    if after_close:
+        stamp["accepted_after_close"] = "draft seen in the window; device time in it and agreeing"
+    for response in responses:
+        response.metadata = {**response.metadata, "submission_time": stamp}
     unanswered = sum(v is None for r in responses for v in r.answers.values())
     if unanswered and not confirm_unanswered:
         raise UnansweredNotConfirmed(
@@ -132,7 +197,9 @@ def assessment_submit(
             participant=participant,
             obj=locked,
             occurred_at=now,
-            details={"period": locked.period_number},  # and the response ids, once inserted
+            # and the response ids, once inserted
+            details={"period": locked.period_number}
+            | ({"after_close": True} if after_close else {}),
         ),
         now=now,
     )
@@ -142,7 +209,7 @@ def assessment_submit(
     return responses
 
 
-def _responses(
+def responses_build(
     assessment: Assessment,
     answers: Mapping[str, Mapping[str, Any]],
     metadata: Mapping[str, Mapping[str, Any]],

@@ -10,10 +10,12 @@ from django.views.decorators.http import require_GET
 
 from diary.access import participant_required
 from diary.selectors.home import diary_overview
+from diary.views.offline import offline_cacheable
 
 
 @login_required
 @require_GET
+@offline_cacheable
 def home(request: HttpRequest) -> HttpResponse:
     participant = participant_required(request)
     return render(

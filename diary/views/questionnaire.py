@@ -22,8 +22,15 @@ from diary.selectors.questionnaire import (
     questionnaire_steps,
 )
 from diary.services.drafts import DraftRefused, draft_answers, draft_save
-from diary.services.submission import AlreadySubmitted, SubmissionRefused, assessment_submit
+from diary.services.late_entries import AlreadyKept, late_entry_keep
+from diary.services.submission import (
+    AlreadySubmitted,
+    ArrivedLate,
+    SubmissionRefused,
+    assessment_submit,
+)
 from diary.views import questionnaire_input
+from diary.views.offline import offline_cacheable
 
 
 def assessment_of(participant: Participant, pk: int) -> Assessment:
@@ -47,6 +54,7 @@ def _window_context(assessment: Assessment) -> dict:
 
 @login_required
 @require_GET
+@offline_cacheable
 def questionnaire(request: HttpRequest, pk: int) -> HttpResponse:
     assessment = assessment_of(participant_required(request), pk)
     if assessment.status == AssessmentStatus.SUBMITTED:
@@ -70,6 +78,7 @@ def questionnaire(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@offline_cacheable
 def questionnaire_page(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     assessment = assessment_of(participant_required(request), pk)
     if assessment.status == AssessmentStatus.SUBMITTED:
@@ -98,7 +107,18 @@ def _page_save(request, assessment, steps, step) -> HttpResponse:
             return JsonResponse({"saved": False, "errors": [unread]}, status=400)
         saved = draft_answers(assessment=assessment)[step.instrument.key]
         return _page_render(request, assessment, steps, step, saved, [unread], 400)
-    answers = questionnaire_input.page_answers(step, request.POST)
+    try:
+        claimed = questionnaire_input.device_time(
+            request.POST, now=now, opens_at=assessment.opens_at
+        )
+        answers = questionnaire_input.outbox_answers(step, request.POST)
+    except questionnaire_input.EntryRefused as exc:
+        if autosave:
+            return JsonResponse({"saved": False, "errors": [str(exc)]}, status=400)
+        saved = draft_answers(assessment=assessment)[step.instrument.key]
+        return _page_render(request, assessment, steps, step, saved, [str(exc)], 400)
+    if answers is None:
+        answers = questionnaire_input.page_answers(step, request.POST)
     answered_vas = step.is_vas and any(v is not None for v in answers.values())
     try:
         result = draft_save(
@@ -107,6 +127,7 @@ def _page_save(request, assessment, steps, step) -> HttpResponse:
             answers=answers,
             actor=request.user,
             now=now,
+            device_time=claimed,
             metadata=questionnaire_input.vas_metadata(request.POST, now=now)
             if answered_vas
             else None,
@@ -159,6 +180,7 @@ def _page_render(request, assessment, steps, step, answers, errors=(), status=20
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@offline_cacheable
 def questionnaire_review(request: HttpRequest, pk: int) -> HttpResponse:
     participant = participant_required(request)
     if request.method == "POST":
@@ -172,15 +194,24 @@ def questionnaire_review(request: HttpRequest, pk: int) -> HttpResponse:
 def _review_submit(request: HttpRequest, participant: Participant, pk: int) -> HttpResponse:
     # The service finds and locks her assessment itself: the busiest write of the diary reads
     # the assessment once (bench/bench_submit.py).
+    now = timezone.now()
+    confirmed = request.POST.get("confirm_unanswered") == "on"
     try:
+        claimed = questionnaire_input.device_time(request.POST, now=now)
         assessment_submit(
             participant=participant,
             assessment_id=pk,
             actor=request.user,
-            confirm_unanswered=request.POST.get("confirm_unanswered") == "on",
+            confirm_unanswered=confirmed,
+            now=now,
+            device_time=claimed,
         )
     except Assessment.DoesNotExist:
         raise Http404("No such questionnaire.") from None
+    except questionnaire_input.EntryRefused as exc:
+        return _review_render(request, assessment_of(participant, pk), [str(exc)], 400)
+    except ArrivedLate:
+        return _late_keep(request, participant, pk, claimed, confirmed, now)
     except AlreadySubmitted:
         messages.info(request, _("This questionnaire has already been submitted."))
         return redirect("diary:questionnaire_done", pk=pk)
@@ -189,6 +220,30 @@ def _review_submit(request: HttpRequest, participant: Participant, pk: int) -> H
     except ValidationError as exc:
         return _review_render(request, assessment_of(participant, pk), exc.messages, 400)
     return redirect("diary:questionnaire_done", pk=pk)
+
+
+def _late_keep(request, participant, pk, claimed, confirmed, now) -> HttpResponse:
+    """After the window closed: her answers are kept for the study team, and she is told so."""
+    try:
+        entry = late_entry_keep(
+            participant=participant,
+            assessment_id=pk,
+            actor=request.user,
+            device_time=claimed,
+            confirm_unanswered=confirmed,
+            now=now,
+        )
+    except AlreadyKept:
+        entry = None
+    except ValidationError as exc:
+        return _review_render(request, assessment_of(participant, pk), exc.messages, 409)
+    assessment = assessment_of(participant, pk)
+    return render(
+        request,
+        "diary/questionnaire_late.html",
+        {"assessment": assessment, "entry": entry},
+        status=202,
+    )
 
 
 def _review_render(request, assessment, errors=(), status=200) -> HttpResponse:

@@ -8,10 +8,11 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.http import QueryDict
+from django.utils.translation import gettext as _
 
 from diary.selectors.questionnaire import Step
 from scoring.definitions import Item
@@ -28,6 +29,61 @@ _SAFE_META = re.compile(r"^[A-Za-z0-9:.+\-TZ_]{1,40}$")
 # alone would also read "+3", "1_0" or Arabic-Indic and fullwidth digits as numbers, and the spec
 # says anything but an allowed code is refused at input, never coerced.
 _CODE = re.compile(r"[0-9]{1,9}|-[1-9][0-9]{0,8}")
+# The device's clock as the diary's scripts send it with every save: milliseconds since 1970
+# (JavaScript's Date.now()), digits only.
+_DEVICE_MS = re.compile(r"[0-9]{1,16}")
+# How far the device's claimed time may lie from what is possible: an answer is not given
+# before the questionnaire opened, nor a day after the server received it. Phone clocks drift
+# by minutes and outbox entries wait for hours; a clock a day off, year 1970 or 2999, is no
+# measurement of anything, and the entry carrying it is refused.
+DEVICE_TIME_SLACK = timedelta(hours=24)
+
+
+class EntryRefused(ValueError):
+    """A save that is refused as a whole, with the message to show; nothing is stored."""
+
+
+def device_time(
+    post: QueryDict, *, now: datetime, opens_at: datetime | None = None
+) -> datetime | None:
+    """The device's claimed time of the answers (`device_time`), None when none was sent.
+
+    Raises EntryRefused for a value that is not milliseconds since 1970, or one that lies
+    before the questionnaire opened (`opens_at`; for a submission, pressed now, before `now`)
+    or after `now`, beyond DEVICE_TIME_SLACK.
+    """
+    raw = post.get("device_time", "").strip()
+    if raw == "":
+        return None
+    refused = EntryRefused(
+        _("The time your device sent with these answers is not possible, so nothing was saved.")
+    )
+    if not _DEVICE_MS.fullmatch(raw):
+        raise refused
+    try:
+        claimed = datetime.fromtimestamp(int(raw) / 1000, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise refused from None
+    earliest = (opens_at or now) - DEVICE_TIME_SLACK
+    if not earliest <= claimed <= now + DEVICE_TIME_SLACK:
+        raise refused
+    return claimed
+
+
+def outbox_answers(step: Step, post: QueryDict) -> dict[str, Any] | None:
+    """The one answer an outbox entry carries (`outbox_item` names it), None for a page save.
+
+    Raises EntryRefused when the entry names anything but a question of this page: an entry
+    edited on the device, or kept from another questionnaire.
+    """
+    key = post.get("outbox_item")
+    if key is None:
+        return None
+    if key not in {item.key for item in step.items}:
+        raise EntryRefused(
+            _("This answer is not for a question of this page, so nothing was saved.")
+        )
+    return {k: v for k, v in page_answers(step, post).items() if k == key}
 
 
 def page_answers(step: Step, post: QueryDict) -> dict[str, Any]:

@@ -1,19 +1,54 @@
 // Questionnaire pages, progressive enhancement: the pages work without this script.
-// - Saves the page's answers as a draft whenever one changes (POST with X-Autosave: 1), so a
-//   reload or a lost connection loses nothing; the server keeps the draft, not the browser.
+// - Saves the page's answers as a draft whenever one changes (POST with X-Autosave: 1 and the
+//   device's clock as device_time), so a reload loses nothing; the server keeps the draft.
+//   Without a connection the unsent answers go to the outbox (offline.js) and are sent later.
 // - Shows "Clear this answer" once an item is answered.
 // - Disables a submit button after the first press (the server refuses a second submission
 //   anyway; this only spares the participant a confusing second page).
 (function () {
   "use strict";
   var form = document.querySelector("form[data-autosave]");
+  var outbox = window.diaryOutbox;
   if (form) {
     var status = form.querySelector("[data-autosave-status]");
     var timer = null;
+    // Questions answered since the server last confirmed this page: name -> device time (ms).
+    var pending = {};
     var say = function (text) { if (status) { status.textContent = text; } };
+    var metaOf = function (name) {
+      var meta = {};
+      if (form.querySelector('[data-vas] input[name="' + name + '"]')) {
+        form.querySelectorAll('input[name^="meta_"]').forEach(function (input) {
+          meta[input.name] = input.value;
+        });
+      }
+      return meta;
+    };
+    // No connection: each unsent answer waits in the outbox (offline.js) instead.
+    var keep = function () {
+      var names = Object.keys(pending);
+      if (!outbox || !names.length) { return Promise.resolve(false); }
+      var body = new FormData(form);
+      return Promise.all(names.map(function (name) {
+        return outbox.put({
+          path: window.location.pathname,
+          item: name,
+          value: body.get(name) || "",
+          meta: metaOf(name),
+          deviceTime: pending[name],
+        });
+      })).then(function () {
+        names.forEach(function (name) { delete pending[name]; });
+        say(form.dataset.keptText || "");
+        return true;
+      });
+    };
     var save = function () {
+      if (navigator.onLine === false) { keep(); return; }
+      var sent = Object.assign({}, pending);
       var body = new FormData(form);
       var token = body.get("csrfmiddlewaretoken");
+      body.append("device_time", String(Date.now()));
       fetch(window.location.pathname, {
         method: "POST",
         body: body,
@@ -21,10 +56,17 @@
         headers: { "X-Autosave": "1", "X-CSRFToken": token },
       }).then(function (response) {
         return response.json().then(function (data) {
+          Object.keys(sent).forEach(function (name) {
+            if (pending[name] === sent[name]) { delete pending[name]; }
+          });
           say(data.saved ? form.dataset.savedText || "Saved" : (data.errors || []).join(" "));
         });
       }).catch(function () {
-        say(form.dataset.offlineText || "Not saved yet: check your connection. Your answers are saved when you press Next.");
+        keep().then(function (kept) {
+          if (!kept) {
+            say(form.dataset.offlineText || "Not saved yet: check your connection. Your answers are saved when you press Next.");
+          }
+        });
       });
     };
     form.addEventListener("change", function (event) {
@@ -32,13 +74,29 @@
       if (target && target.name) {
         var clear = form.querySelector('[data-clear="' + target.name + '"]');
         if (clear) { clear.hidden = target.value === ""; }
+        if (target.name.indexOf("meta_") !== 0) { pending[target.name] = Date.now(); }
       }
       window.clearTimeout(timer);
       timer = window.setTimeout(save, 300);
     });
+    // Offline, Next or Back would lead to the browser's error page: she stays, her answers
+    // wait in the outbox, and the page says so.
+    form.addEventListener("submit", function (event) {
+      if (navigator.onLine !== false || !outbox) { return; }
+      event.preventDefault();
+      window.clearTimeout(timer);
+      keep().then(function () { say(form.dataset.stayText || ""); });
+    });
+    if (outbox) { outbox.restore(form); }
+    document.addEventListener("diary:outbox-refused", function (event) {
+      say(event.detail.join(" "));
+    });
   }
   document.querySelectorAll("form[data-submit-once]").forEach(function (once) {
     once.addEventListener("submit", function () {
+      // The device's clock at the press, kept beside the server's receipt time (honest time).
+      var clock = once.querySelector("input[name=device_time]");
+      if (clock) { clock.value = String(Date.now()); }
       once.querySelectorAll("button[type=submit]").forEach(function (button) {
         window.setTimeout(function () { button.disabled = true; }, 0);
       });

@@ -1,0 +1,91 @@
+// The diary's service worker, served by Django at /sw.js (diary/views/offline.py), scope "/".
+//
+// What it does, and only this:
+// - static files (the app shell: styles, scripts, icons): cache first, precached at install;
+// - participant pages the server marked cacheable (the response header X-Offline-Cache, sent
+//   only on her own home and questionnaire pages): network first, the cached copy when the
+//   network fails, so her open questionnaire loads on a train; any other page (login, admin,
+//   staff pages, another user's) is never stored;
+// - a message {type: "clear"} (sent at logout and on the login page) deletes the cached pages.
+// POSTs are never touched: answers go to the server, or to the page's outbox (offline.js).
+// More listeners (for example "push") are added beside these, at the end of the file.
+"use strict";
+
+const VERSION = "{{ version }}";
+const STATIC_PREFIX = "{{ static_prefix }}";
+const PRECACHE = {{ precache|safe }};
+const STATIC_CACHE = "diary-static-" + VERSION;
+const PAGE_CACHE = "diary-pages";
+const CACHEABLE_HEADER = "X-Offline-Cache";
+
+self.addEventListener("install", function (event) {
+  event.waitUntil(
+    caches.open(STATIC_CACHE)
+      .then(function (cache) { return cache.addAll(PRECACHE); })
+      .then(function () { return self.skipWaiting(); })
+  );
+});
+
+self.addEventListener("activate", function (event) {
+  event.waitUntil(
+    caches.keys().then(function (names) {
+      return Promise.all(names.filter(function (name) {
+        return name.indexOf("diary-static-") === 0 && name !== STATIC_CACHE;
+      }).map(function (name) { return caches.delete(name); }));
+    }).then(function () { return self.clients.claim(); })
+  );
+});
+
+function staticFirst(request) {
+  return caches.open(STATIC_CACHE).then(function (cache) {
+    return cache.match(request).then(function (hit) {
+      if (hit) { return hit; }
+      return fetch(request).then(function (response) {
+        if (response.ok) { cache.put(request, response.clone()); }
+        return response;
+      });
+    });
+  });
+}
+
+// Shown for a diary page she never opened here while there is no network.
+const OFFLINE_HTML = {{ offline_html|safe }};
+
+function offlinePage() {
+  return new Response(OFFLINE_HTML, {
+    status: 503,
+    headers: { "Content-Type": "text/html; charset=utf-8" },
+  });
+}
+
+function pageNetworkFirst(request) {
+  return fetch(request).then(function (response) {
+    if (response.ok && !response.redirected && response.headers.get(CACHEABLE_HEADER) === "1") {
+      const copy = response.clone();
+      caches.open(PAGE_CACHE).then(function (cache) { cache.put(request, copy); });
+    }
+    return response;
+  }).catch(function () {
+    return caches.open(PAGE_CACHE).then(function (cache) {
+      return cache.match(request, { ignoreSearch: true });
+    }).then(function (hit) { return hit || offlinePage(); });
+  });
+}
+
+self.addEventListener("fetch", function (event) {
+  const request = event.request;
+  if (request.method !== "GET") { return; }
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin) { return; }
+  if (url.pathname.indexOf(STATIC_PREFIX) === 0) {
+    event.respondWith(staticFirst(request));
+  } else if (request.mode === "navigate" && url.pathname.indexOf("/diary/") === 0) {
+    event.respondWith(pageNetworkFirst(request));
+  }
+});
+
+self.addEventListener("message", function (event) {
+  if (event.data && event.data.type === "clear") {
+    event.waitUntil(caches.delete(PAGE_CACHE));
+  }
+});
