@@ -72,7 +72,9 @@ class MissingItemRule(models.TextChoices):
     COMPLETE = "complete", "Every item of the scale answered"
 
 
-@tracked()
+# The lock's level and time are the latest of the study's lock changes, whose own history
+# (StudyLockChange, tracked) says who changed them, when and why.
+@tracked(untracked=("lock_level", "lock_changed_at"))
 class Study(models.Model):
     code = models.SlugField(max_length=32, unique=True)
     name = models.CharField(max_length=200)
