@@ -238,7 +238,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     # The site's own copy: diary.site_copy at the site (coordinators, investigator); the download is
     # site 1's copy, so coordinator2 gets 404 as for any other site's object.
     "admin:site_copy": cells("login login login 200 200 404 404 404 200 404 404"),
-    "admin:site_copy_download": cells("login login login 200 404 404 404 200 404 404"),
+    "admin:site_copy_download": cells("login login login 200 404 404 404 404 200 404 404"),
     # Corrections and paper entry: only the coordinator of A's site (A's objects).
     "admin:response_correct": cells("login login login 200 404 404 404 404 200 404 404"),
     "admin:assessment_transcribe": cells("login login login 200 404 404 404 404 200 404 404"),
