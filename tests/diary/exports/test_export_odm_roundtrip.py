@@ -23,6 +23,7 @@ from diary.models import (
     Treatment,
 )
 from diary.rules import odm
+from diary.services.corrections import response_correct
 from diary.services.exports import ExportRequest, export_start
 from diary.services.imports import study_data_import
 from diary.services.staff import staff_groups_sync
@@ -53,7 +54,17 @@ def archive_of(study: Study, user) -> bytes:
 
 
 def clinical_content(content: bytes) -> list[tuple]:
-    """Every value of the ClinicalData: subject, period, form, group, item, value or null."""
+    """Every data point of the ClinicalData with its final value: subject, period, form,
+    group, item, value or null; a Transactional file's instructions applied in order."""
+    final: dict[tuple, tuple] = {}
+    for row in transactions(content):
+        final[row[:5]] = row[5:7]
+    return [(*point, *value) for point, value in final.items()]
+
+
+def transactions(content: bytes) -> list[tuple]:
+    """Every ItemData in document order: subject, period, form, group, item, value, null,
+    transaction type."""
     tree = etree.fromstring(content)
     rows = []
     for value in tree.iterfind(".//odm:ItemData", NS):
@@ -70,6 +81,7 @@ def clinical_content(content: bytes) -> list[tuple]:
                 value.get("ItemOID"),
                 value.get("Value"),
                 value.get("IsNull"),
+                value.get("TransactionType"),
             )
         )
     return rows
@@ -117,13 +129,63 @@ def copy(trial):
 def test_exported_archive_imported_into_a_copy_exports_the_same_clinical_content(trial, copy):
     study, importer = copy
     statistician = trial.memberships.get(role="statistician").user
+    coordinator = trial.memberships.filter(role="coordinator").first().user
+    answered = (
+        Response.objects.filter(
+            assessment__participant__study=trial,
+            assessment__participant__site__code="S01",
+            instrument_key="ehp30",
+            answers__ehp30_q01__isnull=False,
+        )
+        .order_by("assessment__participant__subject_id", "assessment__period_number")
+        .first()
+    )
+    was = answered.answers["ehp30_q01"]
+    response_correct(
+        response=answered,
+        answers={**answered.answers, "ehp30_q01": (was + 1) % 5},
+        reason="Misread tick box on the paper copy",
+        actor=coordinator,
+    )
     first = archive_of(trial, statistician)
     original = clinical_content(first)
     assert len(original) > 1000  # the demo's periods and answers
+    point = (
+        answered.assessment.participant.subject_id,
+        f"SE.P{answered.assessment.period_number}",
+        "F.ehp30",
+        "IG.ehp30.pain",
+        "I.ehp30_q01",
+    )
+    # The archive holds the answer as she gave it, then the correction.
+    assert [row[5:] for row in transactions(first) if row[:5] == point] == [
+        (str(was), None, "Insert"),
+        (str((was + 1) % 5), None, "Update"),
+    ]
     report = study_data_import(
         study=study, actor=importer, file_name="ENDO-ANK_odm.xml", content=first
     )
     assert report.ok, report.errors[:5]
+    # The importer takes a corrected answer's final value, says so, and keeps its history as
+    # data: the correction is not replayed as a site correction of the importer's.
+    assert report.corrected == 1
+    assert any("1 corrected in the file: its final value is imported" in line
+               for line in report.preview)  # fmt: skip
+    copied = Response.objects.get(
+        assessment__participant__study=study,
+        assessment__participant__subject_id=point[0],
+        assessment__period_number=answered.assessment.period_number,
+        instrument_key="ehp30",
+    )
+    assert copied.answers["ehp30_q01"] == (was + 1) % 5
+    assert [
+        (step["value"], step["transaction"], step["reason"])
+        for step in copied.metadata["file_history"]["ehp30_q01"]
+    ] == [
+        (str(was), "Insert", ""),
+        (str((was + 1) % 5), "Update", "Misread tick box on the paper copy"),
+    ]
+    assert copied.metadata["file_history"]["ehp30_q01"][1]["by"] == coordinator.username
     assert (
         report.responses
         == Response.objects.filter(assessment__participant__study=trial)
