@@ -7,7 +7,7 @@ import hashlib
 import io
 import json
 import zipfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
@@ -21,6 +21,7 @@ from diary.models import Allocation, AuditAction, AuditEvent, Response
 from diary.rules import odm
 from diary.services.corrections import response_correct
 from diary.services.exports import ExportRequest, export_start
+from diary.services.periods import period_correct
 from tests.conftest import make_participant
 from tests.diary.exports.conftest import ehp30_answers, submit_period
 
@@ -181,6 +182,37 @@ def test_a_corrected_answer_keeps_its_original_value_then_the_correction(submitt
     # The spec's rule: every ClinicalData element with a TransactionType has its AuditRecord.
     for element in tree.xpath("//odm:ClinicalData//*[@TransactionType]", namespaces=NS):
         assert element.find("odm:AuditRecord", NS) is not None, element.get("ItemOID")
+
+
+def test_a_corrected_period_date_keeps_its_reported_value_then_the_correction(submitted):
+    period = submitted.participant_a.periods.get(number=1)
+    reported = period.ended_on
+    period_correct(
+        period=period,
+        actor=submitted.participant_a.user,
+        ended_on=reported - timedelta(days=1),
+    )
+    content, _ = archive(submitted.coordinator1, submitted.study)
+    tree = etree.fromstring(content)
+    assert schema().validate(tree)
+    (start,) = history(tree, "S01-001", 1, odm.PERIOD_START)
+    assert start.findtext("odm:AuditRecord/odm:SourceID", namespaces=NS) == "period_reported"
+    inserted, updated = history(tree, "S01-001", 1, odm.PERIOD_END)
+    assert (inserted.get("TransactionType"), inserted.get("Value")) == (
+        "Insert",
+        reported.isoformat(),
+    )
+    assert inserted.findtext("odm:AuditRecord/odm:SourceID", namespaces=NS) == "period_reported"
+    assert (updated.get("TransactionType"), updated.get("Value")) == (
+        "Update",
+        (reported - timedelta(days=1)).isoformat(),
+    )
+    record = updated.find("odm:AuditRecord", NS)
+    assert record.findtext("odm:SourceID", namespaces=NS) == "period_corrected"
+    assert record.find("odm:UserRef", NS).get("UserOID") == (
+        f"USR.{submitted.participant_a.user_id}"
+    )
+    assert record.findtext("odm:ReasonForChange", namespaces=NS).startswith("Dates corrected")
 
 
 def test_blinded_archive_is_identical_whatever_the_allocation(submitted):

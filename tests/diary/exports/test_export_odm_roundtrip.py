@@ -238,3 +238,22 @@ def test_odm_with_an_unknown_item_or_a_bad_code_is_refused_by_element(trial, cop
     assert all(e.startswith("line ") for e in report.errors)
     assert not Response.objects.filter(assessment__participant__study=study).exists()
     assert not ImportBatch.objects.exists()
+
+
+def test_a_transaction_out_of_order_is_refused_by_element(trial, copy):
+    study, importer = copy
+    statistician = trial.memberships.get(role="statistician").user
+    tree = etree.fromstring(archive_of(trial, statistician))
+    # An Update before any value of the item, and a second Insert of another.
+    update = tree.xpath("//odm:ItemData[@ItemOID='I.ehp30_q05']", namespaces=NS)[0]
+    update.set("TransactionType", "Update")
+    insert = tree.xpath("//odm:ItemData[@ItemOID='I.ehp30_q06']", namespaces=NS)[0]
+    twice = etree.fromstring(etree.tostring(insert))
+    insert.addnext(twice)
+    report = study_data_import(
+        study=study, actor=importer, file_name="edited.xml", content=etree.tostring(tree)
+    )
+    assert any("Update of item I.ehp30_q05 before any value of it" in e for e in report.errors)
+    assert any("duplicate item I.ehp30_q06" in e for e in report.errors), report.errors
+    assert all(e.startswith("line ") for e in report.errors)
+    assert not Response.objects.filter(assessment__participant__study=study).exists()
