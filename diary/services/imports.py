@@ -170,7 +170,7 @@ def _preview(plan: list[PlannedPeriod]) -> list[str]:
         + f"({item.record.started_on} - {item.record.ended_on or 'no end'})"
         + (f"; answers: {', '.join(sorted(item.responses))}" if item.responses else "")
         + (
-            f"; {_corrected(item)} corrected in the file: its final value is imported"
+            f"; {_corrected(item)} corrected in the file: final value imported"
             if _corrected(item)
             else ""
         )

@@ -169,7 +169,7 @@ def test_exported_archive_imported_into_a_copy_exports_the_same_clinical_content
     # The importer takes a corrected answer's final value, says so, and keeps its history as
     # data: the correction is not replayed as a site correction of the importer's.
     assert report.corrected == 1
-    assert any("1 corrected in the file: its final value is imported" in line
+    assert any("1 corrected in the file: final value imported" in line
                for line in report.preview)  # fmt: skip
     copied = Response.objects.get(
         assessment__participant__study=study,
