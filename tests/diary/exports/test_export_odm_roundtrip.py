@@ -4,8 +4,10 @@ exports again with the same clinical content; and the ODM import's own refusals.
 from __future__ import annotations
 
 import hashlib
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.db.models import F
 from lxml import etree
 
@@ -256,4 +258,29 @@ def test_a_transaction_out_of_order_is_refused_by_element(trial, copy):
     assert any("Update of item I.ehp30_q05 before any value of it" in e for e in report.errors)
     assert any("duplicate item I.ehp30_q06" in e for e in report.errors), report.errors
     assert all(e.startswith("line ") for e in report.errors)
+    assert not Response.objects.filter(assessment__participant__study=study).exists()
+
+
+def test_the_command_says_a_corrected_answer_is_imported_with_its_final_value(
+    trial, copy, tmp_path
+):
+    study, importer = copy
+    answered = (
+        Response.objects.filter(assessment__participant__study=trial, instrument_key="ehp30")
+        .order_by("pk")
+        .first()
+    )
+    response_correct(
+        response=answered,
+        answers={**answered.answers, "ehp30_q02": 4 if answered.answers["ehp30_q02"] != 4 else 0},
+        reason="Misread tick box on the paper copy",
+        actor=trial.memberships.filter(role="coordinator").first().user,
+    )
+    path = tmp_path / "archive.xml"
+    path.write_bytes(archive_of(trial, trial.memberships.get(role="statistician").user))
+    out = StringIO()
+    call_command("import_study_data", "--study", study.code, "--user", importer.username,
+                 "--check", str(path), stdout=out)  # fmt: skip
+    assert "1 data points were corrected in the file" in out.getvalue()
+    assert "corrected in the file: final value imported" in out.getvalue()
     assert not Response.objects.filter(assessment__participant__study=study).exists()
