@@ -12,19 +12,23 @@ stream. The file is validated against the official XSD that odmlib ships
   labels (scoring/instruments/), never a licensed wording loaded into the database.
 - AdminData: every user who recorded a value (a participant by her pseudonymous study ID, staff
   by user name; no contact details) and every site in the file.
-- ClinicalData: per participant, per reported period its dates and the current answers of each
-  instrument (a not-answered item is ItemData IsNull="Yes"). Every ItemData has an AuditRecord:
-  who recorded it, at which site, when (server time, UTC), the reason of a correction, a paper
-  transcription or an import, and the source (participant_web, site_correction, import, ...).
+- ClinicalData: per participant, per reported period its dates and the answers of each
+  instrument with their history (a not-answered item is ItemData IsNull="Yes"): each data
+  point's first value as an ItemData with TransactionType="Insert", then each correction that
+  changed it as TransactionType="Update", in the order they were made. Every ItemData has an
+  AuditRecord: who recorded it, at which site, when (server time, UTC), the reason of a
+  correction, a paper transcription or an import, and the source (participant_web,
+  site_correction, import, ...). No other element carries a TransactionType.
 
-`Archival="Yes"`, `FileType="Snapshot"`: the current values, each with the record of its last
-change; the earlier values of a corrected answer stay in the audit trail. Nothing in it depends
-on the allocation: no sequence, treatment, block or arm, in blinded and unblinded files alike
-(tests hold the file identical whatever the allocation).
+`Archival="Yes"`, `FileType="Transactional"`: an archive holds the data's audit history (the
+ODM specification's archive use case), so the original value of a corrected answer is in it,
+not only in the audit trail. Nothing in it depends on the allocation: no sequence, treatment,
+block or arm, in blinded and unblinded files alike (tests hold the file identical whatever the
+allocation).
 
 A fixed number of queries whatever the study's size: users, sites, participants, periods (with
-the last event of each) and current responses, the last three read with server-side cursors
-and merged by participant.
+their events in order) and every response (superseded ones too, in the order of their
+corrections), the last three read with server-side cursors and merged by participant.
 """
 
 from __future__ import annotations
@@ -35,7 +39,8 @@ from datetime import date, datetime
 from itertools import groupby
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, Q, Subquery, TextField
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import OuterRef, Q, TextField
 from django.db.models.functions import Cast, JSONObject
 from lxml import etree
 
@@ -54,7 +59,7 @@ from diary.rules import odm
 from diary.rules.local_time import utc_iso
 from diary.selectors.questionnaire import instruments_collected
 
-# The events that set a period's dates: the last of them is the period's audit record.
+# The events that set a period's dates, each the audit record of the values it set.
 PERIOD_EVENTS = (AuditAction.PERIOD_REPORTED, AuditAction.PERIOD_CORRECTED, AuditAction.IMPORTED)
 SOURCE_SYSTEM = "epro-diary"
 _CHUNK = 2000
@@ -239,31 +244,58 @@ def _audit(parent, *, user: str, site: str, at: datetime, reason: str, source: s
         _sub(record, "SourceID", text=source)
 
 
-def _item(group, oid: str, value, audit: dict) -> None:
+def _item(group, oid: str, value, audit: dict, transaction: str = "Insert") -> None:
+    attrib = {"ItemOID": oid, "TransactionType": transaction}
     if value is None:
-        element = _sub(group, "ItemData", {"ItemOID": oid, "IsNull": "Yes"})
+        attrib["IsNull"] = "Yes"
     else:
-        text = value.isoformat() if isinstance(value, date) else str(value)
-        element = _sub(group, "ItemData", {"ItemOID": oid, "Value": text})
-    _audit(element, **audit)
+        attrib["Value"] = value.isoformat() if isinstance(value, date) else str(value)
+    _audit(_sub(group, "ItemData", attrib), **audit)
 
 
-def _period_audit(period: dict, site: str) -> dict:
-    """Who set the period's dates and when: its last period event, else its report."""
-    event = period["event"] or {}
-    actor = event.get("actor")
-    at = datetime.fromisoformat(event["at"]) if event.get("at") else period["start_reported_at"]
-    action = event.get("action", AuditAction.PERIOD_REPORTED)
+def _event_audit(event: dict, site: str) -> dict:
+    action = event["action"]
     reason = event.get("reason") or ""
     if action == AuditAction.PERIOD_CORRECTED and not reason:
         reason = "Dates corrected by the reporter within the correction grace time"
     return {
-        "user": odm.user_oid(actor) if actor else odm.SYSTEM_USER,
+        "user": odm.user_oid(event["actor"]) if event.get("actor") else odm.SYSTEM_USER,
         "site": site,
-        "at": at,
+        "at": datetime.fromisoformat(event["at"]),
         "reason": reason,
         "source": str(action),
     }
+
+
+def _period_history(period: dict, site: str) -> dict[str, list[tuple[object, dict]]]:
+    """Each date's values in order, each with the record of the event that set it: a report or
+    an import sets it (details started_on / ended_on), a correction changes it (details new).
+    A date no event names (data older than its events) is its current value, reported by the
+    system when the period was."""
+    history: dict[str, list[tuple[object, dict]]] = {"started_on": [], "ended_on": []}
+    for event in period["audit_events"] or ():
+        details = event.get("details") or {}
+        corrected = event["action"] == AuditAction.PERIOD_CORRECTED
+        given = details.get("new", {}) if corrected else details
+        for name, values in history.items():
+            text = given.get(name)
+            if text and (not values or values[-1][0] != date.fromisoformat(text)):
+                values.append((date.fromisoformat(text), _event_audit(event, site)))
+    for name, values in history.items():
+        if period[name] is not None and (not values or values[-1][0] != period[name]):
+            values.append(
+                (
+                    period[name],
+                    {
+                        "user": odm.SYSTEM_USER,
+                        "site": site,
+                        "at": period["start_reported_at"],
+                        "reason": "",
+                        "source": str(AuditAction.PERIOD_REPORTED),
+                    },
+                )
+            )
+    return history
 
 
 def _response_source(response: dict) -> str:
@@ -272,42 +304,41 @@ def _response_source(response: dict) -> str:
     return response["source"]
 
 
+def _response_audit(response: dict, site: str) -> dict:
+    return {
+        "user": odm.user_oid(response["submitted_by_id"]),
+        "site": site,
+        "at": response["submitted_at"],
+        "reason": response["reason"],
+        "source": _response_source(response),
+    }
+
+
 def subject_element(participant: dict, periods: list[dict], responses: list[dict], design):
+    """Her SubjectData; `responses` hold every response, a correction after what it
+    corrects."""
     subject = _el("SubjectData", {"SubjectKey": participant["subject_id"]})
     site = participant["site__code"]
     _sub(subject, "SiteRef", {"LocationOID": odm.location_oid(site)})
-    by_period: dict[int, list[dict]] = {}
+    chains: dict[tuple[int, str], list[dict]] = {}
     for response in responses:
-        by_period.setdefault(response["assessment__period_number"], []).append(response)
+        key = (response["assessment__period_number"], response["instrument_key"])
+        chains.setdefault(key, []).append(response)
     items = 0
     for period in periods:
         event = _sub(subject, "StudyEventData", {"StudyEventOID": odm.event_oid(period["number"])})
         form = _sub(event, "FormData", {"FormOID": odm.PERIOD_FORM})
         group = _sub(form, "ItemGroupData", {"ItemGroupOID": odm.PERIOD_GROUP})
-        audit = _period_audit(period, site)
-        _item(group, odm.PERIOD_START, period["started_on"], audit)
-        items += 1
-        if period["ended_on"] is not None:
-            _item(group, odm.PERIOD_END, period["ended_on"], audit)
-            items += 1
+        dates = _period_history(period, site)
+        for oid, name in ((odm.PERIOD_START, "started_on"), (odm.PERIOD_END, "ended_on")):
+            for number, (value, audit) in enumerate(dates[name]):
+                _item(group, oid, value, audit, "Update" if number else "Insert")
+                items += 1
         for instrument, modules in design:
-            response = next(
-                (
-                    r
-                    for r in by_period.get(period["number"], ())
-                    if r["instrument_key"] == instrument.key
-                ),
-                None,
-            )
-            if response is None:
+            chain = chains.get((period["number"], instrument.key))
+            if not chain:
                 continue
-            audit = {
-                "user": odm.user_oid(response["submitted_by_id"]),
-                "site": site,
-                "at": response["submitted_at"],
-                "reason": response["reason"],
-                "source": _response_source(response),
-            }
+            audits = [_response_audit(response, site) for response in chain]
             form = _sub(event, "FormData", {"FormOID": odm.form_oid(instrument.key)})
             for page in instrument.pages(modules):
                 group = _sub(
@@ -316,8 +347,14 @@ def subject_element(participant: dict, periods: list[dict], responses: list[dict
                     {"ItemGroupOID": odm.group_oid(instrument.key, page.key)},
                 )
                 for key in page.item_keys:
-                    _item(group, odm.item_oid(key), response["answers"].get(key), audit)
+                    value = chain[0]["answers"].get(key)
+                    _item(group, odm.item_oid(key), value, audits[0])
                     items += 1
+                    for response, audit in zip(chain[1:], audits[1:], strict=True):
+                        if response["answers"].get(key) != value:
+                            value = response["answers"].get(key)
+                            _item(group, odm.item_oid(key), value, audit, "Update")
+                            items += 1
     return subject, items
 
 
@@ -329,7 +366,7 @@ def _scoped(scope: Scope):
     responses = Response.objects.filter(
         assessment__participant__in=participants.values("pk"),
         assessment__period__isnull=False,
-    ).exclude(Exists(Response.objects.filter(supersedes=OuterRef("pk"))))
+    )
     if scope.periods:
         periods = periods.filter(number__in=scope.periods)
         responses = responses.filter(assessment__period_number__in=scope.periods)
@@ -348,17 +385,21 @@ def odm_stream(study: Study, scope: Scope, out: ExportFile, *, now: datetime) ->
     """The archive as UTF-8 XML in chunks (one per participant); `out` counts its ItemData."""
     participants, periods, responses, period_events = _scoped(scope)
     design = instruments_collected(study=study)
-    last_event = period_events.filter(object_id=Cast(OuterRef("pk"), TextField())).order_by(
-        "-occurred_at", "-id"
+    own_events = period_events.filter(object_id=Cast(OuterRef("pk"), TextField())).order_by(
+        "occurred_at", "id"
     )
     period_rows = (
         periods.annotate(
-            event=Subquery(
-                last_event.values(
+            audit_events=ArraySubquery(
+                own_events.values(
                     json=JSONObject(
-                        actor="actor_id", at="occurred_at", action="action", reason="reason"
+                        actor="actor_id",
+                        at="occurred_at",
+                        action="action",
+                        reason="reason",
+                        details="details",
                     )
-                )[:1]
+                )
             )
         )
         .order_by("participant__subject_id", "number")
@@ -368,12 +409,15 @@ def odm_stream(study: Study, scope: Scope, out: ExportFile, *, now: datetime) ->
             "started_on",
             "ended_on",
             "start_reported_at",
-            "event",
+            "audit_events",
         )
         .iterator(chunk_size=_CHUNK)
     )
     response_rows = (
-        responses.order_by("assessment__participant__subject_id", "assessment__period_number")
+        # A correction is made after what it corrects: its row comes later (pk).
+        responses.order_by(
+            "assessment__participant__subject_id", "assessment__period_number", "pk"
+        )
         .values(
             "assessment__participant__subject_id",
             "assessment__period_number",
@@ -406,7 +450,7 @@ def odm_stream(study: Study, scope: Scope, out: ExportFile, *, now: datetime) ->
     with etree.xmlfile(sink, encoding="utf-8") as xf:
         xf.write_declaration()
         root_attrib = {
-            "FileType": "Snapshot",
+            "FileType": "Transactional",
             "Archival": "Yes",
             "Granularity": "All"
             if scope.site_ids is None

@@ -45,6 +45,10 @@ class Answers:
     recorded_at: datetime | None  # when they were originally recorded, if the file says
     recorded_by: str  # who recorded them originally, if the file says ("" otherwise)
     where: str
+    # An ODM file's transactions of each item it changed after its first value, in document
+    # order (value, TransactionType, DateTimeStamp, user, reason): the final value is stored,
+    # this is kept with it as data.
+    history: dict[str, list[dict]] = field(default_factory=dict)
 
 
 @dataclass
@@ -58,6 +62,7 @@ class PeriodRecord:
     where: str
     reported_at: datetime | None = None
     responses: dict[str, Answers] = field(default_factory=dict)
+    corrected_dates: int = 0  # dates an ODM file changed after their first value
 
 
 @dataclass
@@ -120,6 +125,8 @@ def odm_parse(content: bytes, *, schema: etree.XMLSchema, collected: Collected) 
 
     The file must be well-formed XML, an ODM element of the 1.3 namespace, valid against the
     official XSD (`schema`), and use this project's OIDs for study events, forms and items.
+    A Transactional file (the archive) is read as the history of each data point, in document
+    order, and its final value taken (_odm_values); a Snapshot file has one value per point.
     """
     errors: list[str] = []
     try:
@@ -155,8 +162,16 @@ def odm_parse(content: bytes, *, schema: etree.XMLSchema, collected: Collected) 
 
 
 def _odm_values(form, known: Mapping[str, str], where: str, errors: list[str]):
-    """(item variable -> code or None, latest DateTimeStamp, its user OID) of a FormData."""
+    """(item variable -> final code or None, latest DateTimeStamp, its user OID, item variable
+    -> its transactions when it has more than one) of a FormData.
+
+    The ItemData are instructions applied in document order (a Transactional file's history
+    of each data point): Insert, or no TransactionType, gives an item its first value; Update
+    and Upsert change it; Remove clears it (not answered). A second Insert of an item is a
+    duplicate, an Update or Remove before any value is refused.
+    """
     values: dict[str, object] = {}
+    transactions: dict[str, list[dict]] = {}
     latest, by = None, ""
     for item in form.iter(odm.q("ItemData")):
         here = f"line {item.sourceline}: {where}"
@@ -164,23 +179,45 @@ def _odm_values(form, known: Mapping[str, str], where: str, errors: list[str]):
         if oid not in known:
             errors.append(f"{here}: unknown item {oid} in form {form.get('FormOID')}")
             continue
-        if known[oid] in values:
+        name, kind = known[oid], item.get("TransactionType")
+        if kind == "Context":
+            errors.append(f"{here}: item {oid} has TransactionType Context, which sets no value")
+            continue
+        if kind in (None, "Insert") and name in values:
             errors.append(f"{here}: duplicate item {oid}")
             continue
-        if item.get("IsNull") == "Yes":
-            values[known[oid]] = None
+        if kind in ("Update", "Remove") and name not in values:
+            errors.append(f"{here}: {kind} of item {oid} before any value of it")
+            continue
+        if kind == "Remove" or item.get("IsNull") == "Yes":
+            value = None
         elif item.get("Value") is None:
             errors.append(f"{here}: item {oid} has neither a Value nor IsNull")
             continue
         else:
-            values[known[oid]] = item.get("Value")
+            value = item.get("Value")
+        values[name] = value
+        record = item.find(odm.q("AuditRecord"))
         stamp = item.findtext(f"{odm.q('AuditRecord')}/{odm.q('DateTimeStamp')}")
+        user = item.find(f"{odm.q('AuditRecord')}/{odm.q('UserRef')}")
+        user_oid = user.get("UserOID") if user is not None else ""
+        transactions.setdefault(name, []).append(
+            {
+                "value": value,
+                "transaction": kind or "Insert",
+                "at": (stamp or "").strip(),
+                "by": user_oid,
+                "reason": (record.findtext(odm.q("ReasonForChange")) or "").strip()
+                if record is not None
+                else "",
+            }
+        )
         if stamp:
             at = _instant(stamp.strip(), f"the DateTimeStamp of {oid}", here, errors)
             if at is not None and (latest is None or at > latest):
-                user = item.find(f"{odm.q('AuditRecord')}/{odm.q('UserRef')}")
-                latest, by = at, user.get("UserOID") if user is not None else ""
-    return values, latest, by
+                latest, by = at, user_oid
+    history = {name: steps for name, steps in transactions.items() if len(steps) > 1}
+    return values, latest, by, history
 
 
 def _odm_period(event, subject, forms, design, users, errors) -> PeriodRecord | None:
@@ -204,7 +241,8 @@ def _odm_period(event, subject, forms, design, users, errors) -> PeriodRecord | 
         if form_oid == odm.PERIOD_FORM:
             period_seen = True
             known = {odm.PERIOD_START: "started_on", odm.PERIOD_END: "ended_on"}
-            values, latest, _ = _odm_values(form, known, where, errors)
+            values, latest, _, history = _odm_values(form, known, where, errors)
+            record.corrected_dates = len(history)
             start = values.get("started_on")
             if start is None:
                 errors.append(f"{here}: the period has no start date ({odm.PERIOD_START})")
@@ -215,13 +253,18 @@ def _odm_period(event, subject, forms, design, users, errors) -> PeriodRecord | 
             record.reported_at = latest
         elif form_oid in forms:
             key, known = forms[form_oid]
-            values, latest, by = _odm_values(form, known, where, errors)
+            values, latest, by, history = _odm_values(form, known, where, errors)
             codes = {k: None if v is None else _code(v, k, here, errors) for k, v in values.items()}
             instrument, modules = design[key]
             answers, problems = _validated(instrument, modules, codes, here)
             errors.extend(problems)
             if not problems:
-                record.responses[key] = Answers(answers, latest, users.get(by, by), here)
+                for steps in history.values():
+                    for step in steps:
+                        step["by"] = users.get(step["by"], step["by"])
+                record.responses[key] = Answers(
+                    answers, latest, users.get(by, by), here, history
+                )
         else:
             errors.append(f"{here}: unknown form {form_oid}")
     if not period_seen:

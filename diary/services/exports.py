@@ -160,15 +160,17 @@ def export_parts(
             parts.append(define_part(study=study, scope=scope, blinded=blinded,
                                      dataset_format=dataset_format, now=now))  # fmt: skip
             continue
+        if kind == "odm":
+            # XML whatever the format asked; no allocation, blinded or not (diary.exports.odm).
+            out = ExportFile(name)
+            parts.append((out, odm_stream(study, scope, out, now=now)))
+            continue
         if fmt != "csv":
             parts.append(stat_part(kind, study=study, scope=scope, blinded=blinded, fmt=fmt,
                                    name=name, now=now))  # fmt: skip
             continue
         out = ExportFile(name)
-        if kind == "odm":
-            # The archive holds no allocation, blinded or not (diary.exports.odm).
-            chunks = odm_stream(study, scope, out, now=now)
-        elif kind == "dictionary":
+        if kind == "dictionary":
             header = ["variable", "label", "type", "codes", "unit", "instrument", "version"]
             chunks = rows_csv(header, _dictionary_rows(study, blinded=request.blinded), out)
         elif kind == "flow":

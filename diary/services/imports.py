@@ -74,6 +74,9 @@ class ImportReport:
     errors: list[str] = field(default_factory=list)
     periods: int = 0
     responses: int = 0
+    # Data points an ODM file corrected after their first value: their final value is what is
+    # stored (as imported, not as a site correction), their history kept in the metadata.
+    corrected: int = 0
     batch: ImportBatch | None = None
     already: ImportBatch | None = None
     preview: list[str] = field(default_factory=list)
@@ -153,12 +156,24 @@ def _states(
     return states
 
 
+def _corrected(item: PlannedPeriod) -> int:
+    """The data points of a planned period that the file corrected after their first value."""
+    return item.record.corrected_dates * item.create_period + sum(
+        len(given.history) for given in item.responses.values()
+    )
+
+
 def _preview(plan: list[PlannedPeriod]) -> list[str]:
     return [
         f"{item.record.subject} period {item.record.number}: "
         + ("new period " if item.create_period else "period stored already ")
         + f"({item.record.started_on} - {item.record.ended_on or 'no end'})"
         + (f"; answers: {', '.join(sorted(item.responses))}" if item.responses else "")
+        + (
+            f"; {_corrected(item)} corrected in the file: final value imported"
+            if _corrected(item)
+            else ""
+        )
         for item in plan
     ]
 
@@ -208,6 +223,7 @@ def study_data_import(
     report.errors = [*parsed.errors, *errors]
     report.periods = sum(item.create_period for item in plan)
     report.responses = sum(len(item.responses) for item in plan)
+    report.corrected = sum(_corrected(item) for item in plan)
     report.preview = _preview(plan)
     if report.errors or not confirm or not plan:
         return report
@@ -217,7 +233,7 @@ def study_data_import(
     except IntegrityError:
         # The same file, imported at the same moment by someone else: theirs stands.
         report.already = ImportBatch.objects.filter(study=study, file_sha256=sha).first()
-        report.periods = report.responses = 0
+        report.periods = report.responses = report.corrected = 0
     return report
 
 
@@ -281,6 +297,9 @@ def _store(study, actor, file_name, sha, file_format, plan, now) -> ImportBatch:
                     if given.recorded_at
                     else None,
                     "original_recorded_by": given.recorded_by,
+                    # The file's own history of each answer it corrected (ODM Transactional):
+                    # the original and each correction, with when, who and why.
+                    **({"file_history": given.history} if given.history else {}),
                 },
                 submitted_at=now,
                 submitted_by=actor,
@@ -328,6 +347,7 @@ def _store(study, actor, file_name, sha, file_format, plan, now) -> ImportBatch:
             "file_format": file_format,
             "periods": batch.periods_created,
             "responses": batch.responses_created,
+            "corrected_in_file": sum(_corrected(item) for item in plan),
         },
     )
     transaction.on_commit(

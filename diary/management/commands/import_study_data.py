@@ -76,3 +76,9 @@ class Command(BaseCommand):
                 f"{report.responses} questionnaire responses."
             )
         )
+        if report.corrected:
+            self.stdout.write(
+                f"{report.corrected} data points were corrected in the file: each is imported "
+                "with its final value (source import), its original value and corrections kept "
+                "with it as data, not as site corrections."
+            )

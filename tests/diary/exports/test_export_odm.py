@@ -7,7 +7,7 @@ import hashlib
 import io
 import json
 import zipfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
@@ -21,6 +21,7 @@ from diary.models import Allocation, AuditAction, AuditEvent, Response
 from diary.rules import odm
 from diary.services.corrections import response_correct
 from diary.services.exports import ExportRequest, export_start
+from diary.services.periods import period_correct
 from tests.conftest import make_participant
 from tests.diary.exports.conftest import ehp30_answers, submit_period
 
@@ -57,7 +58,7 @@ def test_archive_is_valid_odm_132_with_an_audit_record_for_every_value(submitted
     validator = schema()
     assert validator.validate(tree), validator.error_log
     assert tree.get("ODMVersion") == "1.3.2"
-    assert tree.get("Archival") == "Yes" and tree.get("FileType") == "Snapshot"
+    assert tree.get("Archival") == "Yes" and tree.get("FileType") == "Transactional"
     values = tree.xpath("//odm:ItemData", namespaces=NS)
     # Two participants, one period each: start and end dates, 30 EHP-30 items, the VAS.
     assert len(values) == 2 * (2 + 30 + 1) == export.files[0].rows
@@ -65,6 +66,7 @@ def test_archive_is_valid_odm_132_with_an_audit_record_for_every_value(submitted
     locations = set(tree.xpath("//odm:AdminData/odm:Location/@OID", namespaces=NS))
     assert locations == {"LOC.S01", "LOC.S02"}
     for value in values:
+        assert value.get("TransactionType") == "Insert"  # nothing was corrected
         record = value.find("odm:AuditRecord", NS)
         assert record is not None, value.get("ItemOID")
         assert record.find("odm:UserRef", NS).get("UserOID") in users
@@ -124,7 +126,15 @@ def test_an_independent_reader_reads_the_archive_back(submitted, tmp_path):
     assert values["I.ehp30_q01"] == "1"
 
 
-def test_a_correction_carries_its_reason_and_corrector(submitted):
+def history(tree, subject: str, period: int, item_oid: str) -> list:
+    return tree.xpath(
+        f"//odm:SubjectData[@SubjectKey='{subject}']/odm:StudyEventData"
+        f"[@StudyEventOID='SE.P{period}']//odm:ItemData[@ItemOID='{item_oid}']",
+        namespaces=NS,
+    )
+
+
+def test_a_corrected_answer_keeps_its_original_value_then_the_correction(submitted):
     original = Response.objects.get(
         assessment__participant=submitted.participant_a, instrument_key="ehp30"
     )
@@ -134,15 +144,75 @@ def test_a_correction_carries_its_reason_and_corrector(submitted):
         reason="Transcription error on the paper copy",
         actor=submitted.coordinator1,
     )
-    content, _ = archive(submitted.coordinator1, submitted.study)
-    q01 = item(etree.fromstring(content), "S01-001", 1, "I.ehp30_q01")
-    assert q01.get("Value") == "4"
-    record = q01.find("odm:AuditRecord", NS)
+    content, export = archive(submitted.coordinator1, submitted.study)
+    tree = etree.fromstring(content)
+    validator = schema()
+    assert validator.validate(tree), validator.error_log
+    assert tree.get("FileType") == "Transactional" and tree.get("Archival") == "Yes"
+    inserted, updated = history(tree, "S01-001", 1, "I.ehp30_q01")
+    # First what she answered, as she answered it on the web ...
+    assert (inserted.get("TransactionType"), inserted.get("Value")) == ("Insert", "2")
+    first = inserted.find("odm:AuditRecord", NS)
+    assert first.find("odm:UserRef", NS).get("UserOID") == (
+        f"USR.{submitted.participant_a.user_id}"
+    )
+    assert first.findtext("odm:SourceID", namespaces=NS) == "participant_web"
+    assert first.find("odm:ReasonForChange", NS) is None
+    # ... then the coordinator's correction, with her reason.
+    assert (updated.get("TransactionType"), updated.get("Value")) == ("Update", "4")
+    record = updated.find("odm:AuditRecord", NS)
     assert record.findtext("odm:ReasonForChange", namespaces=NS) == (
         "Transcription error on the paper copy"
     )
     assert record.find("odm:UserRef", NS).get("UserOID") == f"USR.{submitted.coordinator1.pk}"
+    assert record.find("odm:LocationRef", NS).get("LocationOID") == "LOC.S01"
     assert record.findtext("odm:SourceID", namespaces=NS) == "site_correction"
+    assert record.findtext("odm:DateTimeStamp", namespaces=NS) > first.findtext(
+        "odm:DateTimeStamp", namespaces=NS
+    )
+    # An answer the correction left alone has its original value only.
+    (q02,) = history(tree, "S01-001", 1, "I.ehp30_q02")
+    assert q02.get("TransactionType") == "Insert"
+    assert q02.find("odm:AuditRecord/odm:UserRef", NS).get("UserOID") == (
+        f"USR.{submitted.participant_a.user_id}"
+    )
+    # Her dates, 30 EHP-30 items and the VAS, and the one correction.
+    values = tree.xpath("//odm:ItemData", namespaces=NS)
+    assert export.files[0].rows == len(values) == 2 + 30 + 1 + 1
+    # The spec's rule: every ClinicalData element with a TransactionType has its AuditRecord.
+    for element in tree.xpath("//odm:ClinicalData//*[@TransactionType]", namespaces=NS):
+        assert element.find("odm:AuditRecord", NS) is not None, element.get("ItemOID")
+
+
+def test_a_corrected_period_date_keeps_its_reported_value_then_the_correction(submitted):
+    period = submitted.participant_a.periods.get(number=1)
+    reported = period.ended_on
+    period_correct(
+        period=period,
+        actor=submitted.participant_a.user,
+        ended_on=reported - timedelta(days=1),
+    )
+    content, _ = archive(submitted.coordinator1, submitted.study)
+    tree = etree.fromstring(content)
+    assert schema().validate(tree)
+    (start,) = history(tree, "S01-001", 1, odm.PERIOD_START)
+    assert start.findtext("odm:AuditRecord/odm:SourceID", namespaces=NS) == "period_reported"
+    inserted, updated = history(tree, "S01-001", 1, odm.PERIOD_END)
+    assert (inserted.get("TransactionType"), inserted.get("Value")) == (
+        "Insert",
+        reported.isoformat(),
+    )
+    assert inserted.findtext("odm:AuditRecord/odm:SourceID", namespaces=NS) == "period_reported"
+    assert (updated.get("TransactionType"), updated.get("Value")) == (
+        "Update",
+        (reported - timedelta(days=1)).isoformat(),
+    )
+    record = updated.find("odm:AuditRecord", NS)
+    assert record.findtext("odm:SourceID", namespaces=NS) == "period_corrected"
+    assert record.find("odm:UserRef", NS).get("UserOID") == (
+        f"USR.{submitted.participant_a.user_id}"
+    )
+    assert record.findtext("odm:ReasonForChange", namespaces=NS).startswith("Dates corrected")
 
 
 def test_blinded_archive_is_identical_whatever_the_allocation(submitted):

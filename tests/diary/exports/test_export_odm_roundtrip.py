@@ -4,8 +4,10 @@ exports again with the same clinical content; and the ODM import's own refusals.
 from __future__ import annotations
 
 import hashlib
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.db.models import F
 from lxml import etree
 
@@ -23,6 +25,7 @@ from diary.models import (
     Treatment,
 )
 from diary.rules import odm
+from diary.services.corrections import response_correct
 from diary.services.exports import ExportRequest, export_start
 from diary.services.imports import study_data_import
 from diary.services.staff import staff_groups_sync
@@ -53,7 +56,17 @@ def archive_of(study: Study, user) -> bytes:
 
 
 def clinical_content(content: bytes) -> list[tuple]:
-    """Every value of the ClinicalData: subject, period, form, group, item, value or null."""
+    """Every data point of the ClinicalData with its final value: subject, period, form,
+    group, item, value or null; a Transactional file's instructions applied in order."""
+    final: dict[tuple, tuple] = {}
+    for row in transactions(content):
+        final[row[:5]] = row[5:7]
+    return [(*point, *value) for point, value in final.items()]
+
+
+def transactions(content: bytes) -> list[tuple]:
+    """Every ItemData in document order: subject, period, form, group, item, value, null,
+    transaction type."""
     tree = etree.fromstring(content)
     rows = []
     for value in tree.iterfind(".//odm:ItemData", NS):
@@ -70,6 +83,7 @@ def clinical_content(content: bytes) -> list[tuple]:
                 value.get("ItemOID"),
                 value.get("Value"),
                 value.get("IsNull"),
+                value.get("TransactionType"),
             )
         )
     return rows
@@ -117,13 +131,63 @@ def copy(trial):
 def test_exported_archive_imported_into_a_copy_exports_the_same_clinical_content(trial, copy):
     study, importer = copy
     statistician = trial.memberships.get(role="statistician").user
+    coordinator = trial.memberships.filter(role="coordinator").first().user
+    answered = (
+        Response.objects.filter(
+            assessment__participant__study=trial,
+            assessment__participant__site__code="S01",
+            instrument_key="ehp30",
+            answers__ehp30_q01__isnull=False,
+        )
+        .order_by("assessment__participant__subject_id", "assessment__period_number")
+        .first()
+    )
+    was = answered.answers["ehp30_q01"]
+    response_correct(
+        response=answered,
+        answers={**answered.answers, "ehp30_q01": (was + 1) % 5},
+        reason="Misread tick box on the paper copy",
+        actor=coordinator,
+    )
     first = archive_of(trial, statistician)
     original = clinical_content(first)
     assert len(original) > 1000  # the demo's periods and answers
+    point = (
+        answered.assessment.participant.subject_id,
+        f"SE.P{answered.assessment.period_number}",
+        "F.ehp30",
+        "IG.ehp30.pain",
+        "I.ehp30_q01",
+    )
+    # The archive holds the answer as she gave it, then the correction.
+    assert [row[5:] for row in transactions(first) if row[:5] == point] == [
+        (str(was), None, "Insert"),
+        (str((was + 1) % 5), None, "Update"),
+    ]
     report = study_data_import(
         study=study, actor=importer, file_name="ENDO-ANK_odm.xml", content=first
     )
     assert report.ok, report.errors[:5]
+    # The importer takes a corrected answer's final value, says so, and keeps its history as
+    # data: the correction is not replayed as a site correction of the importer's.
+    assert report.corrected == 1
+    assert any("1 corrected in the file: final value imported" in line
+               for line in report.preview)  # fmt: skip
+    copied = Response.objects.get(
+        assessment__participant__study=study,
+        assessment__participant__subject_id=point[0],
+        assessment__period_number=answered.assessment.period_number,
+        instrument_key="ehp30",
+    )
+    assert copied.answers["ehp30_q01"] == (was + 1) % 5
+    assert [
+        (step["value"], step["transaction"], step["reason"])
+        for step in copied.metadata["file_history"]["ehp30_q01"]
+    ] == [
+        (str(was), "Insert", ""),
+        (str((was + 1) % 5), "Update", "Misread tick box on the paper copy"),
+    ]
+    assert copied.metadata["file_history"]["ehp30_q01"][1]["by"] == coordinator.username
     assert (
         report.responses
         == Response.objects.filter(assessment__participant__study=trial)
@@ -176,3 +240,47 @@ def test_odm_with_an_unknown_item_or_a_bad_code_is_refused_by_element(trial, cop
     assert all(e.startswith("line ") for e in report.errors)
     assert not Response.objects.filter(assessment__participant__study=study).exists()
     assert not ImportBatch.objects.exists()
+
+
+def test_a_transaction_out_of_order_is_refused_by_element(trial, copy):
+    study, importer = copy
+    statistician = trial.memberships.get(role="statistician").user
+    tree = etree.fromstring(archive_of(trial, statistician))
+    # An Update before any value of the item, and a second Insert of another.
+    update = tree.xpath("//odm:ItemData[@ItemOID='I.ehp30_q05']", namespaces=NS)[0]
+    update.set("TransactionType", "Update")
+    insert = tree.xpath("//odm:ItemData[@ItemOID='I.ehp30_q06']", namespaces=NS)[0]
+    twice = etree.fromstring(etree.tostring(insert))
+    insert.addnext(twice)
+    report = study_data_import(
+        study=study, actor=importer, file_name="edited.xml", content=etree.tostring(tree)
+    )
+    assert any("Update of item I.ehp30_q05 before any value of it" in e for e in report.errors)
+    assert any("duplicate item I.ehp30_q06" in e for e in report.errors), report.errors
+    assert all(e.startswith("line ") for e in report.errors)
+    assert not Response.objects.filter(assessment__participant__study=study).exists()
+
+
+def test_the_command_says_a_corrected_answer_is_imported_with_its_final_value(
+    trial, copy, tmp_path
+):
+    study, importer = copy
+    answered = (
+        Response.objects.filter(assessment__participant__study=trial, instrument_key="ehp30")
+        .order_by("pk")
+        .first()
+    )
+    response_correct(
+        response=answered,
+        answers={**answered.answers, "ehp30_q02": 4 if answered.answers["ehp30_q02"] != 4 else 0},
+        reason="Misread tick box on the paper copy",
+        actor=trial.memberships.filter(role="coordinator").first().user,
+    )
+    path = tmp_path / "archive.xml"
+    path.write_bytes(archive_of(trial, trial.memberships.get(role="statistician").user))
+    out = StringIO()
+    call_command("import_study_data", "--study", study.code, "--user", importer.username,
+                 "--check", str(path), stdout=out)  # fmt: skip
+    assert "1 data points were corrected in the file" in out.getvalue()
+    assert "corrected in the file: final value imported" in out.getvalue()
+    assert not Response.objects.filter(assessment__participant__study=study).exists()
