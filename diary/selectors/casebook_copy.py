@@ -18,6 +18,7 @@ from django.db.models import Prefetch
 
 from diary.models import AuditAction, AuditEvent, Participant, Response
 from diary.rules.local_time import wall_clock_label
+from diary.selectors.casebook import signature_state
 from diary.selectors.responses import ResponseRead, response_read
 from scoring.engine import ALGORITHM_VERSION, display_round
 from scoring.models import Score
@@ -71,6 +72,19 @@ class TrailEntry:
     details: str
 
 
+@dataclass(frozen=True)
+class SignatureEntry:
+    """An investigator's signature of this casebook, and whether it still holds (the hash of
+    her data now is the one signed) or was voided by a later change."""
+
+    printed_name: str
+    signed_utc: str
+    signed_local: str  # on the signer's clock
+    meaning: str
+    content_hash: str
+    holds: bool
+
+
 @dataclass
 class Casebook:
     study_code: str
@@ -85,6 +99,7 @@ class Casebook:
     assessments: list[AssessmentEntry] = field(default_factory=list)
     changes: list[TrailEntry] = field(default_factory=list)
     trail: list[TrailEntry] = field(default_factory=list)
+    signatures: list[SignatureEntry] = field(default_factory=list)
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -127,7 +142,8 @@ def _response_entry(response: Response, superseded: bool, zone: ZoneInfo) -> Res
 
 
 def casebook_read(*, participant: Participant) -> Casebook:
-    """Her casebook (five queries: periods, assessments, responses, scores, audit events)."""
+    """Her casebook (five queries: periods, assessments, responses, scores, audit events;
+    and her signatures with the hash of her data now, diary.selectors.casebook)."""
     zone = _zone(participant.time_zone)
     study = participant.study
     scores = Score.objects.filter(
@@ -189,4 +205,20 @@ def casebook_read(*, participant: Participant) -> Casebook:
         assessments=entries,
         changes=[t for t, e in zip(trail, events, strict=True) if e.action in CHANGE_ACTIONS],
         trail=trail,
+        signatures=_signatures(participant),
     )
+
+
+def _signatures(participant: Participant) -> list[SignatureEntry]:
+    state = signature_state(participant=participant)
+    return [
+        SignatureEntry(
+            printed_name=signature.printed_name,
+            signed_utc=wall_clock_label(signature.signed_at, ZoneInfo("UTC")),
+            signed_local=_clock(signature.signed_at, _zone(signature.signer_time_zone)),
+            meaning=signature.meaning,
+            content_hash=signature.content_hash,
+            holds=state.holds(signature),
+        )
+        for signature in state.signatures
+    ]

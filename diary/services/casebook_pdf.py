@@ -110,6 +110,24 @@ def _trail(entries: list[TrailEntry]) -> Table:
     )
 
 
+def _signatures(casebook: Casebook) -> list[Flowable]:
+    """Each signature as Part 11 asks it shown: printed name, date and time, meaning; and the
+    hash it is bound to, with whether her data still match it."""
+    return [
+        _p(
+            f"Signed by {s.printed_name} on {s.signed_utc} ({s.signed_local} on her clock). "
+            f"Meaning: {s.meaning}. Bound to SHA-256 {s.content_hash}. "
+            + (
+                "Holds: the data are as signed."
+                if s.holds
+                else "Void: the data changed after this signature; a new one is needed."
+            ),
+            BODY,
+        )
+        for s in casebook.signatures
+    ]
+
+
 def casebook_pdf(casebook: Casebook, *, generated: str) -> bytes:
     """The casebook as PDF bytes. `generated` says when and by whom the copy was made (the
     same for every casebook of one copy)."""
@@ -175,6 +193,8 @@ def casebook_pdf(casebook: Casebook, *, generated: str) -> bytes:
         )
         for entry in assessment.responses:
             story.extend(_response(entry))
+    story.append(_p("Signatures", H2))
+    story.extend(_signatures(casebook) or [_p("Not signed.")])
     story.append(_p("Data change history", H2))
     story.append(_trail(casebook.changes) if casebook.changes else _p("No change was made."))
     story.append(_p("Audit trail extract", H2))

@@ -57,6 +57,9 @@ log = logging.getLogger(__name__)
 
 # The blinded export kinds (the others exist only unblinded).
 CSV_KINDS = ("long", "wide", "dictionary")
+# The export files of the copy, by folder: the CSV files, and the site's ODM 1.3.2 archive
+# (every value with its audit records: diary.exports.odm), both blinded.
+COPY_EXPORTS = (("csv", CSV_KINDS), ("odm", ("odm",)))
 MANIFEST = "manifest.json"
 BUSY = (SiteCopyStatus.QUEUED, SiteCopyStatus.RUNNING)
 
@@ -99,14 +102,18 @@ def site_copy_write(
         files.append(_file_entry(name, data))
         if progress is not None:
             progress(done, total)
-    request = ExportRequest(study=study, kinds=CSV_KINDS, blinded=True, site_codes=(site.code,))
     scope = Scope(study_id=study.pk, site_ids=(site.pk,))
-    for out, chunks in export_parts(study, request, scope, now):
-        name = f"csv/{out.name}"
-        with (out_dir / name).open("wb") as handle:
-            for chunk in chunks:
-                handle.write(chunk)
-        files.append({"name": name, "bytes": out.size, "sha256": out.sha256, "rows": out.rows})
+    for folder, kinds in COPY_EXPORTS:
+        request = ExportRequest(study=study, kinds=kinds, blinded=True, site_codes=(site.code,))
+        (out_dir / folder).mkdir(parents=True, exist_ok=True)
+        for out, chunks in export_parts(study, request, scope, now):
+            name = f"{folder}/{out.name}"
+            with (out_dir / name).open("wb") as handle:
+                for chunk in chunks:
+                    handle.write(chunk)
+            files.append(
+                {"name": name, "bytes": out.size, "sha256": out.sha256, "rows": out.rows}
+            )
     manifest = {
         "study": study.code,
         "site": site.code,

@@ -20,12 +20,17 @@ from django.conf import settings as django_settings
 from django.core.exceptions import PermissionDenied
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from lxml import etree
 from pypdf import PdfReader
 
 from diary.models import (
+    SIGNATURE_MEANING,
     Allocation,
     AuditAction,
     AuditEvent,
+    CasebookSignature,
     LockLevel,
     SiteCopy,
     SiteCopyStatus,
@@ -33,7 +38,10 @@ from diary.models import (
     StaffMembership,
     StaffRole,
 )
+from diary.rules import odm
+from diary.selectors.casebook import casebook_hash_now
 from diary.services.corrections import response_correct
+from diary.services.signatures import casebook_sign
 from diary.services.site_copy import (
     site_copies_schedule,
     site_copy_request,
@@ -44,13 +52,16 @@ from diary.services.study_lock import study_lock_propose
 from diary.tasks import site_copies_schedule_task, site_copy_build_task
 from scoring.definitions import instrument_get
 from scoring.services import scoring_sweep
-from tests.conftest import make_participant, make_staff
+from tests.conftest import PASSWORD, make_participant, make_staff
+from tests.diary.exports.conftest import ehp30_answers as export_answers
+from tests.diary.exports.conftest import submit_period
 from tests.scoring.submitting import ehp30_answers, submit
 
 pytestmark = pytest.mark.django_db
 
 LEAKS = re.compile(r"Anakinra|Placebo|\b(?:AP|PA)\b|sequence|treatment", re.IGNORECASE)
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+ODM_NS = "{http://www.cdisc.org/ns/odm/v1.3}"
 EHP30 = instrument_get("ehp30", "1.0")
 
 
@@ -100,6 +111,7 @@ def test_the_copy_has_her_casebook_csv_files_and_a_manifest_of_their_hashes(data
         "csv/TEST-1_wide_blinded.csv",
         "csv/TEST-1_dictionary_blinded.csv",
     }
+    assert {n for n in names if n.startswith("odm/")} == {"odm/TEST-1_odm_blinded.xml"}
     on_disk = json.loads((out / "manifest.json").read_text())
     assert on_disk == manifest
     assert on_disk["site"] == "S01" and on_disk["blinded"] is True
@@ -115,6 +127,67 @@ def test_the_copy_has_her_casebook_csv_files_and_a_manifest_of_their_hashes(data
     assert event.actor == data.coordinator1 and event.unblinded is False
     assert event.details["files"] == on_disk["files"]
     assert event.details["trigger"] == "command"
+
+
+def test_the_copy_holds_the_sites_odm_archive_with_every_values_audit_records(data, tmp_path):
+    responses = submit_period(
+        data.participant_c, number=1, answers=export_answers(2), vas=40, days_ago=1
+    )
+    vas = next(r for r in responses if r.instrument_key == "vas_dysmenorrhea")
+    response_correct(
+        response=vas,
+        answers={"vas_dysmenorrhea": 45},
+        reason="Transcribed from her paper diary",
+        actor=data.coordinator1,
+    )
+    out = tmp_path / "copy"
+    site_copy_to_folder(site=data.site1, actor=data.coordinator1, out_dir=out, now=NOW)
+    tree = etree.parse(str(out / "odm/TEST-1_odm_blinded.xml"))
+    assert etree.XMLSchema(etree.parse(str(odm.schema_path()))).validate(tree)
+    root = tree.getroot()
+    assert root.get("Archival") == "Yes"
+    subjects = {s.get("SubjectKey") for s in root.iter(f"{ODM_NS}SubjectData")}
+    assert subjects == {"S01-001", "S01-002"}  # her site only
+    items = list(root.iter(f"{ODM_NS}ItemData"))
+    assert len(items) > 30  # her period's dates, 30 EHP-30 items (some not answered), the VAS
+    assert all(i.find(f"{ODM_NS}AuditRecord") is not None for i in items)
+    reasons = {r.text for r in root.iter(f"{ODM_NS}ReasonForChange")}
+    assert "Transcribed from her paper diary" in reasons
+
+
+def test_her_casebook_shows_the_investigators_signature_and_that_a_change_voids_it(
+    data, tmp_path
+):
+    device = TOTPDevice.objects.create(user=data.investigator1, name="app", confirmed=True)
+    participant = data.participant_a
+    casebook_sign(
+        participant=participant,
+        actor=data.investigator1,
+        password=PASSWORD,
+        token=f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}",
+        hash_seen=casebook_hash_now(participant=participant),
+        time_zone="Europe/Copenhagen",
+    )
+    signed = CasebookSignature.objects.get(participant=participant)
+    out = tmp_path / "copy"
+    site_copy_to_folder(site=data.site1, actor=data.coordinator1, out_dir=out, now=NOW)
+    text = pdf_text(out / "casebooks/S01-001.pdf")
+    assert f"Signed by {signed.printed_name}" in text
+    assert SIGNATURE_MEANING in text and signed.content_hash in text
+    assert "Holds: the data are as signed." in text
+    assert "Not signed." in pdf_text(out / "casebooks/S01-002.pdf")
+    response_correct(
+        response=participant.assessments.get(period_number=1)
+        .responses.filter(instrument_key="vas_dysmenorrhea")
+        .latest("pk"),
+        answers={"vas_dysmenorrhea": 55},
+        reason="Second look at the source form",
+        actor=data.coordinator1,
+    )
+    later = tmp_path / "later"
+    site_copy_to_folder(site=data.site1, actor=data.coordinator1, out_dir=later, now=NOW)
+    voided = pdf_text(later / "casebooks/S01-001.pdf")
+    assert "Void: the data changed after this signature" in voided
 
 
 def test_her_casebook_reads_as_she_answered_on_her_clock_with_scores_and_changes(data, tmp_path):
