@@ -99,14 +99,20 @@ def _version_sort_key(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split("."))
 
 
-@cache
-def _registry() -> dict[tuple[str, str], Instrument]:
-    """Every shipped definition, loaded once per process; a broken file fails loudly. The SDTM
-    mappings beside them (`<key>-<version>.sdtm.toml`) are scoring/sdtm_mapping.py's."""
-    files = [
-        path for path in sorted(INSTRUMENTS_DIR.glob("*.toml"))
+def definition_files() -> list[Path]:
+    """The shipped definition files, `<key>-<version>.toml`; the SDTM mappings beside them
+    (`<key>-<version>.sdtm.toml`) are scoring/sdtm_mapping.py's."""
+    return [
+        path
+        for path in sorted(INSTRUMENTS_DIR.glob("*.toml"))
         if not path.name.endswith(MAPPING_SUFFIX)
     ]
+
+
+@cache
+def _registry() -> dict[tuple[str, str], Instrument]:
+    """Every shipped definition, loaded once per process; a broken file fails loudly."""
+    files = definition_files()
     return {
         (instrument.key, instrument.version): instrument
         for instrument in map(instrument_load, files)

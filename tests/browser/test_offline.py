@@ -136,7 +136,8 @@ def test_logging_out_with_unsent_answers_warns_and_then_clears_the_device(
         dialog.dismiss()
 
     page.once("dialog", refuse)
-    page.get_by_role("button", name="Log out").click()
+    with page.expect_event("dialog"):  # asked once the outbox is counted (asynchronously)
+        page.get_by_role("button", name="Log out").click()
     expect(banner).to_have_text("Offline: 1 answer not yet sent")  # she stayed, answer kept
     assert warnings == [
         "1 of your answers have not been sent yet: they are lost if you log out now. "
@@ -144,7 +145,8 @@ def test_logging_out_with_unsent_answers_warns_and_then_clears_the_device(
     ]
     # She logs out anyway (the request itself fails offline): the outbox is emptied first.
     page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_role("button", name="Log out").click()
+    with page.expect_event("dialog"):
+        page.get_by_role("button", name="Log out").click()
     page.wait_for_timeout(500)
     context.set_offline(False)
     page.goto(f"{live_server.url}/diary/")

@@ -16,6 +16,7 @@ from scoring.definitions import (
     Instrument,
     InstrumentNotFound,
     answers_validate,
+    definition_files,
     instrument_get,
     instrument_load,
     instrument_parse,
@@ -61,7 +62,7 @@ def vas() -> Instrument:
 # ---- shipped files ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", sorted(INSTRUMENTS_DIR.glob("*.toml")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", definition_files(), ids=lambda p: p.name)
 def test_every_shipped_file_loads_and_is_named_after_its_key_and_version(path: Path) -> None:
     instrument = instrument_load(path)
     assert path.name == f"{instrument.key}-{instrument.version}.toml"
@@ -73,7 +74,7 @@ def test_released_file_keeps_its_pinned_content_hash(name: str, expected: str) -
 
 
 def test_every_shipped_file_has_a_pinned_hash() -> None:
-    assert {path.name for path in INSTRUMENTS_DIR.glob("*.toml")} == set(PINNED_HASHES)
+    assert {path.name for path in definition_files()} == set(PINNED_HASHES)
 
 
 def test_content_hash_ignores_comments_and_layout_but_not_content() -> None:

@@ -9,11 +9,17 @@ from functools import partial
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+)
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods
 
 from diary import access
 from diary.models import SiteCopy, SiteCopyStatus
@@ -51,12 +57,14 @@ def site_copy_view(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@require_GET
 def site_copy_download_view(request: HttpRequest, copy_id: int) -> HttpResponse:
     sites = access.site_copy_sites(request.user)
     copy = get_object_or_404(
         SiteCopy.objects.select_related("study", "site"), pk=copy_id, site__in=sites
     )
+    # Only after the access check: to anyone else the copy does not exist, whatever the method.
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
     try:
         name, chunks = site_copy_download(copy=copy, actor=request.user)
     except (ValidationError, PermissionDenied) as exc:

@@ -42,6 +42,8 @@ from diary.models import (
     Assessment,
     DataChangeRequest,
     GrantRight,
+    LateEntry,
+    LateEntryReason,
     Participant,
     ReminderLog,
     Response,
@@ -79,6 +81,8 @@ QUERIES: dict[str, tuple[str, int]] = {
     "admin:diary_assessment_changelist": ("coordinator1", 13),
     "admin:diary_auditevent_change": ("coordinator1", 10),
     "admin:diary_auditevent_changelist": ("coordinator1", 12),
+    "admin:diary_lateentry_change": ("coordinator1", 11),
+    "admin:diary_lateentry_changelist": ("coordinator1", 12),
     "admin:diary_menstrualperiod_change": ("coordinator1", 9),
     "admin:diary_menstrualperiod_changelist": ("coordinator1", 13),
     # Her signatures, the casebook's hash (periods, closing start, windows, responses) and her
@@ -262,6 +266,14 @@ def _diary_rows_add(world: World, k: int, today) -> None:
         actor=world.coordinator1,
     )
     _reminder_add(a, k)
+    # A submission of hers that arrived after a window closed, kept for the site's review.
+    LateEntry.objects.create(
+        assessment=a.assessments.get(period_number=k),
+        answers={"vas_dysmenorrhea": {"vas_dysmenorrhea": 40}},
+        reason=LateEntryReason.NO_DRAFT_IN_WINDOW,
+        received_at=timezone.now(),
+        submitted_by=a.user,
+    )
     # She asks about an answer of the corrected EHP-30 (the change-request pages list them).
     current = Response.objects.get(supersedes=ehp30)
     change_request_make(

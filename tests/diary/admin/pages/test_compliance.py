@@ -45,7 +45,10 @@ def test_the_definitions_are_on_the_page(client, world):
     client.force_login(world.monitor)
     page = client.get(URL).content.decode()
     assert "Compliance</b> = submitted / (submitted + missed)" in page
-    assert "site transcription of a paper form entered after the window closed" in page
+    assert (
+        "a site transcription of a paper form or as a participant's late entry the site accepted"
+        in page
+    )
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,8 @@ from django.test import Client
 from django.urls import URLPattern, reverse
 
 from diary.admin.pages.urls import page_urls
+from diary.services.change_requests import change_request_make
+from diary.services.site_copy import site_copy_request
 from tests.conftest import make_participant, make_staff
 from tests.scoring.submitting import assessment_open, submit
 
@@ -57,6 +59,13 @@ def urls(world) -> dict[str, str]:
         "response_id": response.pk,
         "assessment_id": assessment_open(world.participant_a, 2).pk,
         "study_code": world.study.code,
+        "request_id": change_request_make(
+            participant=world.participant_a,
+            response=response,
+            item_key="vas_dysmenorrhea",
+            reason="I meant a lower mark",
+        ).pk,
+        "copy_id": site_copy_request(site=world.site1, actor=world.coordinator1).pk,
     }
     patterns = {p.name: p for p in page_urls(admin.site)}
     out = {}
