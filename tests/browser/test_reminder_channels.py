@@ -75,10 +75,19 @@ def test_notifications_are_asked_for_after_a_tap_and_a_push_is_shown(
         lambda event: registrations.extend(event["registrations"]),
     )
     cdp.send("ServiceWorker.enable")
-    page.wait_for_timeout(500)
-    (registration,) = [
-        r for r in registrations if r["scopeURL"].endswith("/diary/push/") and not r["isDeleted"]
-    ]
+    # The DevTools events arrive when they arrive (later under load), and the diary's offline
+    # worker (scope /) is reported too, each registration possibly more than once.
+    push_workers: dict[str, dict] = {}
+    for _ in range(150):
+        page.wait_for_timeout(100)
+        push_workers = {
+            r["registrationId"]: r
+            for r in registrations
+            if r["scopeURL"].endswith("/diary/push/") and not r["isDeleted"]
+        }
+        if push_workers:
+            break
+    (registration,) = push_workers.values()
     message = {"title": "Study diary", "body": "A questionnaire is waiting.", "url": "/diary/"}
     cdp.send(
         "ServiceWorker.deliverPushMessage",
