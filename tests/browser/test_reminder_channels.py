@@ -97,9 +97,16 @@ def test_notifications_are_asked_for_after_a_tap_and_a_push_is_shown(
             "data": json.dumps(message),
         },
     )
-    shown = page.wait_for_function(
-        "navigator.serviceWorker.getRegistration('/diary/push/')"
-        ".then(r => r.getNotifications())"
-        ".then(list => list.length ? list.map(n => [n.title, n.body, n.data.url]) : null)"
-    ).json_value()
+    # Polled here: wait_for_function takes the promise itself for a true value and returns at
+    # once, before the worker has shown anything (CI's loaded run).
+    shown = None
+    for _ in range(150):
+        shown = page.evaluate(
+            "navigator.serviceWorker.getRegistration('/diary/push/')"
+            ".then(r => r.getNotifications())"
+            ".then(list => list.length ? list.map(n => [n.title, n.body, n.data.url]) : null)"
+        )
+        if shown:
+            break
+        page.wait_for_timeout(100)
     assert shown == [["Study diary", "A questionnaire is waiting.", "/diary/"]]
