@@ -41,8 +41,9 @@ Collected = Sequence[tuple[Instrument, tuple[str, ...]]]
 
 KINDS = ("long", "wide", "treatment_means", "analysis", "flow", "dictionary")
 # Files that are not CSV tables of columns (no dictionary entry): the ODM 1.3.2 archive
-# (diary.exports.odm). Every kind an export may ask for is in EXPORT_KINDS.
-DOCUMENT_KINDS = ("odm",)
+# (diary.exports.odm), the SDTM datasets and their define.xml (diary.exports.sdtm, .define).
+# Every kind an export may ask for is in EXPORT_KINDS.
+DOCUMENT_KINDS = ("odm", "sdtm", "define")
 EXPORT_KINDS = (*KINDS, *DOCUMENT_KINDS)
 # The files whose every row is about a treatment or a sequence: they exist only unblinded.
 UNBLINDED_ONLY_KINDS = frozenset({"treatment_means", "analysis", "flow"})

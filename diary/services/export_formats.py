@@ -38,7 +38,6 @@ from diary.models import Study
 from diary.rules.local_time import utc_iso
 from diary.selectors.questionnaire import instruments_collected
 
-CDISC_KINDS = ("sdtm", "define")
 # Which formats each kind can be written in; the first is its default.
 KIND_FORMATS = {
     "sdtm": ("csv", "json", "xpt"),

@@ -36,7 +36,6 @@ from diary.rules.local_time import utc_iso
 from diary.selectors.questionnaire import instruments_collected
 from diary.services.audit import audit_record
 from diary.services.export_formats import (
-    CDISC_KINDS,
     define_part,
     formats_check,
     kind_format,
@@ -84,7 +83,7 @@ def export_scope(*, user: AbstractBaseUser, request: ExportRequest) -> Scope:
     """
     if not user.is_authenticated or not user.is_active or not user.is_staff:
         raise PermissionDenied("Only study staff can export data.")
-    unknown = set(request.kinds) - set(EXPORT_KINDS) - set(CDISC_KINDS)
+    unknown = set(request.kinds) - set(EXPORT_KINDS)
     if not request.kinds or unknown:
         raise PermissionDenied(f"Unknown export kind: {', '.join(sorted(unknown)) or 'none'}.")
     formats_check(kinds=request.kinds, fmt=request.format)

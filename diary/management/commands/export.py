@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from diary.exports.columns import EXPORT_KINDS
 from diary.models import AssessmentStatus, Study
-from diary.services.export_formats import CDISC_KINDS, REQUEST_FORMATS
+from diary.services.export_formats import REQUEST_FORMATS
 from diary.services.exports import ExportRequest, export_start
 
 
@@ -24,7 +24,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--kind",
             action="append",
-            choices=EXPORT_KINDS + CDISC_KINDS,
+            choices=EXPORT_KINDS,
             required=True,
             help="Repeat for a bundle.",
         )
