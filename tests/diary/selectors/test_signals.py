@@ -187,7 +187,9 @@ _BEHIND = timedelta(minutes=42, seconds=5)
 )
 def test_a_stored_device_time_is_read_only_as_an_instant_with_its_offset(world, written, minutes):
     a = world.participant_a
-    now = timezone.now()
+    # Half past the minute: the "+HH" form drops the seconds, which must not carry the
+    # difference over a whole minute (42 min 5 s behind reads 42 min 40 s once truncated).
+    now = timezone.now().replace(second=40, microsecond=0)
     assessment_submit(
         participant=a,
         assessment_id=assessment_open(a, 1).pk,
