@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 
 from diary import access
 from diary.admin.base import ScopedAdmin, view_perm
-from diary.admin.forms import ReasonForm
-from diary.admin.participants import confirmed_reason, reason_page
+from diary.admin.participants import reasoned_action
 from diary.models import (
     UNBLINDED_ACTIONS,
     Assessment,
@@ -72,28 +70,17 @@ class AssessmentAdmin(ScopedAdmin):
             )
         if not missed.exists():
             return None
-        form = confirmed_reason(request)
-        if form is None or not form.is_valid():
-            return reason_page(
-                request,
-                self,
-                missed.select_related("participant"),
-                action="excuse",
-                title="Excuse missed assessments",
-                form=form or ReasonForm(),
-            )
-        done = 0
-        for assessment in missed:
-            try:
-                assessment_excuse(
-                    assessment=assessment, reason=form.cleaned_data["reason"], actor=request.user
-                )
-            except ValidationError as exc:
-                self.message_user(request, f"{assessment}: {exc.messages[0]}", messages.ERROR)
-            else:
-                done += 1
-        self.message_user(request, f"Excused: {done} assessment(s).", messages.SUCCESS)
-        return None
+        return reasoned_action(
+            request,
+            self,
+            missed.select_related("participant"),
+            action="excuse",
+            title="Excuse missed assessments",
+            apply=lambda assessment, reason: assessment_excuse(
+                assessment=assessment, reason=reason, actor=request.user
+            ),
+            done="Excused: {} assessment(s).",
+        )
 
 
 @admin.register(Response)

@@ -4,14 +4,12 @@ the coordinator of her site, each asking for a reason: accept as documented, or 
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
 from diary import access
 from diary.admin.base import ScopedAdmin
-from diary.admin.forms import ReasonForm
-from diary.admin.participants import confirmed_reason, reason_page
+from diary.admin.participants import reasoned_action
 from diary.models import LateEntry, LateEntryStatus
 from diary.services.late_entries import late_entry_review
 
@@ -79,29 +77,14 @@ class LateEntryAdmin(ScopedAdmin):
             )
         if not pending.exists():
             return None
-        form = confirmed_reason(request)
-        if form is None or not form.is_valid():
-            return reason_page(
-                request,
-                self,
-                pending.select_related("assessment__participant"),
-                action="accept" if accept else "decline",
-                title="Accept late entries" if accept else "Decline late entries",
-                form=form or ReasonForm(),
-            )
-        done = 0
-        for entry in pending:
-            try:
-                late_entry_review(
-                    entry_id=entry.pk,
-                    accept=accept,
-                    reason=form.cleaned_data["reason"],
-                    actor=request.user,
-                )
-            except ValidationError as exc:
-                self.message_user(request, f"{entry}: {exc.messages[0]}", messages.ERROR)
-            else:
-                done += 1
-        verb = "Accepted (counted late)" if accept else "Declined"
-        self.message_user(request, f"{verb}: {done} late entr(ies).", messages.SUCCESS)
-        return None
+        return reasoned_action(
+            request,
+            self,
+            pending.select_related("assessment__participant"),
+            action="accept" if accept else "decline",
+            title="Accept late entries" if accept else "Decline late entries",
+            apply=lambda entry, reason: late_entry_review(
+                entry_id=entry.pk, accept=accept, reason=reason, actor=request.user
+            ),
+            done=("Accepted (counted late)" if accept else "Declined") + ": {} late entr(ies).",
+        )

@@ -6,6 +6,7 @@ Every action checks the permission for each selected participant's site, not onl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
@@ -66,6 +67,37 @@ def reason_page(
 def confirmed_reason(request: HttpRequest) -> ReasonForm | None:
     """The bound reason form when the intermediate page was submitted, else None."""
     return ReasonForm(request.POST) if "confirm" in request.POST else None
+
+
+def reasoned_action(
+    request: HttpRequest,
+    model_admin: admin.ModelAdmin,
+    objects: QuerySet,
+    *,
+    action: str,
+    title: str,
+    apply: Callable[[Any, str], object],
+    done: str,
+) -> HttpResponse | None:
+    """An action that needs a reason: the reason page until a reason is confirmed, then
+    `apply(object, reason)` for each object. A refusal of one object (ValidationError) is said
+    with its message and the others go on; `done` is the message of the count applied
+    (`"Excused: {} assessment(s)."`)."""
+    form = confirmed_reason(request)
+    if form is None or not form.is_valid():
+        return reason_page(
+            request, model_admin, objects, action=action, title=title, form=form or ReasonForm()
+        )
+    count = 0
+    for obj in objects:
+        try:
+            apply(obj, form.cleaned_data["reason"])
+        except ValidationError as exc:
+            model_admin.message_user(request, f"{obj}: {exc.messages[0]}", messages.ERROR)
+        else:
+            count += 1
+    model_admin.message_user(request, done.format(count), messages.SUCCESS)
+    return None
 
 
 @admin.register(Participant)
