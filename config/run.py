@@ -143,11 +143,19 @@ def main() -> None:
         redis_server = embedded.EmbeddedRedis(data / "redis", persistent=True)
         os.environ["CELERY_BROKER_URL"] = redis_server.start()
 
+    # Static files as production serves them (config/settings.py, STATIC_COLLECTED): collected
+    # under .data/static with hashed names and gzip copies, cached by browsers for good.
+    os.environ.setdefault("STATIC_COLLECTED", "1")
+    os.environ.setdefault("STATIC_ROOT", str(data / "static"))
+
     migrate()
     # Nothing after the migrations holds the owner's credentials.
     os.environ.pop("DATABASE_OWNER_URL")
     if os.environ["DEBUG"].lower() in {"1", "true", "yes", "on"}:
         manage("demo_study")
+    if os.environ["STATIC_COLLECTED"].lower() in {"1", "true", "yes", "on"}:
+        print("Collecting static files (restart make run after editing one) ...", flush=True)
+        manage("collectstatic", "--noinput", "--verbosity", "0")
 
     celery = [sys.executable, "-m", "celery", "-A", "config"]
     commands = {

@@ -72,6 +72,11 @@ MIDDLEWARE = [
     "diary.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Pages gzip-compressed for browsers that accept it (static files never reach it: WhiteNoise
+    # above answers them with its own gzip copies). BREACH: Django's GZipMiddleware pads each
+    # compressed response with random bytes (Heal The BREACH) and every CSRF token is masked
+    # anew per response, so a page's length tells nothing of a secret; README: Static files.
+    "django.middleware.gzip.GZipMiddleware",
     # Django's SessionMiddleware, plus the idle-timeout renewal (diary/sessions.py).
     "diary.sessions.IdleSessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -264,15 +269,23 @@ FORMAT_MODULE_PATH = ["config.formats"]
 
 # --- Static files ----------------------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+# Collected static files (collectstatic): hashed names and gzip copies made once, served by
+# WhiteNoise from STATIC_ROOT, the hashed names with a 10-year `immutable` Cache-Control and the
+# gzip copy to any browser that accepts it. Production, and `make run` (config/run.py collects
+# first and sets STATIC_COLLECTED=1), so a phone on `make run` gets what it gets in production.
+# Off (DEBUG without it: `manage.py runserver`, tests): served from the apps' folders as edited.
+STATIC_COLLECTED = env.bool("STATIC_COLLECTED", default=not DEBUG)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if not DEBUG
+        "BACKEND": "config.static_storage.CollectedStaticFilesStorage"
+        if STATIC_COLLECTED
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+WHITENOISE_USE_FINDERS = not STATIC_COLLECTED
+WHITENOISE_AUTOREFRESH = not STATIC_COLLECTED
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

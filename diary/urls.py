@@ -30,7 +30,6 @@ urlpatterns = [
     path("reminders/", reminders.reminder_preferences, name="reminder_preferences"),
     path("push/subscribe/", reminders.push_subscribe, name="push_subscribe"),
     path("push/unsubscribe/", reminders.push_unsubscribe, name="push_unsubscribe"),
-    path("push/sw.js", reminders.push_service_worker, name="push_service_worker"),
     path("period/start/", periods.period_start, name="period_start"),
     path("period/closing/", periods.period_closing, name="period_closing"),
     path("period/<int:pk>/end/", periods.period_end, name="period_end"),

@@ -55,6 +55,7 @@ LAYER_OF: dict[str, Place] = {
     "config.settings": Place("start-up", "the settings, read from the environment"),
     "config.formats": Place("start-up", "date formats the settings name (FORMAT_MODULE_PATH)"),
     "config.formats.*": Place("start-up", "one language's date formats, read by Django"),
+    "config.static_storage": Place("start-up", "the storage of collected static files"),
     "config.log_filters": Place("start-up", "logging filters the settings' LOGGING names"),
     "config.test_settings": Place("start-up", "the settings, changed for speed and safety"),
     # Below the interface: the migrate command and the post-migrate guards use them too.

@@ -194,10 +194,6 @@ EXPECTED: dict[str, dict[str, str]] = {
     "diary:push_unsubscribe": cells(
         "login 405 405 index index index index index index index index"
     ),
-    # A script like any static file: it holds nothing of anyone's.
-    "diary:push_service_worker": cells(
-        "200 200 200 index index index index index index index index"
-    ),
     "diary:period_start": DIARY_ANY,
     "diary:period_closing": DIARY_ANY,
     "diary:period_end": PARTICIPANT_A,

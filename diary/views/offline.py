@@ -19,7 +19,9 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.html import escape
+from django.utils.http import quote_etag
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -110,9 +112,16 @@ def service_worker(request: HttpRequest) -> HttpResponse:
             ),
         },
     )
-    response = HttpResponse(body, content_type="text/javascript; charset=utf-8")
-    # Browsers check for a new worker at most daily anyway; no-cache makes them ask each time.
+    # Browsers check for a new worker at most daily anyway; no-cache makes them ask each time,
+    # and the ETag (of the script as rendered: language and deployment) makes an unchanged
+    # worker cost a 304 without a body on a slow line.
+    etag = quote_etag(hashlib.sha256(body.encode()).hexdigest()[:32])
+    response = get_conditional_response(request, etag=etag)
+    if response is None:
+        response = HttpResponse(body, content_type="text/javascript; charset=utf-8")
+    response["ETag"] = etag
     response["Cache-Control"] = "no-cache"
+    patch_vary_headers(response, ("Accept-Language", "Cookie"))
     return response
 
 

@@ -16,11 +16,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from diary.access import participant_required
 from diary.forms import ReminderPreferencesForm
@@ -118,13 +116,3 @@ def push_unsubscribe(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"error": _("The request names no subscription.")}, status=400)
     removed = push_subscriptions_remove(participant=participant, endpoint=endpoint, reason="off")
     return JsonResponse({"removed": removed})
-
-
-@require_GET
-@never_cache
-def push_service_worker(request: HttpRequest) -> HttpResponse:
-    """A minimal service worker that only receives pushes (the handlers in push-sw.js), at
-    /diary/push/: until the app's own service worker imports the same file. Public, as every
-    script is: it holds nothing of hers."""
-    script = f"importScripts({json.dumps(static('diary/push-sw.js'))});\n"
-    return HttpResponse(script, content_type="text/javascript")

@@ -1,8 +1,7 @@
 """Reminder settings in headless Chromium: the number by keyboard on a phone, notifications
-asked for only after a tap, and the push handlers (diary/static/diary/push-sw.js) showing a
-pushed reminder. The page registers the diary's own minimal push worker (/diary/push/sw.js,
-which imports push-sw.js); no real push service is reached: the push is delivered to the
-worker through the browser's DevTools protocol."""
+asked for only after a tap, and the diary's one service worker (/sw.js, scope "/", which also
+keeps her pages for offline use) showing a pushed reminder. No real push service is reached:
+the push is delivered to the worker through the browser's DevTools protocol."""
 
 from __future__ import annotations
 
@@ -63,11 +62,13 @@ def test_notifications_are_asked_for_after_a_tap_and_a_push_is_shown(
     assert page.evaluate("window.__permissionRequests") == 1
     check(page, shoot, "after-tap")
 
-    # The worker is registered for /diary/push/ and imports the push handlers.
-    page.evaluate(
-        "navigator.serviceWorker.getRegistration('/diary/push/')"
-        ".then(r => r.active || new Promise(ok => r.installing.onstatechange = ok))"
+    # One worker only: the offline worker at the site root receives the pushes too.
+    page.evaluate("navigator.serviceWorker.ready")
+    workers = page.evaluate(
+        "navigator.serviceWorker.getRegistrations()"
+        ".then(list => list.map(r => [r.scope, (r.active || r.waiting || r.installing).scriptURL]))"
     )
+    assert workers == [[f"{live_server.url}/", f"{live_server.url}/sw.js"]]
     cdp = page.context.new_cdp_session(page)
     registrations: list[dict] = []
     cdp.on(
@@ -75,19 +76,19 @@ def test_notifications_are_asked_for_after_a_tap_and_a_push_is_shown(
         lambda event: registrations.extend(event["registrations"]),
     )
     cdp.send("ServiceWorker.enable")
-    # The DevTools events arrive when they arrive (later under load), and the diary's offline
-    # worker (scope /) is reported too, each registration possibly more than once.
-    push_workers: dict[str, dict] = {}
+    # The DevTools events arrive when they arrive (later under load), each registration
+    # possibly more than once.
+    diary_workers: dict[str, dict] = {}
     for _ in range(150):
         page.wait_for_timeout(100)
-        push_workers = {
+        diary_workers = {
             r["registrationId"]: r
             for r in registrations
-            if r["scopeURL"].endswith("/diary/push/") and not r["isDeleted"]
+            if r["scopeURL"] == f"{live_server.url}/" and not r["isDeleted"]
         }
-        if push_workers:
+        if diary_workers:
             break
-    (registration,) = push_workers.values()
+    (registration,) = diary_workers.values()
     message = {"title": "Study diary", "body": "A questionnaire is waiting.", "url": "/diary/"}
     cdp.send(
         "ServiceWorker.deliverPushMessage",
@@ -102,7 +103,7 @@ def test_notifications_are_asked_for_after_a_tap_and_a_push_is_shown(
     shown = None
     for _ in range(150):
         shown = page.evaluate(
-            "navigator.serviceWorker.getRegistration('/diary/push/')"
+            "navigator.serviceWorker.getRegistration('/')"
             ".then(r => r.getNotifications())"
             ".then(list => list.length ? list.map(n => [n.title, n.body, n.data.url]) : null)"
         )

@@ -2,7 +2,9 @@
    subscribes with the server's VAPID public key and sends the subscription to the diary.
    "Turn off" unsubscribes here and on the server. Logging out removes it on the server too
    (diary.signals); this script also unsubscribes the browser when the logout form is sent.
-   The button carries data-service-worker (the worker to register), data-vapid-key,
+   The subscription belongs to the diary's one service worker (/sw.js, scope "/", which
+   offline.js registers too; registering it again is harmless) and that worker shows the
+   pushed reminders. The box carries data-service-worker, data-scope, data-vapid-key,
    data-subscribe-url and data-unsubscribe-url. */
 "use strict";
 

@@ -6,9 +6,11 @@
 //   only on her own home and questionnaire pages): network first, the cached copy when the
 //   network fails, so her open questionnaire loads on a train; any other page (login, admin,
 //   staff pages, another user's) is never stored;
-// - a message {type: "clear"} (sent at logout and on the login page) deletes the cached pages.
+// - a message {type: "clear"} (sent at logout and on the login page) deletes the cached pages;
+// - web push: a reminder (JSON {title, body, url}) is shown as a notification, and tapping it
+//   opens or focuses the diary (the subscription is made by push.js, with this same worker:
+//   a browser keeps one worker per scope, so the diary has this one only).
 // POSTs are never touched: answers go to the server, or to the page's outbox (offline.js).
-// More listeners (for example "push") are added beside these, at the end of the file.
 "use strict";
 
 const VERSION = "{{ version }}";
@@ -88,4 +90,51 @@ self.addEventListener("message", function (event) {
   if (event.data && event.data.type === "clear") {
     event.waitUntil(caches.delete(PAGE_CACHE));
   }
+});
+
+// Web push. The text is the server's neutral reminder: never the condition, the drug or her
+// answers.
+
+self.addEventListener("push", function (event) {
+  var message = { title: "Study diary", body: "", url: "/diary/" };
+  try {
+    if (event.data) {
+      var data = event.data.json();
+      message.title = String(data.title || message.title);
+      message.body = String(data.body || "");
+      message.url = String(data.url || message.url);
+    }
+  } catch (error) {
+    /* A payload that is not JSON still shows the neutral title. */
+  }
+  event.waitUntil(
+    self.registration.showNotification(message.title, {
+      body: message.body,
+      data: { url: message.url },
+      tag: "diary-reminder",
+      renotify: true,
+    })
+  );
+});
+
+self.addEventListener("notificationclick", function (event) {
+  event.notification.close();
+  var target = new URL((event.notification.data && event.notification.data.url) || "/diary/",
+    self.location.origin);
+  /* Only the diary's own origin: a payload cannot send her elsewhere. */
+  if (target.origin !== self.location.origin) {
+    target = new URL("/diary/", self.location.origin);
+  }
+  event.waitUntil(
+    self.clients.matchAll({ type: "window", includeUncontrolled: true }).then(function (windows) {
+      for (var i = 0; i < windows.length; i += 1) {
+        if (new URL(windows[i].url).pathname.indexOf("/diary/") === 0 && "focus" in windows[i]) {
+          return windows[i].navigate(target.href).then(function (client) {
+            return (client || windows[i]).focus();
+          });
+        }
+      }
+      return self.clients.openWindow(target.href);
+    })
+  );
 });

@@ -53,6 +53,23 @@ def test_the_service_worker_is_a_script_at_the_site_root_under_the_sites_csp(cli
     assert "{{" not in body and "{%" not in body
 
 
+def test_the_service_worker_shows_pushed_reminders_and_opens_only_the_diary(client):
+    body = client.get("/sw.js").content.decode()
+    assert 'addEventListener("push"' in body
+    assert "showNotification(" in body
+    assert 'addEventListener("notificationclick"' in body
+    assert "importScripts" not in body  # one script: nothing else to fetch or keep in step
+    assert "target.origin !== self.location.origin" in body
+
+
+def test_the_service_worker_is_revalidated_cheaply(client):
+    """no-cache: the browser asks each time, and an unchanged worker costs a 304, no body."""
+    first = client.get("/sw.js")
+    again = client.get("/sw.js", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304
+    assert again.content == b""
+
+
 def test_every_participant_page_loads_the_offline_script_and_links_the_manifest(client_a, world):
     text = client_a.get(reverse("diary:home")).content.decode()
     assert '<link rel="manifest" href="/manifest.webmanifest">' in text

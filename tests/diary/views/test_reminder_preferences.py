@@ -169,10 +169,14 @@ def test_turning_off_removes_only_her_own_subscription(client, world):
     assert PushSubscription.objects.filter(pk=theirs.pk).exists()
 
 
-def test_the_push_worker_imports_the_push_handlers(client):
-    response = client.get(reverse("diary:push_service_worker"))
-    assert response["Content-Type"].startswith("text/javascript")
-    assert response.content.decode() == 'importScripts("/static/diary/push-sw.js");\n'
+def test_notifications_use_the_diarys_one_service_worker(client, world):
+    """Browsers keep one worker per scope: the push controls subscribe with the offline worker
+    at the site root, and the second, push-only worker is gone."""
+    client.force_login(world.participant_a.user)
+    text = client.get(reverse(PAGE)).content.decode()
+    assert 'data-service-worker="/sw.js"' in text
+    assert 'data-scope="/"' in text
+    assert client.get("/diary/push/sw.js").status_code == 404
 
 
 def test_without_an_sms_provider_text_messages_are_not_offered(client, world, settings):
