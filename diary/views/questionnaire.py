@@ -27,6 +27,7 @@ from diary.services.submission import (
     AlreadySubmitted,
     ArrivedLate,
     SubmissionRefused,
+    UnansweredNotConfirmed,
     assessment_submit,
 )
 from diary.views import questionnaire_input
@@ -215,6 +216,12 @@ def _review_submit(request: HttpRequest, participant: Participant, pk: int) -> H
     except AlreadySubmitted:
         messages.info(request, _("This questionnaire has already been submitted."))
         return redirect("diary:questionnaire_done", pk=pk)
+    except UnansweredNotConfirmed as exc:
+        # Post/Redirect/Get: the review is shown again by a GET, so the browser's Back and
+        # reload on it never ask to send the form again ("Confirm Form Resubmission").
+        for message in exc.messages:
+            messages.warning(request, message)
+        return redirect("diary:questionnaire_review", pk=pk)
     except SubmissionRefused as exc:
         return _review_render(request, assessment_of(participant, pk), exc.messages, 409)
     except ValidationError as exc:
