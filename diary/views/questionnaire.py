@@ -18,6 +18,7 @@ from diary.models import Assessment, AssessmentStatus, Participant
 from diary.selectors.questionnaire import (
     QuestionnaireState,
     Step,
+    questionnaire_resume_page,
     questionnaire_state,
     questionnaire_steps,
 )
@@ -72,6 +73,9 @@ def questionnaire(request: HttpRequest, pk: int) -> HttpResponse:
                 v is not None
                 for answers in draft_answers(assessment=assessment).values()
                 for v in answers.values()
+            ),
+            "resume_page": questionnaire_resume_page(
+                steps=steps, draft=getattr(assessment, "draft", None)
             ),
         },
     )

@@ -52,6 +52,12 @@ VAS_ENGLISH = ("How bad was your period pain", "No pain", "Worst pain imaginable
 # wording is loaded per deployment, ehp30-vas.md).
 PAGE_TEXTS = """() => {
   const copy = document.documentElement.cloneNode(true);
+  // A page headed in the instrument's language repeats its heading in the title.
+  const foreign = copy.querySelector('h1[lang]:not([lang^="da"])');
+  if (foreign) {
+    copy.querySelector('title').textContent =
+      copy.querySelector('title').textContent.replace(foreign.textContent, '');
+  }
   copy.querySelectorAll('script, style, [lang]:not([lang^="da"])').forEach(e => e.remove());
   const texts = [copy.querySelector('title').textContent, copy.querySelector('body').textContent];
   copy.querySelectorAll('*').forEach(e => {
@@ -164,7 +170,7 @@ def test_the_danish_vas_is_recorded_as_the_danish_version(live_server, world, pa
     assessment = open_assessment(participant)
     log_in_danish(page, live_server, "S01-001")
     page.goto(f"{live_server.url}/diary/questionnaire/{assessment.pk}/page/6/")
-    expect(page.get_by_text("Hvor ondt gjorde din menstruation")).to_be_visible()
+    expect(page.get_by_text("Hvor stærke var dine menstruationssmerter")).to_be_visible()
     expect(page.locator(".vas-anchors")).to_have_text(re.compile("Ingen smerte.*"))
     page.get_by_role("slider").focus()
     page.keyboard.press("Home")
