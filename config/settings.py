@@ -235,7 +235,8 @@ if LOGIN_ADDRESS_FAILURE_LIMIT < 1:
     raise ImproperlyConfigured("LOGIN_ADDRESS_FAILURE_LIMIT: must be at least 1")
 if TRUSTED_PROXY_COUNT < 0:
     raise ImproperlyConfigured("TRUSTED_PROXY_COUNT: must be 0 (no proxy) or more")
-AXES_LOCKOUT_TEMPLATE = "diary/lockout.html"
+# The lock-out page says how many minutes are left (diary/lockout.py renders lockout.html).
+AXES_LOCKOUT_CALLABLE = "diary.lockout.lockout_response"
 
 # Idle timeout: the session expires this long after the last request. A request renews it
 # when it was last renewed SESSION_RENEW_SECONDS ago or more (diary/sessions.py), rather than

@@ -16,15 +16,20 @@ a header the client writes itself must not choose whose counter a failure goes t
 from __future__ import annotations
 
 import ipaddress
+import math
+from datetime import datetime, timedelta
 from typing import Any
 
 from axes.attempts import get_cool_off_threshold
 from axes.handlers.database import AxesDatabaseHandler
+from axes.helpers import get_client_username
 from axes.models import AccessAttempt
 from axes.signals import user_locked_out
 from django.conf import settings
-from django.db.models import Sum
-from django.http import HttpRequest
+from django.db.models import Max, Sum
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
 
 
 def client_address(request: HttpRequest) -> str:
@@ -77,3 +82,39 @@ class AccountAndAddressHandler(AxesDatabaseHandler):
         user_locked_out.send(
             "axes", request=request, username=None, ip_address=request.axes_ip_address
         )
+
+
+def lockout_minutes_left(request: HttpRequest, credentials: dict | None, *, now: datetime) -> int:
+    """Whole minutes, rounded up, until a login may be tried again: the cool-off counted from
+    the latest failure that keeps the request locked (the account's, or the address's when it
+    is throttled). A failure during the lockout starts the cool-off again
+    (AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT), so this is never shorter than the wait."""
+    cool_off = settings.AXES_COOLOFF_TIME
+    since = now - cool_off
+    username = get_client_username(request, credentials)
+    latest = (
+        AccessAttempt.objects.filter(username=username, attempt_time__gte=since)
+        .aggregate(latest=Max("attempt_time"))["latest"]
+    )
+    handler = AccountAndAddressHandler()
+    if getattr(request, "axes_ip_address", None) and handler.address_throttled(request):
+        by_address = AccessAttempt.objects.filter(
+            ip_address=request.axes_ip_address, attempt_time__gte=since
+        ).aggregate(latest=Max("attempt_time"))["latest"]
+        latest = max(filter(None, (latest, by_address)), default=None)
+    left = cool_off if latest is None else latest + cool_off - now
+    return max(1, math.ceil(left / timedelta(minutes=1)))
+
+
+def lockout_response(
+    request: HttpRequest, original_response: HttpResponse | None, credentials: dict | None
+) -> HttpResponse:
+    """The lock-out page, saying in her language how many minutes are left (AXES_LOCKOUT_CALLABLE).
+    Same status as axes' own page (AXES_HTTP_RESPONSE_CODE)."""
+    minutes = lockout_minutes_left(request, credentials, now=timezone.now())
+    return render(
+        request,
+        "diary/lockout.html",
+        {"minutes": minutes},
+        status=settings.AXES_HTTP_RESPONSE_CODE,
+    )

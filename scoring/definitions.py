@@ -49,12 +49,17 @@ __all__ = [
     "instrument_parse",
     "instrument_with_wording",
     "instruments_available",
+    "translation_get",
+    "translation_of",
     "wording_check",
 ]
 
 INSTRUMENTS_DIR = Path(__file__).resolve().parent / "instruments"
 # An instrument version's SDTM mapping, beside its definition (scoring/sdtm_mapping.py).
 MAPPING_SUFFIX = ".sdtm.toml"
+# Translations the project wrote of its own wording (never licensed text), in the wording file
+# format: `<key>-<structure version>.<language>.toml`.
+TRANSLATIONS_DIR = INSTRUMENTS_DIR / "translations"
 
 
 class InstrumentNotFound(LookupError):
@@ -140,6 +145,43 @@ def instrument_get(key: str, version: str | None = None) -> Instrument:
     if not versions:
         raise InstrumentNotFound(f"no instrument {key}")
     return versions[-1]
+
+
+@cache
+def _translations() -> dict[tuple[str, str], tuple[str, Instrument]]:
+    """(key, version) -> (structure version, Instrument) of every shipped translation, applied
+    to its structure as version `<structure version>-<language>`; a broken file fails loudly."""
+    found: dict[tuple[str, str], tuple[str, Instrument]] = {}
+    for path in sorted(TRANSLATIONS_DIR.glob("*.toml")):
+        base, _, language = path.name.removesuffix(".toml").rpartition(".")
+        key, _, version = base.rpartition("-")
+        try:
+            structure = instrument_get(key, version)
+            instrument = instrument_with_wording(
+                structure,
+                tomllib.loads(path.read_text(encoding="utf-8")),
+                version=f"{version}-{language}",
+                language=language,
+            )
+        except (InstrumentNotFound, tomllib.TOMLDecodeError) as exc:
+            raise DefinitionError([f"{path.name}: {exc}"]) from exc
+        except DefinitionError as exc:
+            raise DefinitionError([f"{path.name}: {error}" for error in exc.errors]) from exc
+        found[key, instrument.version] = (version, instrument)
+    return found
+
+
+def translation_get(key: str, language: str) -> Instrument | None:
+    """The shipped translation of `key`'s latest version into `language` (its primary subtag:
+    "da-DK" finds "da"), None when there is none. Raises InstrumentNotFound for an unknown key."""
+    primary = language.split("-")[0].lower()
+    found = _translations().get((key, f"{instrument_get(key).version}-{primary}"))
+    return found[1] if found else None
+
+
+def translation_of(key: str, version: str) -> tuple[str, Instrument] | None:
+    """(structure version, Instrument) of the shipped translation stored under `version`."""
+    return _translations().get((key, version))
 
 
 def _expected(item: Item) -> str:

@@ -13,6 +13,8 @@ from scoring.definitions import (
     InstrumentNotFound,
     instrument_get,
     instrument_with_wording,
+    translation_get,
+    translation_of,
 )
 from scoring.engine import ALGORITHM_VERSION
 from scoring.models import InstrumentVersion, Score
@@ -92,8 +94,9 @@ def instrument_for(*, key: str, language: str) -> Instrument:
 
     Preference: the newest licensed version loaded for exactly that language (e.g. "da-DK"),
     then for the same primary language ("da" matches "da-DK" and the reverse), then the
-    repository's structure with its demo labels (Instrument.demo is True: never show it in a
-    production study). Raises InstrumentNotFound for an unknown key.
+    project's own translation shipped for it (the VAS in Danish, version "1.0-da"), then the
+    repository's structure with its own labels (demo labels when Instrument.demo is True: never
+    show them in a production study). Raises InstrumentNotFound for an unknown key.
     """
     stored = _stored_for(key)
     primary = language.split("-")[0].lower()
@@ -103,7 +106,7 @@ def instrument_for(*, key: str, language: str) -> Instrument:
             (row for row in stored if row.language.split("-")[0].lower() == primary), None
         )
     if chosen is None:
-        return instrument_get(key)
+        return translation_get(key, language) or instrument_get(key)
     return instrument_of_stored(chosen)
 
 
@@ -121,6 +124,9 @@ def instrument_answered(*, key: str, version: str, content_hash: str) -> Instrum
         shipped = None
     if shipped is not None and shipped.content_hash == content_hash:
         return shipped
+    translated = translation_of(key, version)
+    if translated is not None and translated[1].content_hash == content_hash:
+        return translated[1]
     for stored in _stored_for(key):
         if stored.version == version and stored.content_hash == content_hash:
             return instrument_of_stored(stored)
@@ -134,6 +140,9 @@ def structure_for(*, key: str, version: str) -> Instrument:
     try:
         return instrument_get(key, version)
     except InstrumentNotFound:
+        translated = translation_of(key, version)
+        if translated is not None:
+            return instrument_get(key, translated[0])
         stored = InstrumentVersion.objects.filter(key=key, version=version).first()
         if stored is None:
             raise

@@ -28,8 +28,12 @@ def po_entries(path: Path) -> dict[str, str]:
     return entries
 
 
+_PO_ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}
+
+
 def unescape(text: str) -> str:
-    return text.replace('\\"', '"').replace("\\n", "\n")
+    """A .po string as gettext reads it: \\" \\n \\t and \\\\ (a date format's escaped letters)."""
+    return re.sub(r"\\(.)", lambda m: _PO_ESCAPES.get(m.group(1), m.group(0)), text)
 
 
 def test_every_danish_message_is_translated():

@@ -10,7 +10,12 @@ from django.utils import timezone
 
 from diary.models import Assessment, ClosingPeriodStart, Participant, ResponseDraft
 from diary.selectors.periods import local_today, period_correctable
-from diary.selectors.questionnaire import QuestionnaireState, questionnaire_state
+from diary.selectors.questionnaire import (
+    QuestionnaireState,
+    questionnaire_resume_page,
+    questionnaire_state,
+    questionnaire_steps,
+)
 
 
 @dataclass(frozen=True)
@@ -21,6 +26,7 @@ class Todo:
     assessment: Assessment | None = None
     period: Any = None
     started: bool = False  # a draft exists: "Continue" rather than "Start"
+    resume_page: int | None = 1  # where "Continue" goes; None: to the review
 
 
 def diary_todo(
@@ -31,16 +37,19 @@ def diary_todo(
     study = participant.study
     periods = list(participant.periods.order_by("number"))
     assessments = list(participant.assessments.order_by("period_number"))
-    drafted = set(
-        ResponseDraft.objects.filter(assessment__in=assessments).values_list(
-            "assessment_id", flat=True
-        )
-    )
+    drafted = {d.assessment_id: d for d in ResponseDraft.objects.filter(assessment__in=assessments)}
     states = {a.pk: questionnaire_state(assessment=a, now=now) for a in assessments}
+    open_now = [a for a in assessments if states[a.pk] == QuestionnaireState.OPEN]
+    # Page structure is the same in every language; her own is asked for all the same.
+    steps = questionnaire_steps(study=study, language=participant.language) if open_now else []
     todos = [
-        Todo("questionnaire", assessment=a, started=a.pk in drafted)
-        for a in assessments
-        if states[a.pk] == QuestionnaireState.OPEN
+        Todo(
+            "questionnaire",
+            assessment=a,
+            started=a.pk in drafted,
+            resume_page=questionnaire_resume_page(steps=steps, draft=drafted.get(a.pk)),
+        )
+        for a in open_now
     ]
     latest = periods[-1] if periods else None
     if latest is not None and latest.ended_on is None:

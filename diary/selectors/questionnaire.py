@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from diary.models import Assessment, AssessmentStatus, Study
+from django.utils.translation import gettext_lazy
+
+from diary.models import Assessment, AssessmentStatus, ResponseDraft, Study
 from diary.rules.windows import WindowState, window_state
 from scoring.definitions import Instrument, Item, Page, instrument_get
 from scoring.selectors import instrument_for
@@ -45,6 +47,12 @@ def instrument_for_display(*, study: Study, key: str, language: str) -> Instrume
     return instrument_for(key=key, language=language)
 
 
+# The heading a participant reads on a page of the project's own instruments, in plain words:
+# their scale labels are written for statisticians ("Dysmenorrhea VAS"). Other pages are headed
+# by their label in the instrument's wording.
+PAGE_HEADINGS = {("vas_dysmenorrhea", "vas_dysmenorrhea"): gettext_lazy("Period pain")}
+
+
 @dataclass(frozen=True)
 class Step:
     """One screen of a questionnaire: a page of one instrument."""
@@ -56,6 +64,18 @@ class Step:
     @property
     def is_vas(self) -> bool:
         return any(self.instrument.item(key).kind == "integer" for key in self.page.item_keys)
+
+    @property
+    def heading(self) -> str:
+        return str(PAGE_HEADINGS.get((self.instrument.key, self.page.key), self.page.label))
+
+    @property
+    def heading_language(self) -> str:
+        """The language of `heading`: the page's own for a plain heading, else the
+        instrument's (templates mark it, so a screen reader reads English demo text as such)."""
+        if (self.instrument.key, self.page.key) in PAGE_HEADINGS:
+            return ""
+        return self.instrument.language
 
     @property
     def items(self) -> list[Item]:
@@ -70,6 +90,34 @@ def questionnaire_steps(*, study: Study, language: str) -> list[Step]:
         for page in instrument.pages(modules_collected(study=study, instrument_key=key)):
             steps.append(Step(index=len(steps) + 1, instrument=instrument, page=page))
     return steps
+
+
+def _page_complete(step: Step, answers: dict) -> bool:
+    """Every question of the page answered, or its module's gate answered "does not apply"."""
+    first = step.items[0]
+    if first.kind == "gate" and answers.get(first.key) == 0:
+        return True
+    return all(answers.get(item.key) is not None for item in step.items)
+
+
+def questionnaire_resume_page(*, steps: list[Step], draft: ResponseDraft | None) -> int | None:
+    """The page "Continue" takes her to: from the last page on which she answered anything,
+    the first page with a question still unanswered (questions she left blank on earlier pages
+    are hers to leave; the review lists them). 1 when nothing is answered yet, None when every
+    page from there on is complete (the review is next)."""
+
+    def answers(step: Step) -> dict:
+        return draft.answers_for(step.instrument.key) if draft else {}
+
+    touched = [
+        step.index
+        for step in steps
+        if any(answers(step).get(item.key) is not None for item in step.items)
+    ]
+    if not touched:
+        return 1
+    rest = steps[touched[-1] - 1 :]
+    return next((s.index for s in rest if not _page_complete(s, answers(s))), None)
 
 
 class QuestionnaireState(enum.StrEnum):

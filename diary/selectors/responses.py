@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from diary.models import Response
 from scoring.definitions import Instrument, InstrumentNotFound
 from scoring.selectors import instrument_answered
@@ -27,17 +29,20 @@ class ResponseRead:
     stem: str
     demo: bool  # labels written by us, not the licensed wording
     answers: tuple[AnswerRead, ...]
+    language: str = "en"  # of the instrument's wording (the EHP-30's demo labels are English)
 
 
 def _unknown(key: str, code: object) -> AnswerRead:
     """A stored variable the instrument does not define: shown under its own name."""
-    return AnswerRead(key, "", key, "not answered" if code is None else str(code), code is not None)
+    return AnswerRead(
+        key, "", key, _("not answered") if code is None else str(code), code is not None
+    )
 
 
 def _answer(instrument: Instrument, key: str, code: object, number: int) -> AnswerRead:
     item = instrument.item(key)
     if code is None:
-        answer = "not answered"
+        answer = _("not answered")
     elif item.kind == "integer":
         answer = f"{code} {item.unit}" if item.unit else str(code)
     else:
@@ -70,5 +75,9 @@ def response_read(*, response: Response) -> ResponseRead:
     rows = [_answer(instrument, key, answers[key], n) for n, key in enumerate(asked, start=1)]
     rows += [_unknown(key, answers[key]) for key in answers if key not in set(asked)]
     return ResponseRead(
-        title=instrument.title, stem=instrument.stem, demo=instrument.demo, answers=tuple(rows)
+        title=instrument.title,
+        stem=instrument.stem,
+        demo=instrument.demo,
+        answers=tuple(rows),
+        language=instrument.language,
     )

@@ -124,7 +124,7 @@ def period_start_report(
                 if previous.ended_on
                 else _("A new period must start after the previous one (started %(day)s).")
             )
-            raise ValidationError(message % {"day": date_format(last_day, "j F Y")})
+            raise ValidationError(message % {"day": date_format(last_day, _("j F Y"))})
     period = MenstrualPeriod.objects.create(
         participant=participant, number=number, started_on=started_on, start_reported_at=now
     )
@@ -163,7 +163,7 @@ def period_end_report(
     if ended_on < period.started_on:
         raise ValidationError(
             _("The period cannot end before it started (%(day)s).")
-            % {"day": date_format(period.started_on, "j F Y")}
+            % {"day": date_format(period.started_on, _("j F Y"))}
         )
     next_start = _next_start(period)
     if next_start is not None and ended_on >= next_start:
@@ -301,7 +301,9 @@ def period_closing_report(
             if last.ended_on
             else _("Your next period must start after period %(n)s (started %(day)s).")
         )
-        raise ValidationError(message % {"n": last_number, "day": date_format(last_day, "j F Y")})
+        raise ValidationError(
+            message % {"n": last_number, "day": date_format(last_day, _("j F Y"))}
+        )
     closing = ClosingPeriodStart.objects.create(
         participant=participant,
         follows_number=last_number,

@@ -68,7 +68,8 @@ def _her_response(participant: Participant, response_id: int) -> Response:
 def change_request(request: HttpRequest, response_id: int, item_key: str) -> HttpResponse:
     participant = participant_required(request)
     response = _her_response(participant, response_id)
-    answer = next((a for a in response_read(response=response).answers if a.key == item_key), None)
+    read = response_read(response=response)
+    answer = next((a for a in read.answers if a.key == item_key), None)
     if answer is None:
         raise Http404("No such answer.")
     form = ChangeRequestForm(request.POST or None)
@@ -90,5 +91,10 @@ def change_request(request: HttpRequest, response_id: int, item_key: str) -> Htt
                 messages.success(request, _("Thank you. Your study team will look at this answer."))
                 return redirect("diary:history", pk=response.assessment_id)
         status = 400
-    context = {"form": form, "answer": answer, "assessment": response.assessment}
+    context = {
+        "form": form,
+        "answer": answer,
+        "assessment": response.assessment,
+        "language": read.language,
+    }
     return render(request, "diary/change_request.html", context, status=status)

@@ -142,7 +142,7 @@ def period_correction(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _day(day: date) -> str:
-    return date_format(day, "j F Y")
+    return date_format(day, _("j F Y"))
 
 
 def _posted(request: HttpRequest) -> QueryDict | None:

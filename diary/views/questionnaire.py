@@ -18,6 +18,7 @@ from diary.models import Assessment, AssessmentStatus, Participant
 from diary.selectors.questionnaire import (
     QuestionnaireState,
     Step,
+    questionnaire_resume_page,
     questionnaire_state,
     questionnaire_steps,
 )
@@ -27,6 +28,7 @@ from diary.services.submission import (
     AlreadySubmitted,
     ArrivedLate,
     SubmissionRefused,
+    UnansweredNotConfirmed,
     assessment_submit,
 )
 from diary.views import questionnaire_input
@@ -71,6 +73,9 @@ def questionnaire(request: HttpRequest, pk: int) -> HttpResponse:
                 v is not None
                 for answers in draft_answers(assessment=assessment).values()
                 for v in answers.values()
+            ),
+            "resume_page": questionnaire_resume_page(
+                steps=steps, draft=getattr(assessment, "draft", None)
             ),
         },
     )
@@ -215,6 +220,12 @@ def _review_submit(request: HttpRequest, participant: Participant, pk: int) -> H
     except AlreadySubmitted:
         messages.info(request, _("This questionnaire has already been submitted."))
         return redirect("diary:questionnaire_done", pk=pk)
+    except UnansweredNotConfirmed as exc:
+        # Post/Redirect/Get: the review is shown again by a GET, so the browser's Back and
+        # reload on it never ask to send the form again ("Confirm Form Resubmission").
+        for message in exc.messages:
+            messages.warning(request, message)
+        return redirect("diary:questionnaire_review", pk=pk)
     except SubmissionRefused as exc:
         return _review_render(request, assessment_of(participant, pk), exc.messages, 409)
     except ValidationError as exc:

@@ -2,6 +2,7 @@
 // - Saves the page's answers as a draft whenever one changes (POST with X-Autosave: 1 and the
 //   device's clock as device_time), so a reload loses nothing; the server keeps the draft.
 //   Without a connection the unsent answers go to the outbox (offline.js) and are sent later.
+//   An answer not yet confirmed when she leaves the page is sent with keepalive then.
 // - Shows "Clear this answer" once an item is answered.
 // - Disables a submit button after the first press (the server refuses a second submission
 //   anyway; this only spares the participant a confusing second page).
@@ -43,7 +44,9 @@
         return true;
       });
     };
-    var save = function () {
+    // keepalive: the request outlives the page, so an answer tapped just before she leaves
+    // (a link, the browser's Back, closing the tab) still reaches the server.
+    var save = function (keepalive) {
       if (navigator.onLine === false) { keep(); return; }
       var sent = Object.assign({}, pending);
       var body = new FormData(form);
@@ -53,6 +56,7 @@
         method: "POST",
         body: body,
         credentials: "same-origin",
+        keepalive: keepalive === true,
         headers: { "X-Autosave": "1", "X-CSRFToken": token },
       }).then(function (response) {
         return response.json().then(function (data) {
@@ -79,10 +83,27 @@
       window.clearTimeout(timer);
       timer = window.setTimeout(save, 300);
     });
+    // Leaving the page: whatever the server has not confirmed yet (not sent, or on its way on
+    // a slow network and cut off by the navigation) is sent now. Next and Back carry the
+    // page's answers in their own POST, so nothing is sent twice for them.
+    var submitted = false;
+    var leave = function () {
+      window.clearTimeout(timer);
+      if (!submitted && Object.keys(pending).length) { save(true); }
+    };
+    window.addEventListener("pagehide", leave);
+    window.addEventListener("pageshow", function () { submitted = false; });  // back from the cache
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "hidden") { leave(); }
+    });
     // Offline, Next or Back would lead to the browser's error page: she stays, her answers
     // wait in the outbox, and the page says so.
     form.addEventListener("submit", function (event) {
-      if (navigator.onLine !== false || !outbox) { return; }
+      if (navigator.onLine !== false || !outbox) {
+        window.clearTimeout(timer);
+        submitted = true;
+        return;
+      }
       event.preventDefault();
       window.clearTimeout(timer);
       keep().then(function () { say(form.dataset.stayText || ""); });

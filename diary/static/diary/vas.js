@@ -46,6 +46,7 @@
     meta("viewport_width").value = String(window.innerWidth);
     meta("device_pixel_ratio").value = String(window.devicePixelRatio || 1);
     meta("input").value = how;
+    live.textContent = "";  // the mark is placed: the "no mark yet" hint no longer holds
     show();
     input.dispatchEvent(new Event("change", { bubbles: true }));
   };
