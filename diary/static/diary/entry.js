@@ -2,7 +2,8 @@
 // - Saves the page's answers as a draft whenever one changes (POST with X-Autosave: 1 and the
 //   device's clock as device_time), so a reload loses nothing; the server keeps the draft.
 //   Without a connection the unsent answers go to the outbox (offline.js) and are sent later.
-//   An answer not yet confirmed when she leaves the page is sent with keepalive then.
+//   A tapped answer is sent at once, with keepalive so that leaving the page does not cancel
+//   it; what is still unconfirmed when she leaves is sent again then.
 // - Shows "Clear this answer" once an item is answered.
 // - Disables a submit button after the first press (the server refuses a second submission
 //   anyway; this only spares the participant a confusing second page).
@@ -44,9 +45,9 @@
         return true;
       });
     };
-    // keepalive: the request outlives the page, so an answer tapped just before she leaves
+    // keepalive: the request outlives the page, so an answer on its way when she leaves
     // (a link, the browser's Back, closing the tab) still reaches the server.
-    var save = function (keepalive) {
+    var save = function () {
       if (navigator.onLine === false) { keep(); return; }
       var sent = Object.assign({}, pending);
       var body = new FormData(form);
@@ -56,7 +57,7 @@
         method: "POST",
         body: body,
         credentials: "same-origin",
-        keepalive: keepalive === true,
+        keepalive: true,
         headers: { "X-Autosave": "1", "X-CSRFToken": token },
       }).then(function (response) {
         return response.json().then(function (data) {
@@ -81,7 +82,11 @@
         if (target.name.indexOf("meta_") !== 0) { pending[target.name] = Date.now(); }
       }
       window.clearTimeout(timer);
-      timer = window.setTimeout(save, 300);
+      // A tap (a choice, a mark on the line) is sent at once, so a link or the browser's Back
+      // pressed right after it cannot overtake it; typing waits for a pause.
+      var typed = target && (target.type === "text" || target.type === "number" ||
+        target.tagName === "TEXTAREA");
+      if (typed) { timer = window.setTimeout(save, 300); } else { save(); }
     });
     // Leaving the page: whatever the server has not confirmed yet (not sent, or on its way on
     // a slow network and cut off by the navigation) is sent now. Next and Back carry the
@@ -89,7 +94,7 @@
     var submitted = false;
     var leave = function () {
       window.clearTimeout(timer);
-      if (!submitted && Object.keys(pending).length) { save(true); }
+      if (!submitted && Object.keys(pending).length) { save(); }
     };
     window.addEventListener("pagehide", leave);
     window.addEventListener("pageshow", function () { submitted = false; });  // back from the cache
