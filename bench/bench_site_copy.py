@@ -1,6 +1,6 @@
 """The site's own copy for one large site, against reading the same data bare, in the same run.
 
-    python -m bench site_copy [--participants 500]
+    python -m bench site_copy [--participants 500] [--profile FILE]
 
 One site of `--participants` participants x 6 periods, every assessment submitted (EHP-30 and
 VAS) and scored, made with the export benchmark's set-based SQL (the other site gets as many).
@@ -22,6 +22,8 @@ participant in memory at a time).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import cProfile
 import sys
 import tempfile
 import time
@@ -68,6 +70,12 @@ def baseline(study, site) -> float:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench site_copy", description=__doc__)
     parser.add_argument("--participants", type=int, default=500, help="Of the copied site.")
+    parser.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="Run the copy under cProfile and write its statistics to FILE (pstats format; "
+        "the timing then includes the profiler's overhead).",
+    )
     args = parser.parse_args(argv)
     teardown = django_setup()
     try:
@@ -86,11 +94,13 @@ def main(argv: list[str]) -> int:
         )
         baseline(study, site)  # warm the cache for both contenders alike
         bare = baseline(study, site)
+        profiler = cProfile.Profile() if args.profile else None
         with tempfile.TemporaryDirectory() as folder, PeakRss() as memory:
             start = time.perf_counter()
-            manifest = site_copy_to_folder(
-                site=site, actor=user, out_dir=Path(folder), now=timezone.now()
-            )
+            with profiler or contextlib.nullcontext():
+                manifest = site_copy_to_folder(
+                    site=site, actor=user, out_dir=Path(folder), now=timezone.now()
+                )
             seconds = time.perf_counter() - start
             size = sum(entry["bytes"] for entry in manifest["files"])
         casebooks = manifest["participants"]
@@ -103,6 +113,9 @@ def main(argv: list[str]) -> int:
             f"ratio copy/baseline {seconds / bare:.1f} | target < {TARGET_SECONDS} s | "
             f"RSS growth {memory.growth_mb:.1f} MB (target < {TARGET_RSS_MB})"
         )
+        if profiler is not None:
+            profiler.dump_stats(args.profile)
+            print(f"profile written to {args.profile} (python -m pstats {args.profile})")
         print("targets met" if ok else "TARGETS MISSED")
         return 0 if ok else 1
     finally:

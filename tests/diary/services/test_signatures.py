@@ -226,3 +226,58 @@ def test_a_signature_cannot_be_changed_or_removed(world, device, casebook):
         with pytest.raises(DatabaseError), transaction.atomic():
             statement()
     assert CasebookSignature.objects.get(pk=signature.pk).printed_name == "Ida Nordahl"
+
+
+def refusals(failed: str) -> int:
+    return AuditEvent.objects.filter(
+        action=AuditAction.SIGNATURE_REFUSED, details__failed=failed
+    ).count()
+
+
+def test_repeated_failed_reauthentication_locks_signing_for_the_cool_off(
+    world, device, casebook, settings
+):
+    """Guessing her password at the signing form is limited as her login is (django-otp
+    throttles only the code): after AXES_FAILURE_LIMIT failures within AXES_COOLOFF_TIME, even
+    the right password and code are refused, without being checked, until the cool-off from
+    the failure that reached the limit has passed."""
+    settings.AXES_FAILURE_LIMIT = 3
+    settings.AXES_COOLOFF_TIME = timedelta(minutes=30)
+    for _ in range(3):
+        with pytest.raises(SignatureRefused, match="password or authenticator code is not"):
+            sign(world, device, password="a-guess")
+    assert refusals("password") == 3
+    reached = AuditEvent.objects.filter(action=AuditAction.SIGNATURE_REFUSED).latest("pk")
+    until = reached.occurred_at + timedelta(minutes=30)
+    before = CasebookSignature.objects.count()
+    # The right password and code now: refused, saying until when, and audited as such.
+    with pytest.raises(SignatureRefused, match=r"Too many failed attempts.*until .*UTC") as err:
+        sign(world, device)
+    assert until.strftime("%H:%M") in str(err.value)
+    # ... and more guesses are not checked either: none of them counts as a wrong password.
+    for _ in range(5):
+        with pytest.raises(SignatureRefused, match="Too many failed attempts"):
+            sign(world, device, password="another-guess")
+    assert refusals("password") == 3 and refusals("locked") == 6
+    locked = AuditEvent.objects.filter(details__failed="locked").latest("pk")
+    assert locked.details["until"] == until.isoformat() and locked.unblinded is False
+    assert CasebookSignature.objects.count() == before
+    # After the cool-off the right password and code sign.
+    signature = sign(world, device, now=until + timedelta(seconds=1))
+    assert signature_state(participant=world.participant_a).signed
+    assert signature.signed_at == until + timedelta(seconds=1)
+
+
+def test_failures_before_a_successful_signature_do_not_count_towards_the_lock(
+    world, device, casebook, settings
+):
+    settings.AXES_FAILURE_LIMIT = 3
+    for _ in range(2):
+        with pytest.raises(SignatureRefused):
+            sign(world, device, password="a-guess")
+    sign(world, device)
+    submit(world.participant_a, number=2)  # new data: a new signature is due
+    with pytest.raises(SignatureRefused, match="not correct"):
+        sign(world, device, password="a-guess", token=code(device, later=1))
+    # Two failures, a success, one failure: not locked.
+    assert sign(world, device, token=code(device, later=1))

@@ -142,3 +142,19 @@ def test_nobody_but_her_sites_investigator_opens_the_signing_page(client, world,
     assert client.get(sign_url(world)).status_code == 404
     assert client.post(sign_url(world), {"password": PASSWORD}).status_code == 404
     assert not CasebookSignature.objects.exists()
+
+
+def test_many_wrong_passwords_lock_the_signing_form_and_say_until_when(
+    world, device, signer, casebook, settings
+):
+    settings.AXES_FAILURE_LIMIT = 3
+    for _ in range(3):
+        response = signer.post(sign_url(world), form(world, device, password="a-guess"))
+        assert "password or authenticator code is not correct" in response.content.decode()
+    # The right password and code: refused, the page says for how long.
+    response = signer.post(sign_url(world), form(world, device))
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "Too many failed attempts" in page and "UTC (in 30 minutes)" in page
+    assert not CasebookSignature.objects.exists()
+    assert AuditEvent.objects.filter(details__failed="locked").count() == 1
