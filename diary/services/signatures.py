@@ -39,8 +39,8 @@ from diary.models import (
     Participant,
 )
 from diary.models.study import validate_time_zone
-from diary.rules.casebook import CASEBOOK_FORMAT
-from diary.selectors.casebook import signature_state
+from diary.rules.casebook import CASEBOOK_FORMAT, MILESTONE_FORMAT
+from diary.selectors.casebook import SignatureState, signature_state
 from diary.services.audit import audit_record
 
 
@@ -153,17 +153,20 @@ def casebook_sign(
     token: str,
     hash_seen: str,
     time_zone: str,
+    milestone: int | None = None,
     now: datetime | None = None,
 ) -> CasebookSignature:
-    """Sign her whole casebook as it is now, as `actor`, after re-authentication.
+    """Sign her whole casebook as it is now (`milestone` None), or her data up to one of her
+    study's milestones (its period number), as `actor`, after re-authentication.
 
-    `hash_seen` is the casebook hash the signing page showed: the signature is refused when
-    the casebook changed since (what she signs is what she saw). Raises PermissionDenied
-    unless the actor may sign at the participant's site; SignatureRefused for a wrong password
-    or code (audited), signing locked after too many of them (audited, the password not
-    checked: signing_locked_until), no authenticator, no printed name, an unknown time zone, a
-    changed casebook, or a casebook already signed and unchanged since. Nothing is stored on refusal
-    but the audit of a failed re-authentication.
+    `hash_seen` is the hash the signing page showed: the signature is refused when that data
+    changed since (what she signs is what she saw). Raises PermissionDenied unless the actor
+    may sign at the participant's site; SignatureRefused for a wrong password or code
+    (audited), signing locked after too many of them (audited, the password not checked:
+    signing_locked_until), a milestone the study does not define or she has not reached
+    (every period up to it submitted, missed or excused), no authenticator, no printed name,
+    an unknown time zone, changed data, or data already signed and unchanged since. Nothing
+    is stored on refusal but the audit of a failed re-authentication.
     """
     if not access.may_sign(actor, participant):
         raise PermissionDenied("You may not sign casebooks at this participant's site.")
@@ -176,7 +179,13 @@ def casebook_sign(
         raise SignatureRefused(exc.messages) from exc
     if not any(True for _ in devices_for_user(actor, confirmed=True)):
         raise SignatureRefused(NO_AUTHENTICATOR)
-    if signature_state(participant=participant).signed:
+    state = _state(participant, milestone)
+    if not state.reached:
+        raise SignatureRefused(
+            f"{state.label} is not reached yet: {state.scope} must each be submitted, missed "
+            "or excused before the investigator signs there. Nothing was signed."
+        )
+    if state.signed:
         raise SignatureRefused(ALREADY_SIGNED)  # before a code is spent on nothing
     now = now or timezone.now()
     until = signing_locked_until(actor=actor, now=now)
@@ -192,8 +201,16 @@ def casebook_sign(
         printed_name=printed_name,
         hash_seen=hash_seen,
         time_zone=time_zone,
+        milestone=milestone,
         now=now,
     )
+
+
+def _state(participant: Participant, milestone: int | None) -> SignatureState:
+    try:
+        return signature_state(participant=participant, milestone=milestone)
+    except LookupError as exc:
+        raise SignatureRefused(f"{exc} Nothing was signed.") from exc
 
 
 @transaction.atomic
@@ -204,12 +221,18 @@ def _signature_store(
     printed_name: str,
     hash_seen: str,
     time_zone: str,
+    milestone: int | None,
     now: datetime,
 ) -> CasebookSignature:
     # Her row locked first: a submission, correction or period report of hers waits, so the
     # hash computed here is the hash of what is signed.
-    locked = Participant.objects.select_for_update(no_key=True, of=("self",)).get(pk=participant.pk)
-    state = signature_state(participant=locked)
+    locked = (
+        Participant.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("study", "site")
+        .get(pk=participant.pk)
+    )
+    state = _state(locked, milestone)
+    content_format = CASEBOOK_FORMAT if milestone is None else MILESTONE_FORMAT
     if state.current_hash != hash_seen:
         raise SignatureRefused(
             "The casebook changed since you opened it. Nothing was signed; read it again "
@@ -226,7 +249,9 @@ def _signature_store(
         signer_time_zone=time_zone,
         meaning=SIGNATURE_MEANING,
         content_hash=state.current_hash,
-        content_format=CASEBOOK_FORMAT,
+        content_format=content_format,
+        milestone=milestone,
+        milestone_label="" if milestone is None else state.label,
     )
     audit_record(
         action=AuditAction.CASEBOOK_SIGNED,
@@ -239,7 +264,9 @@ def _signature_store(
             "signature": signature.pk,
             "printed_name": printed_name,
             "content_hash": state.current_hash,
-            "format": CASEBOOK_FORMAT,
+            "format": content_format,
+            "milestone": milestone,
+            "milestone_label": signature.milestone_label,
             "replaces_void": state.latest.pk if state.latest else None,
         },
     )

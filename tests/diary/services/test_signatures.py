@@ -12,7 +12,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from diary.models import SIGNATURE_MEANING, AuditAction, AuditEvent, CasebookSignature
-from diary.rules.casebook import casebook_canonical, casebook_hash
+from diary.rules.casebook import casebook_canonical, casebook_hash, milestone_content
 from diary.selectors.casebook import casebook_content, casebook_hash_now, signature_state
 from diary.selectors.periods import local_today
 from diary.services.change_requests import change_request_accept, change_request_make
@@ -29,9 +29,7 @@ CORRECTION = "She phoned: the VAS mark was meant at 30, not 70"
 def code(device: TOTPDevice, *, offset: int = 0, later: int = 0) -> str:
     """Her app's code now (`later`: one time step on, as a second signature within the same
     30 seconds needs: django-otp accepts a code once)."""
-    value = totp(
-        device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=later
-    )
+    value = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=later)
     return f"{(value + offset) % 1_000_000:06d}"
 
 
@@ -281,3 +279,94 @@ def test_failures_before_a_successful_signature_do_not_count_towards_the_lock(
         sign(world, device, password="a-guess", token=code(device, later=1))
     # Two failures, a success, one failure: not locked.
     assert sign(world, device, token=code(device, later=1))
+
+
+# --- Milestones ------------------------------------------------------------------------------
+@pytest.fixture
+def milestones(world):
+    study = world.participant_a.study
+    study.signing_milestones = [
+        {"after_period": 1, "label": "After period 1"},
+        {"after_period": 2, "label": "After period 2"},
+    ]
+    study.full_clean()
+    study.save()
+    world.participant_a.refresh_from_db()
+    return study
+
+
+def milestone_hash(participant, milestone: int) -> str:
+    return signature_state(participant=participant, milestone=milestone).current_hash
+
+
+def test_signing_at_a_milestone_binds_exactly_her_data_up_to_it(
+    world, device, casebook, milestones
+):
+    participant = world.participant_a
+    signature = sign(world, device, milestone=1, hash_seen=milestone_hash(participant, 1))
+    assert (signature.milestone, signature.milestone_label) == (1, "After period 1")
+    expected = casebook_hash(
+        milestone_content(casebook_content(participant=participant), after_period=1)
+    )
+    assert signature.content_hash == expected
+    event = AuditEvent.objects.get(action=AuditAction.CASEBOOK_SIGNED)
+    assert (event.details["milestone"], event.details["milestone_label"]) == (1, "After period 1")
+    assert event.details["format"] == "casebook-milestone-1"
+    # Her whole casebook is still unsigned: a milestone's signature is its own.
+    assert not signature_state(participant=participant).signed
+    # A later period's data leave the milestone's signature holding ...
+    submit(participant, number=2)
+    assert signature_state(participant=participant, milestone=1).signed
+    # ... a change to period 1's data voids it, visibly, and a new one is accepted.
+    response_correct(
+        response=casebook["vas_dysmenorrhea"],
+        answers={"vas_dysmenorrhea": 30},
+        reason=CORRECTION,
+        actor=world.coordinator1,
+    )
+    state = signature_state(participant=participant, milestone=1)
+    assert state.void and not state.holds(signature)
+    again = sign(
+        world, device, milestone=1, hash_seen=state.current_hash, token=code(device, later=1)
+    )
+    assert again.content_hash == state.current_hash
+
+
+def test_a_milestone_not_reached_is_refused_and_nothing_stored(world, device, casebook, milestones):
+    before = stored()
+    with pytest.raises(
+        SignatureRefused,
+        match="After period 2 is not reached yet: periods 1 to 2 must each be submitted",
+    ):
+        sign(world, device, milestone=2, hash_seen=milestone_hash(world.participant_a, 2))
+    assert stored() == before
+
+
+def test_a_milestone_the_study_does_not_define_is_refused(world, device, casebook, milestones):
+    before = stored()
+    with pytest.raises(SignatureRefused, match="defines no milestone after period 3"):
+        sign(world, device, milestone=3)
+    assert stored() == before
+
+
+def test_signing_a_milestone_twice_unchanged_is_refused(world, device, casebook, milestones):
+    sign(world, device, milestone=1, hash_seen=milestone_hash(world.participant_a, 1))
+    before = stored()
+    with pytest.raises(SignatureRefused, match="already signed and has not changed"):
+        sign(
+            world,
+            device,
+            milestone=1,
+            hash_seen=milestone_hash(world.participant_a, 1),
+            token=code(device, later=1),
+        )
+    assert stored() == before
+
+
+def test_bad_milestones_are_refused_on_the_study(world):
+    from django.core.exceptions import ValidationError
+
+    study = world.participant_a.study
+    study.signing_milestones = [{"after_period": study.number_of_periods + 1, "label": "Late"}]
+    with pytest.raises(ValidationError, match="between 1 and"):
+        study.full_clean()
