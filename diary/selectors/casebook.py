@@ -132,6 +132,7 @@ class SignatureState:
     milestone: int | None = None
     label: str = "Her whole casebook"
     reached: bool = True  # a milestone: every period up to it submitted, missed or excused
+    defined: bool = True  # False: signed at a milestone the study has since removed
 
     @property
     def signed(self) -> bool:
@@ -177,15 +178,22 @@ def signature_states(
             **extra,
         )
 
+    defined = {m.after_period: m.label for m in participant.study.milestones}
+    # A milestone the study no longer defines keeps showing the signatures made at it.
+    dropped = {
+        s.milestone: s.milestone_label
+        for s in reversed(signatures)
+        if s.milestone is not None and s.milestone not in defined
+    }
     states = [state(None, content)]
-    for milestone in participant.study.milestones:
-        period = milestone.after_period
+    for period in sorted({*defined, *dropped}):
         states.append(
             state(
                 period,
                 milestone_content(content, after_period=period),
-                label=milestone.label,
+                label=defined.get(period) or dropped[period],
                 reached=milestone_reached(content, after_period=period),
+                defined=period in defined,
             )
         )
     return states
@@ -193,9 +201,9 @@ def signature_states(
 
 def signature_state(*, participant: Participant, milestone: int | None = None) -> SignatureState:
     """The state of her whole casebook (`milestone` None) or of one milestone of her study.
-    Raises LookupError for a milestone her study does not define."""
+    Raises LookupError for a milestone her study does not define (now)."""
     for state in signature_states(participant=participant):
-        if state.milestone == milestone:
+        if state.milestone == milestone and state.defined:
             return state
     raise LookupError(f"The study defines no milestone after period {milestone}.")
 

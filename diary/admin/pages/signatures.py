@@ -53,7 +53,7 @@ def casebook_sign_view(request: HttpRequest, participant_id: int) -> HttpRespons
     )
     states = signature_states(participant=participant)
     wanted = request.POST.get("milestone") or request.GET.get("milestone") or None
-    state = next((s for s in states if str(s.milestone) == str(wanted)), None)
+    state = next((s for s in states if s.defined and str(s.milestone) == str(wanted)), None)
     if state is None:
         raise Http404("The study defines no such milestone.")
     initial = {

@@ -13,7 +13,12 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from diary.models import SIGNATURE_MEANING, AuditAction, AuditEvent, CasebookSignature
 from diary.rules.casebook import casebook_canonical, casebook_hash, milestone_content
-from diary.selectors.casebook import casebook_content, casebook_hash_now, signature_state
+from diary.selectors.casebook import (
+    casebook_content,
+    casebook_hash_now,
+    signature_state,
+    signature_states,
+)
 from diary.selectors.periods import local_today
 from diary.services.change_requests import change_request_accept, change_request_make
 from diary.services.corrections import response_correct
@@ -370,3 +375,20 @@ def test_bad_milestones_are_refused_on_the_study(world):
     study.signing_milestones = [{"after_period": study.number_of_periods + 1, "label": "Late"}]
     with pytest.raises(ValidationError, match="between 1 and"):
         study.full_clean()
+
+
+def test_a_signature_at_a_milestone_the_study_later_removes_is_still_shown_not_signable(
+    world, device, casebook, milestones
+):
+    participant = world.participant_a
+    signature = sign(world, device, milestone=1, hash_seen=milestone_hash(participant, 1))
+    milestones.signing_milestones = [{"after_period": 2, "label": "After period 2"}]
+    milestones.save()
+    participant.refresh_from_db()
+    states = {s.milestone: s for s in signature_states(participant=participant)}
+    assert states[1].signatures == (signature,) and states[1].signed
+    assert not states[1].defined and states[1].label == "After period 1"
+    before = stored()
+    with pytest.raises(SignatureRefused, match="defines no milestone after period 1"):
+        sign(world, device, milestone=1, token=code(device, later=1))
+    assert stored() == before
