@@ -1,6 +1,6 @@
 """The site's own copy for one large site, against reading the same data bare, in the same run.
 
-    python -m bench site_copy [--participants 500]
+    python -m bench site_copy [--participants 500] [--profile FILE]
 
 One site of `--participants` participants x 6 periods, every assessment submitted (EHP-30 and
 VAS) and scored, made with the export benchmark's set-based SQL (the other site gets as many).
@@ -16,12 +16,34 @@ Measured, in this order, in one process:
 Printed: both times, their ratio (how many times the bare reading the copy costs), the copy's
 seconds per casebook and the growth of this process's resident memory while copying.
 Targets (issue 17, item 6): the copy under 3 minutes, RSS growth under 100 MB (flat: one
-participant in memory at a time).
+participant in memory at a time). `--profile FILE` runs the copy under cProfile.
+
+Where the time goes (cProfile, 40 participants): rendering the PDF casebooks with ReportLab
+about three quarters (platypus tables drawn cell by cell, its text-width and number
+formatting in the hot loop), reading the casebooks about a sixth (a third of which was
+reading her rows a second time to hash them for the signatures, now hashed from the rows
+read once: diary.selectors.casebook.casebook_content_of), the ODM archive
+(diary.exports.odm) about 5 %, the CSV files and SHA-256 the rest. ReportLab's C
+accelerators (the rl-accel package) replace its pure-Python text width and number formatting.
+
+Measured on the shared 2-CPU machine (other helpers' test runs at the same time; times
+follow the load):
+- before (ReportLab pure Python, hash read twice), load average 1.0-1.5: copy 77.4 s
+  (155 ms per casebook), baseline 17.2 s, ratio 4.5, RSS growth 0.7 MB; an earlier run under
+  heavier load took 390 s;
+- with rl-accel, load average 4.1-5.4: copy 83.5 s (167 ms), baseline 24.2 s, ratio 3.4;
+- with rl-accel and the rows hashed once, load average 4.1-4.7: copy 73.6 s (147 ms per
+  casebook), baseline 18.6 s, ratio 4.0, RSS growth 0.8 MB; another run of the same code while
+  a 20-minute test run of this worktree shared the cores: 112.7 s.
+Rendering PDFs in a pool of processes was not adopted: the 2 cores are shared, and a Celery
+prefork worker's process is daemonic, which may not start children.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import cProfile
 import sys
 import tempfile
 import time
@@ -68,6 +90,12 @@ def baseline(study, site) -> float:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench site_copy", description=__doc__)
     parser.add_argument("--participants", type=int, default=500, help="Of the copied site.")
+    parser.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="Run the copy under cProfile and write its statistics to FILE (pstats format; "
+        "the timing then includes the profiler's overhead).",
+    )
     args = parser.parse_args(argv)
     teardown = django_setup()
     try:
@@ -86,11 +114,13 @@ def main(argv: list[str]) -> int:
         )
         baseline(study, site)  # warm the cache for both contenders alike
         bare = baseline(study, site)
+        profiler = cProfile.Profile() if args.profile else None
         with tempfile.TemporaryDirectory() as folder, PeakRss() as memory:
             start = time.perf_counter()
-            manifest = site_copy_to_folder(
-                site=site, actor=user, out_dir=Path(folder), now=timezone.now()
-            )
+            with profiler or contextlib.nullcontext():
+                manifest = site_copy_to_folder(
+                    site=site, actor=user, out_dir=Path(folder), now=timezone.now()
+                )
             seconds = time.perf_counter() - start
             size = sum(entry["bytes"] for entry in manifest["files"])
         casebooks = manifest["participants"]
@@ -103,6 +133,9 @@ def main(argv: list[str]) -> int:
             f"ratio copy/baseline {seconds / bare:.1f} | target < {TARGET_SECONDS} s | "
             f"RSS growth {memory.growth_mb:.1f} MB (target < {TARGET_RSS_MB})"
         )
+        if profiler is not None:
+            profiler.dump_stats(args.profile)
+            print(f"profile written to {args.profile} (python -m pstats {args.profile})")
         print("targets met" if ok else "TARGETS MISSED")
         return 0 if ok else 1
     finally:

@@ -30,7 +30,7 @@ from diary.models import (
     ReminderStatus,
     Response,
 )
-from diary.selectors.casebook import change_requests_of, signature_state
+from diary.selectors.casebook import change_requests_of, signature_states
 from diary.selectors.responses import response_read
 from diary.services.invitations import invitation_send
 from diary.services.participants import participant_enrol
@@ -340,7 +340,7 @@ class ParticipantAdmin(ScopedAdmin):
             extra_context.update(participant_record(obj))
             extra_context["can_correct"] = access.may_correct(request.user, obj)
             extra_context["can_sign"] = access.may_sign(request.user, obj)
-            extra_context["state"] = signature_state(participant=obj)
+            extra_context["states"] = signature_states(participant=obj)
             extra_context["change_requests"] = change_requests_of(participant=obj)
             extra_context["can_decide"] = access.may_decide_change(request.user, obj)
             if obj.study_id in access.unblinded_study_ids(request.user):

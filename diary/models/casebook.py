@@ -120,7 +120,9 @@ class DataChangeRequest(models.Model):
 SIGNATURE_MEANING = "I confirm that these data are accurate and complete"
 
 
-@tracked()
+# milestone and milestone_label came after the row history's digests were first chained (the
+# CASEBOOK_SIGNED audit event carries them).
+@tracked(untracked=("milestone", "milestone_label"))
 class CasebookSignature(models.Model):
     """The investigator's electronic signature of a participant's whole casebook (21 CFR 11.50:
     printed name, date and time, meaning; 11.70: bound to a SHA-256 of exactly what was
@@ -146,6 +148,13 @@ class CasebookSignature(models.Model):
     content_format = models.CharField(
         max_length=20, help_text="Version of the canonical casebook serialisation hashed."
     )
+    milestone = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="The study's milestone signed: her data up to this period (none: her whole "
+        "casebook).",
+    )
+    milestone_label = models.CharField(max_length=100, blank=True)
 
     class Meta:
         ordering = ["-signed_at", "-id"]

@@ -15,6 +15,7 @@ from django.db.models.lookups import Exact
 
 from diary.models.history import tracked
 from diary.models.lock import LockLevel
+from diary.rules.casebook import milestones_parse
 from scoring.definitions import InstrumentNotFound, instrument_get
 
 
@@ -74,7 +75,9 @@ class MissingItemRule(models.TextChoices):
 
 # The lock's level and time are the latest of the study's lock changes, whose own history
 # (StudyLockChange, tracked) says who changed them, when and why.
-@tracked(untracked=("lock_level", "lock_changed_at"))
+# signing_milestones came after the row history's digests were first chained: tracked, it
+# would change the digests of every earlier study snapshot.
+@tracked(untracked=("lock_level", "lock_changed_at", "signing_milestones"))
 class Study(models.Model):
     code = models.SlugField(max_length=32, unique=True)
     name = models.CharField(max_length=200)
@@ -102,6 +105,14 @@ class Study(models.Model):
     )
     number_of_periods = models.PositiveSmallIntegerField(default=6)
     periods_per_block = models.PositiveSmallIntegerField(default=3)
+    # diary.rules.casebook.milestones_parse; checked against number_of_periods in clean().
+    signing_milestones = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Where the investigator signs besides her whole casebook, e.g. "
+        '[{"after_period": 3, "label": "After period 3"}, {"after_period": 6, "label": '
+        '"End of study"}]: a signature at a milestone covers her data up to that period.',
+    )
     time_zone = models.CharField(
         max_length=64, default="Europe/Copenhagen", validators=[validate_time_zone]
     )
@@ -213,6 +224,10 @@ class Study(models.Model):
         return self.code
 
     def clean(self) -> None:
+        try:
+            milestones_parse(self.signing_milestones, number_of_periods=self.number_of_periods)
+        except ValueError as exc:
+            raise ValidationError({"signing_milestones": str(exc)}) from exc
         if not isinstance(self.instrument_modules, dict):
             return  # validate_instrument_modules says what is wrong with it
         stray = sorted(set(self.instrument_modules) - set(self.instruments))
@@ -235,6 +250,11 @@ class Study(models.Model):
             return re.fullmatch(self.subject_id_pattern, subject_id) is not None
         except re.error:
             return False
+
+    @property
+    def milestones(self):
+        """Its signing milestones in period order (diary.rules.casebook.Milestone)."""
+        return milestones_parse(self.signing_milestones, number_of_periods=self.number_of_periods)
 
     @property
     def number_of_blocks(self) -> int:

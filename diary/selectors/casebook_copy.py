@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db.models import Prefetch
 
-from diary.models import AuditAction, AuditEvent, Participant, Response
+from diary.models import AuditAction, AuditEvent, ClosingPeriodStart, Participant, Response
 from diary.rules.local_time import wall_clock_label
-from diary.selectors.casebook import signature_state
+from diary.selectors.casebook import casebook_content_of, signature_states
 from diary.selectors.responses import ResponseRead, response_read
 from scoring.engine import ALGORITHM_VERSION, display_round
 from scoring.models import Score
@@ -74,9 +74,11 @@ class TrailEntry:
 
 @dataclass(frozen=True)
 class SignatureEntry:
-    """An investigator's signature of this casebook, and whether it still holds (the hash of
-    her data now is the one signed) or was voided by a later change."""
+    """An investigator's signature of this casebook (of all of it, or of her data up to a
+    milestone of the study: `signed_for`), and whether it still holds (the hash of that data
+    now is the one signed) or was voided by a later change."""
 
+    signed_for: str  # "Her whole casebook (all her periods)", "After period 3 (periods 1 to 3)"
     printed_name: str
     signed_utc: str
     signed_local: str  # on the signer's clock
@@ -142,8 +144,9 @@ def _response_entry(response: Response, superseded: bool, zone: ZoneInfo) -> Res
 
 
 def casebook_read(*, participant: Participant) -> Casebook:
-    """Her casebook (five queries: periods, assessments, responses, scores, audit events;
-    and her signatures with the hash of her data now, diary.selectors.casebook)."""
+    """Her casebook (seven queries: periods, the start closing her last period, assessments,
+    responses, scores, audit events, signatures), with her signatures and whether each holds,
+    hashed from the same rows (diary.selectors.casebook.casebook_content_of)."""
     zone = _zone(participant.time_zone)
     study = participant.study
     scores = Score.objects.filter(
@@ -153,9 +156,9 @@ def casebook_read(*, participant: Participant) -> Casebook:
         participant.assessments.order_by("period_number").prefetch_related(
             Prefetch(
                 "responses",
-                queryset=Response.objects.order_by("submitted_at", "pk").prefetch_related(
-                    Prefetch("scores", queryset=scores)
-                ),
+                queryset=Response.objects.order_by("submitted_at", "pk")
+                .select_related("submitted_by")
+                .prefetch_related(Prefetch("scores", queryset=scores)),
             )
         )
     )
@@ -189,6 +192,14 @@ def casebook_read(*, participant: Participant) -> Casebook:
         for a in assessments
     ]
     reads = [r.read for a in entries for r in a.responses]
+    periods = list(participant.periods.order_by("number"))
+    content = casebook_content_of(
+        participant=participant,
+        periods=periods,
+        closing=ClosingPeriodStart.objects.filter(participant=participant).first(),
+        assessments=assessments,
+        responses=[r for a in assessments for r in a.responses.all()],
+    )
     return Casebook(
         study_code=study.code,
         study_name=study.name,
@@ -200,19 +211,20 @@ def casebook_read(*, participant: Participant) -> Casebook:
         demo_wording=any(read.demo for read in reads),
         periods=[
             PeriodEntry(p.number, p.started_on, p.ended_on, _clock(p.start_reported_at, zone))
-            for p in participant.periods.order_by("number")
+            for p in periods
         ],
         assessments=entries,
         changes=[t for t, e in zip(trail, events, strict=True) if e.action in CHANGE_ACTIONS],
         trail=trail,
-        signatures=_signatures(participant),
+        signatures=_signatures(participant, content),
     )
 
 
-def _signatures(participant: Participant) -> list[SignatureEntry]:
-    state = signature_state(participant=participant)
+def _signatures(participant: Participant, content: dict) -> list[SignatureEntry]:
+    """Per signable part (her whole casebook, then each milestone), newest first."""
     return [
         SignatureEntry(
+            signed_for=f"{state.label} ({state.scope})",
             printed_name=signature.printed_name,
             signed_utc=wall_clock_label(signature.signed_at, ZoneInfo("UTC")),
             signed_local=_clock(signature.signed_at, _zone(signature.signer_time_zone)),
@@ -220,5 +232,6 @@ def _signatures(participant: Participant) -> list[SignatureEntry]:
             content_hash=signature.content_hash,
             holds=state.holds(signature),
         )
+        for state in signature_states(participant=participant, content=content)
         for signature in state.signatures
     ]

@@ -111,11 +111,13 @@ def _trail(entries: list[TrailEntry]) -> Table:
 
 
 def _signatures(casebook: Casebook) -> list[Flowable]:
-    """Each signature as Part 11 asks it shown: printed name, date and time, meaning; and the
-    hash it is bound to, with whether her data still match it."""
+    """Each signature as Part 11 asks it shown: what it covers (her whole casebook or a
+    milestone), printed name, date and time, meaning; and the hash it is bound to, with whether
+    her data still match it."""
     return [
         _p(
-            f"Signed by {s.printed_name} on {s.signed_utc} ({s.signed_local} on her clock). "
+            f"{s.signed_for}. Signed by {s.printed_name} on {s.signed_utc} "
+            f"({s.signed_local} on her clock). "
             f"Meaning: {s.meaning}. Bound to SHA-256 {s.content_hash}. "
             + (
                 "Holds: the data are as signed."

@@ -12,8 +12,13 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from diary.models import SIGNATURE_MEANING, AuditAction, AuditEvent, CasebookSignature
-from diary.rules.casebook import casebook_canonical, casebook_hash
-from diary.selectors.casebook import casebook_content, casebook_hash_now, signature_state
+from diary.rules.casebook import casebook_canonical, casebook_hash, milestone_content
+from diary.selectors.casebook import (
+    casebook_content,
+    casebook_hash_now,
+    signature_state,
+    signature_states,
+)
 from diary.selectors.periods import local_today
 from diary.services.change_requests import change_request_accept, change_request_make
 from diary.services.corrections import response_correct
@@ -29,9 +34,7 @@ CORRECTION = "She phoned: the VAS mark was meant at 30, not 70"
 def code(device: TOTPDevice, *, offset: int = 0, later: int = 0) -> str:
     """Her app's code now (`later`: one time step on, as a second signature within the same
     30 seconds needs: django-otp accepts a code once)."""
-    value = totp(
-        device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=later
-    )
+    value = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=later)
     return f"{(value + offset) % 1_000_000:06d}"
 
 
@@ -226,3 +229,166 @@ def test_a_signature_cannot_be_changed_or_removed(world, device, casebook):
         with pytest.raises(DatabaseError), transaction.atomic():
             statement()
     assert CasebookSignature.objects.get(pk=signature.pk).printed_name == "Ida Nordahl"
+
+
+def refusals(failed: str) -> int:
+    return AuditEvent.objects.filter(
+        action=AuditAction.SIGNATURE_REFUSED, details__failed=failed
+    ).count()
+
+
+def test_repeated_failed_reauthentication_locks_signing_for_the_cool_off(
+    world, device, casebook, settings
+):
+    """Guessing her password at the signing form is limited as her login is (django-otp
+    throttles only the code): after AXES_FAILURE_LIMIT failures within AXES_COOLOFF_TIME, even
+    the right password and code are refused, without being checked, until the cool-off from
+    the failure that reached the limit has passed."""
+    settings.AXES_FAILURE_LIMIT = 3
+    settings.AXES_COOLOFF_TIME = timedelta(minutes=30)
+    for _ in range(3):
+        with pytest.raises(SignatureRefused, match="password or authenticator code is not"):
+            sign(world, device, password="a-guess")
+    assert refusals("password") == 3
+    reached = AuditEvent.objects.filter(action=AuditAction.SIGNATURE_REFUSED).latest("pk")
+    until = reached.occurred_at + timedelta(minutes=30)
+    before = CasebookSignature.objects.count()
+    # The right password and code now: refused, saying until when, and audited as such.
+    with pytest.raises(SignatureRefused, match=r"Too many failed attempts.*until .*UTC") as err:
+        sign(world, device)
+    assert until.strftime("%H:%M") in str(err.value)
+    # ... and more guesses are not checked either: none of them counts as a wrong password.
+    for _ in range(5):
+        with pytest.raises(SignatureRefused, match="Too many failed attempts"):
+            sign(world, device, password="another-guess")
+    assert refusals("password") == 3 and refusals("locked") == 6
+    locked = AuditEvent.objects.filter(details__failed="locked").latest("pk")
+    assert locked.details["until"] == until.isoformat() and locked.unblinded is False
+    assert CasebookSignature.objects.count() == before
+    # After the cool-off the right password and code sign.
+    signature = sign(world, device, now=until + timedelta(seconds=1))
+    assert signature_state(participant=world.participant_a).signed
+    assert signature.signed_at == until + timedelta(seconds=1)
+
+
+def test_failures_before_a_successful_signature_do_not_count_towards_the_lock(
+    world, device, casebook, settings
+):
+    settings.AXES_FAILURE_LIMIT = 3
+    for _ in range(2):
+        with pytest.raises(SignatureRefused):
+            sign(world, device, password="a-guess")
+    sign(world, device)
+    submit(world.participant_a, number=2)  # new data: a new signature is due
+    with pytest.raises(SignatureRefused, match="not correct"):
+        sign(world, device, password="a-guess", token=code(device, later=1))
+    # Two failures, a success, one failure: not locked.
+    assert sign(world, device, token=code(device, later=1))
+
+
+# --- Milestones ------------------------------------------------------------------------------
+@pytest.fixture
+def milestones(world):
+    study = world.participant_a.study
+    study.signing_milestones = [
+        {"after_period": 1, "label": "After period 1"},
+        {"after_period": 2, "label": "After period 2"},
+    ]
+    study.full_clean()
+    study.save()
+    world.participant_a.refresh_from_db()
+    return study
+
+
+def milestone_hash(participant, milestone: int) -> str:
+    return signature_state(participant=participant, milestone=milestone).current_hash
+
+
+def test_signing_at_a_milestone_binds_exactly_her_data_up_to_it(
+    world, device, casebook, milestones
+):
+    participant = world.participant_a
+    signature = sign(world, device, milestone=1, hash_seen=milestone_hash(participant, 1))
+    assert (signature.milestone, signature.milestone_label) == (1, "After period 1")
+    expected = casebook_hash(
+        milestone_content(casebook_content(participant=participant), after_period=1)
+    )
+    assert signature.content_hash == expected
+    event = AuditEvent.objects.get(action=AuditAction.CASEBOOK_SIGNED)
+    assert (event.details["milestone"], event.details["milestone_label"]) == (1, "After period 1")
+    assert event.details["format"] == "casebook-milestone-1"
+    # Her whole casebook is still unsigned: a milestone's signature is its own.
+    assert not signature_state(participant=participant).signed
+    # A later period's data leave the milestone's signature holding ...
+    submit(participant, number=2)
+    assert signature_state(participant=participant, milestone=1).signed
+    # ... a change to period 1's data voids it, visibly, and a new one is accepted.
+    response_correct(
+        response=casebook["vas_dysmenorrhea"],
+        answers={"vas_dysmenorrhea": 30},
+        reason=CORRECTION,
+        actor=world.coordinator1,
+    )
+    state = signature_state(participant=participant, milestone=1)
+    assert state.void and not state.holds(signature)
+    again = sign(
+        world, device, milestone=1, hash_seen=state.current_hash, token=code(device, later=1)
+    )
+    assert again.content_hash == state.current_hash
+
+
+def test_a_milestone_not_reached_is_refused_and_nothing_stored(world, device, casebook, milestones):
+    before = stored()
+    with pytest.raises(
+        SignatureRefused,
+        match="After period 2 is not reached yet: periods 1 to 2 must each be submitted",
+    ):
+        sign(world, device, milestone=2, hash_seen=milestone_hash(world.participant_a, 2))
+    assert stored() == before
+
+
+def test_a_milestone_the_study_does_not_define_is_refused(world, device, casebook, milestones):
+    before = stored()
+    with pytest.raises(SignatureRefused, match="defines no milestone after period 3"):
+        sign(world, device, milestone=3)
+    assert stored() == before
+
+
+def test_signing_a_milestone_twice_unchanged_is_refused(world, device, casebook, milestones):
+    sign(world, device, milestone=1, hash_seen=milestone_hash(world.participant_a, 1))
+    before = stored()
+    with pytest.raises(SignatureRefused, match="already signed and has not changed"):
+        sign(
+            world,
+            device,
+            milestone=1,
+            hash_seen=milestone_hash(world.participant_a, 1),
+            token=code(device, later=1),
+        )
+    assert stored() == before
+
+
+def test_bad_milestones_are_refused_on_the_study(world):
+    from django.core.exceptions import ValidationError
+
+    study = world.participant_a.study
+    study.signing_milestones = [{"after_period": study.number_of_periods + 1, "label": "Late"}]
+    with pytest.raises(ValidationError, match="between 1 and"):
+        study.full_clean()
+
+
+def test_a_signature_at_a_milestone_the_study_later_removes_is_still_shown_not_signable(
+    world, device, casebook, milestones
+):
+    participant = world.participant_a
+    signature = sign(world, device, milestone=1, hash_seen=milestone_hash(participant, 1))
+    milestones.signing_milestones = [{"after_period": 2, "label": "After period 2"}]
+    milestones.save()
+    participant.refresh_from_db()
+    states = {s.milestone: s for s in signature_states(participant=participant)}
+    assert states[1].signatures == (signature,) and states[1].signed
+    assert not states[1].defined and states[1].label == "After period 1"
+    before = stored()
+    with pytest.raises(SignatureRefused, match="defines no milestone after period 1"):
+        sign(world, device, milestone=1, token=code(device, later=1))
+    assert stored() == before

@@ -39,7 +39,7 @@ from diary.models import (
     StaffRole,
 )
 from diary.rules import odm
-from diary.selectors.casebook import casebook_hash_now
+from diary.selectors.casebook import casebook_hash_now, signature_state
 from diary.services.corrections import response_correct
 from diary.services.signatures import casebook_sign
 from diary.services.site_copy import (
@@ -155,9 +155,7 @@ def test_the_copy_holds_the_sites_odm_archive_with_every_values_audit_records(da
     assert "Transcribed from her paper diary" in reasons
 
 
-def test_her_casebook_shows_the_investigators_signature_and_that_a_change_voids_it(
-    data, tmp_path
-):
+def test_her_casebook_shows_the_investigators_signature_and_that_a_change_voids_it(data, tmp_path):
     device = TOTPDevice.objects.create(user=data.investigator1, name="app", confirmed=True)
     participant = data.participant_a
     casebook_sign(
@@ -350,3 +348,30 @@ def test_every_site_gets_a_final_copy_at_the_hard_lock(
         ("S02", SiteCopyTrigger.AT_LOCK, SiteCopyStatus.DONE),
     ]
     assert {c.manifest["data_status"] for c in copies} == {"final"}
+
+
+def test_her_casebook_shows_each_signature_with_the_milestone_it_covers(data, tmp_path):
+    study = data.study
+    study.signing_milestones = [{"after_period": 1, "label": "After period 1"}]
+    study.save()
+    participant = data.participant_a
+    participant.refresh_from_db()
+    device = TOTPDevice.objects.create(user=data.investigator1, name="app", confirmed=True)
+
+    value = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
+    casebook_sign(
+        participant=participant,
+        actor=data.investigator1,
+        password=PASSWORD,
+        token=f"{value:06d}",
+        hash_seen=signature_state(participant=participant, milestone=1).current_hash,
+        time_zone="Europe/Copenhagen",
+        milestone=1,
+    )
+    out = tmp_path / "copy"
+    site_copy_to_folder(site=data.site1, actor=data.coordinator1, out_dir=out, now=NOW)
+    text = pdf_text(out / "casebooks/S01-001.pdf")
+    signed = CasebookSignature.objects.get(participant=participant)
+    assert f"After period 1 (period 1). Signed by {signed.printed_name}" in text
+    assert signed.content_hash in text and "Holds: the data are as signed." in text
+    assert "Her whole casebook (all her periods). Signed" not in text

@@ -12,7 +12,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from diary.models import AuditAction, AuditEvent, CasebookSignature
-from diary.selectors.casebook import casebook_hash_now
+from diary.selectors.casebook import casebook_hash_now, signature_state
 from diary.selectors.periods import local_today
 from diary.services.corrections import response_correct
 from diary.services.periods import period_start_report
@@ -141,4 +141,79 @@ def test_nobody_but_her_sites_investigator_opens_the_signing_page(client, world,
     client.force_login(getattr(world, who))
     assert client.get(sign_url(world)).status_code == 404
     assert client.post(sign_url(world), {"password": PASSWORD}).status_code == 404
+    assert not CasebookSignature.objects.exists()
+
+
+def test_many_wrong_passwords_lock_the_signing_form_and_say_until_when(
+    world, device, signer, casebook, settings
+):
+    settings.AXES_FAILURE_LIMIT = 3
+    for _ in range(3):
+        response = signer.post(sign_url(world), form(world, device, password="a-guess"))
+        assert "password or authenticator code is not correct" in response.content.decode()
+    # The right password and code: refused, the page says for how long.
+    response = signer.post(sign_url(world), form(world, device))
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "Too many failed attempts" in page and "UTC (in 30 minutes)" in page
+    assert not CasebookSignature.objects.exists()
+    assert AuditEvent.objects.filter(details__failed="locked").count() == 1
+
+
+@pytest.fixture
+def milestones(world):
+    study = world.participant_a.study
+    study.signing_milestones = [
+        {"after_period": 1, "label": "After period 1"},
+        {"after_period": 2, "label": "After period 2"},
+    ]
+    study.save()
+    return study
+
+
+def milestone_hash(world, milestone: int) -> str:
+    return signature_state(participant=world.participant_a, milestone=milestone).current_hash
+
+
+def test_she_signs_at_a_reached_milestone_and_her_page_shows_it_per_milestone(
+    world, device, signer, casebook, milestones
+):
+    page = signer.get(sign_url(world) + "?milestone=1").content.decode()
+    assert "You sign at the milestone <strong>After period 1</strong>" in page
+    assert milestone_hash(world, 1) in page
+    assert "After period 2 (periods 1 to 2)</a>: not reached yet" in page
+    response = signer.post(
+        sign_url(world), form(world, device, milestone="1", hash_seen=milestone_hash(world, 1))
+    )
+    assert response.status_code == 302
+    signature = CasebookSignature.objects.get()
+    assert (signature.milestone, signature.milestone_label) == (1, "After period 1")
+    shown = participant_page(signer, world)
+    part = shown[shown.index("After period 1 (period 1)") :]
+    assert "unchanged since the latest signature" in part[: part.index("</section>")]
+    assert signature.content_hash in part
+    # Her whole casebook is still to be signed, and offered.
+    assert f'href="{sign_url(world)}"' in shown and "Not signed yet." in shown
+
+
+def test_a_milestone_not_reached_is_refused_on_the_page_and_nothing_signed(
+    world, device, signer, casebook, milestones
+):
+    page = signer.get(sign_url(world) + "?milestone=2").content.decode()
+    assert "After period 2 is not reached yet" in page
+    response = signer.post(
+        sign_url(world), form(world, device, milestone="2", hash_seen=milestone_hash(world, 2))
+    )
+    assert response.status_code == 400
+    assert "is not reached yet: periods 1 to 2 must each be submitted" in response.content.decode()
+    assert not CasebookSignature.objects.exists()
+
+
+@pytest.mark.parametrize("milestone", ["3", "x"])
+def test_a_milestone_the_study_does_not_define_is_not_found(
+    world, device, signer, casebook, milestones, milestone
+):
+    assert signer.get(sign_url(world) + f"?milestone={milestone}").status_code == 404
+    response = signer.post(sign_url(world), form(world, device, milestone=milestone))
+    assert response.status_code == 404
     assert not CasebookSignature.objects.exists()
