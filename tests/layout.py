@@ -107,6 +107,7 @@ LAYER_OF: dict[str, Place] = {
     "diary.exports.formats": Place(
         "selectors", "Dataset-JSON, XPT, SAV, DTA from a SELECT read by a server-side cursor"
     ),
+    "diary.exports.xpt": Place("pure", "SAS XPORT v5 in bounded memory (pyreadstat header)"),
     "diary.exports.define": Place("pure", "define.xml 2.1 from the datasets' metadata (odmlib)"),
     "diary.exports.sdtm": Place("pure", "package marker (docstring only) of the SDTM datasets"),
     "diary.exports.sdtm.domains": Place("pure", "SDTM variables: names, labels and their SQL"),
