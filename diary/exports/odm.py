@@ -10,15 +10,29 @@ stream. The file is validated against the official XSD that odmlib ships
   (F.PERIOD) and one form per instrument collected; an instrument's item groups are its pages
   (core scales, chosen modules); items and code lists carry the shipped structure's demo
   labels (scoring/instruments/), never a licensed wording loaded into the database.
-- AdminData: every user who recorded a value (a participant by her pseudonymous study ID, staff
+- AdminData: every user who recorded a value or signed a casebook (a participant by her pseudonymous study ID, staff
   by user name; no contact details) and every site in the file.
-- ClinicalData: per participant, per reported period its dates and the answers of each
-  instrument with their history (a not-answered item is ItemData IsNull="Yes"): each data
+- AdminData also holds the definition of the investigator's casebook signature (SignatureDef
+  SD.CASEBOOK: Methodology Electronic, its Meaning and LegalReason); a staff user is named by
+  user name and full name (a signer's printed name).
+- ClinicalData: per participant, per period her dates (the F.PERIOD form) and the answers of
+  each instrument with their history (a not-answered item is ItemData IsNull="Yes"): each data
   point's first value as an ItemData with TransactionType="Insert", then each correction that
-  changed it as TransactionType="Update", in the order they were made. Every ItemData has an
+  changed it as TransactionType="Update", in the order they were made. A questionnaire answered
+  in a period whose dates were never reported (Assessment.period is nullable) is a study event
+  with the instrument forms and no F.PERIOD form (F.PERIOD stays Mandatory: that event is
+  incomplete, and the import refuses it, diary.rules.imports). Every ItemData has an
   AuditRecord: who recorded it, at which site, when (server time, UTC), the reason of a
   correction, a paper transcription or an import, and the source (participant_web,
   site_correction, import, ...). No other element carries a TransactionType.
+- Casebook signatures (issue 17, 21 CFR Part 11): ODM 1.3.2 gives a SubjectData one Signature
+  (UserRef the signer, LocationRef her site, SignatureRef SD.CASEBOOK, DateTimeStamp) and no
+  way to say that a signature no longer holds. The Signature is therefore her latest signature
+  only while it holds (the hash of her casebook now is the one signed, the rule of
+  diary.selectors.casebook); each of her signatures, valid or void, is also an Annotation of
+  the SubjectData whose Comment gives the printed name, the time (UTC and the signer's zone),
+  the meaning, the SHA-256 it is bound to and "valid" or "VOID". A void signature is never
+  written as a Signature.
 
 `Archival="Yes"`, `FileType="Transactional"`: an archive holds the data's audit history (the
 ODM specification's archive use case), so the original value of a corrected answer is in it,
@@ -26,29 +40,34 @@ not only in the audit trail. Nothing in it depends on the allocation: no sequenc
 block or arm, in blinded and unblinded files alike (tests hold the file identical whatever the
 allocation).
 
-A fixed number of queries whatever the study's size: users, sites, participants, periods (with
-their events in order) and every response (superseded ones too, in the order of their
-corrections), the last three read with server-side cursors and merged by participant.
+A fixed number of queries whatever the study's size: users, sites, participants, periods,
+their audit events and every response (superseded ones too, in the order of their
+corrections), and the signatures, the last five read with server-side cursors and merged by
+participant; plus, per participant with a signature, the reads of her casebook that its hash
+needs. The clinical data are written as text (escaped as libxml2 escapes), not as an lxml
+tree per value: bench/bench_export.py measured the element tree at two thirds of the time.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from itertools import groupby
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
-from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import OuterRef, Q, TextField
-from django.db.models.functions import Cast, JSONObject
+from django.db.models import Q, TextField
+from django.db.models.functions import Cast
 from lxml import etree
 
 from diary.exports.queries import Scope
 from diary.exports.writer import ExportFile
 from diary.models import (
+    SIGNATURE_MEANING,
     AuditAction,
     AuditEvent,
+    CasebookSignature,
     MenstrualPeriod,
     Participant,
     Response,
@@ -57,11 +76,18 @@ from diary.models import (
 )
 from diary.rules import odm
 from diary.rules.local_time import utc_iso
+from diary.selectors.casebook import casebook_hash_now
 from diary.selectors.questionnaire import instruments_collected
 
 # The events that set a period's dates, each the audit record of the values it set.
 PERIOD_EVENTS = (AuditAction.PERIOD_REPORTED, AuditAction.PERIOD_CORRECTED, AuditAction.IMPORTED)
 SOURCE_SYSTEM = "epro-diary"
+SIGNATURE_DEF = "SD.CASEBOOK"
+SIGNATURE_LEGAL_REASON = (
+    "Electronic signature of the investigator under 21 CFR Part 11 (11.50, 11.70, 11.200): "
+    "signed after re-authentication with password and second factor, bound to the SHA-256 "
+    "of the participant's whole casebook as signed"
+)
 _CHUNK = 2000
 
 
@@ -189,16 +215,17 @@ def study_element(study: Study) -> etree._Element:
     return root
 
 
-def _users(participants, responses, period_events) -> list[dict]:
+def _users(participants, responses, period_events, signatures) -> list[dict]:
     User = get_user_model()
     return list(
         User.objects.filter(
             Q(pk__in=participants.values("user"))
             | Q(pk__in=responses.values("submitted_by"))
             | Q(pk__in=period_events.values("actor"))
+            | Q(pk__in=signatures.values("signed_by"))
         )
         .order_by("pk")
-        .values("pk", "username", "participant__subject_id")
+        .values("pk", "username", "first_name", "last_name", "participant__subject_id")
     )
 
 
@@ -215,6 +242,10 @@ def admin_element(study: Study, users: list[dict], sites: Iterable[Site]) -> etr
             _sub(element, "DisplayName", text=f"Participant {subject}")
         else:
             _sub(element, "LoginName", text=user["username"])
+            # Staff by their printed name too (a signature's signer); never a participant's.
+            full_name = f"{user['first_name']} {user['last_name']}".strip()
+            if full_name:
+                _sub(element, "FullName", text=full_name)
     for site in sites:
         location = _sub(
             root,
@@ -230,27 +261,50 @@ def admin_element(study: Study, users: list[dict], sites: Iterable[Site]) -> etr
                 "EffectiveDate": study.created_at.date().isoformat(),
             },
         )
+    definition = _sub(root, "SignatureDef", {"OID": SIGNATURE_DEF, "Methodology": "Electronic"})
+    _sub(definition, "Meaning", text=SIGNATURE_MEANING)
+    _sub(definition, "LegalReason", text=SIGNATURE_LEGAL_REASON)
     return root
 
 
-def _audit(parent, *, user: str, site: str, at: datetime, reason: str, source: str) -> None:
-    record = _sub(parent, "AuditRecord")
-    _sub(record, "UserRef", {"UserOID": user})
-    _sub(record, "LocationRef", {"LocationOID": odm.location_oid(site)})
-    _sub(record, "DateTimeStamp", text=utc_iso(at))
-    if reason:
-        _sub(record, "ReasonForChange", text=reason)
-    if source:
-        _sub(record, "SourceID", text=source)
+# The clinical data are written as text rather than lxml elements: at 10,000 participants an
+# archive holds about 2 million ItemData, each with its AuditRecord, and building an element
+# tree per value took two thirds of the export's time (bench/bench_export.py). The escaping is
+# libxml2's, so the bytes are those lxml would write for the same elements.
+_ATTR = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;",
+                       "\r": "&#13;", "\t": "&#9;"})  # fmt: skip
+_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
 
 
-def _item(group, oid: str, value, audit: dict, transaction: str = "Insert") -> None:
-    attrib = {"ItemOID": oid, "TransactionType": transaction}
+def _a(value: str) -> str:
+    return value.translate(_ATTR)
+
+
+def _t(value: str) -> str:
+    return value.translate(_TEXT)
+
+
+def _audit(*, user: str, site: str, at: datetime, reason: str, source: str) -> str:
+    """An AuditRecord: who, where, when (UTC), why, and the source of the value."""
+    return (
+        f'<AuditRecord><UserRef UserOID="{_a(user)}"/>'
+        f'<LocationRef LocationOID="{_a(odm.location_oid(site))}"/>'
+        f"<DateTimeStamp>{utc_iso(at)}</DateTimeStamp>"
+        + (f"<ReasonForChange>{_t(reason)}</ReasonForChange>" if reason else "")
+        + (f"<SourceID>{_t(source)}</SourceID>" if source else "")
+        + "</AuditRecord>"
+    )
+
+
+def _item(oid: str, value, audit: str, transaction: str = "Insert") -> str:
     if value is None:
-        attrib["IsNull"] = "Yes"
+        shown = 'IsNull="Yes"'
     else:
-        attrib["Value"] = value.isoformat() if isinstance(value, date) else str(value)
-    _audit(_sub(group, "ItemData", attrib), **audit)
+        text = value.isoformat() if isinstance(value, date) else str(value)
+        shown = f'Value="{_a(text)}"'
+    return (
+        f'<ItemData ItemOID="{_a(oid)}" TransactionType="{transaction}" {shown}>{audit}</ItemData>'
+    )
 
 
 def _event_audit(event: dict, site: str) -> dict:
@@ -259,21 +313,23 @@ def _event_audit(event: dict, site: str) -> dict:
     if action == AuditAction.PERIOD_CORRECTED and not reason:
         reason = "Dates corrected by the reporter within the correction grace time"
     return {
-        "user": odm.user_oid(event["actor"]) if event.get("actor") else odm.SYSTEM_USER,
+        "user": odm.user_oid(event["actor_id"]) if event.get("actor_id") else odm.SYSTEM_USER,
         "site": site,
-        "at": datetime.fromisoformat(event["at"]),
+        "at": event["occurred_at"],
         "reason": reason,
         "source": str(action),
     }
 
 
-def _period_history(period: dict, site: str) -> dict[str, list[tuple[object, dict]]]:
+def _period_history(
+    period: dict, events: list[dict], site: str
+) -> dict[str, list[tuple[object, dict]]]:
     """Each date's values in order, each with the record of the event that set it: a report or
     an import sets it (details started_on / ended_on), a correction changes it (details new).
     A date no event names (data older than its events) is its current value, reported by the
     system when the period was."""
     history: dict[str, list[tuple[object, dict]]] = {"started_on": [], "ended_on": []}
-    for event in period["audit_events"] or ():
+    for event in events:
         details = event.get("details") or {}
         corrected = event["action"] == AuditAction.PERIOD_CORRECTED
         given = details.get("new", {}) if corrected else details
@@ -304,58 +360,154 @@ def _response_source(response: dict) -> str:
     return response["source"]
 
 
-def _response_audit(response: dict, site: str) -> dict:
-    return {
-        "user": odm.user_oid(response["submitted_by_id"]),
-        "site": site,
-        "at": response["submitted_at"],
-        "reason": response["reason"],
-        "source": _response_source(response),
-    }
+def _response_audit(response: dict, site: str) -> str:
+    return _audit(
+        user=odm.user_oid(response["submitted_by_id"]),
+        site=site,
+        at=response["submitted_at"],
+        reason=response["reason"],
+        source=_response_source(response),
+    )
 
 
-def subject_element(participant: dict, periods: list[dict], responses: list[dict], design):
-    """Her SubjectData; `responses` hold every response, a correction after what it
-    corrects."""
-    subject = _el("SubjectData", {"SubjectKey": participant["subject_id"]})
+def subject_xml(
+    participant: dict,
+    periods: list[dict],
+    responses: list[dict],
+    design,
+    *,
+    events: Sequence[dict] = (),
+    signatures: str = "",
+) -> tuple[str, int]:
+    """Her SubjectData as XML text and its number of ItemData. `periods` are her reported
+    periods, `responses` every response of hers, a correction after what it corrects (a
+    questionnaire answered in a period never reported is a study event without the dates
+    form), `events` the audit events of her periods in order, `signatures` her Signature,
+    SiteRef and Annotations when she has casebook signatures (SignaturesXml)."""
     site = participant["site__code"]
-    _sub(subject, "SiteRef", {"LocationOID": odm.location_oid(site)})
+    parts = [f'<SubjectData SubjectKey="{_a(participant["subject_id"])}">']
     chains: dict[tuple[int, str], list[dict]] = {}
     for response in responses:
         key = (response["assessment__period_number"], response["instrument_key"])
         chains.setdefault(key, []).append(response)
+    by_period = {period["number"]: period for period in periods}
+    own_events: dict[str, list[dict]] = {}
+    for event in events:
+        own_events.setdefault(event["object_id"], []).append(event)
+    numbers = sorted({*by_period, *(number for number, _ in chains)})
+    # Signature, SiteRef, Annotations: the XSD's order (SignaturesXml writes the three).
+    parts.append(signatures or f'<SiteRef LocationOID="{_a(odm.location_oid(site))}"/>')
     items = 0
-    for period in periods:
-        event = _sub(subject, "StudyEventData", {"StudyEventOID": odm.event_oid(period["number"])})
-        form = _sub(event, "FormData", {"FormOID": odm.PERIOD_FORM})
-        group = _sub(form, "ItemGroupData", {"ItemGroupOID": odm.PERIOD_GROUP})
-        dates = _period_history(period, site)
-        for oid, name in ((odm.PERIOD_START, "started_on"), (odm.PERIOD_END, "ended_on")):
-            for number, (value, audit) in enumerate(dates[name]):
-                _item(group, oid, value, audit, "Update" if number else "Insert")
-                items += 1
+    for number in numbers:
+        parts.append(f'<StudyEventData StudyEventOID="{odm.event_oid(number)}">')
+        period = by_period.get(number)
+        if period is not None:
+            parts.append(f'<FormData FormOID="{odm.PERIOD_FORM}">'
+                         f'<ItemGroupData ItemGroupOID="{odm.PERIOD_GROUP}">')  # fmt: skip
+            dates = _period_history(period, own_events.get(str(period["pk"]), []), site)
+            for oid, name in ((odm.PERIOD_START, "started_on"), (odm.PERIOD_END, "ended_on")):
+                for step, (value, audit) in enumerate(dates[name]):
+                    parts.append(_item(oid, value, _audit(**audit), "Update" if step else "Insert"))
+                    items += 1
+            parts.append("</ItemGroupData></FormData>")
         for instrument, modules in design:
-            chain = chains.get((period["number"], instrument.key))
+            chain = chains.get((number, instrument.key))
             if not chain:
                 continue
             audits = [_response_audit(response, site) for response in chain]
-            form = _sub(event, "FormData", {"FormOID": odm.form_oid(instrument.key)})
+            parts.append(f'<FormData FormOID="{_a(odm.form_oid(instrument.key))}">')
             for page in instrument.pages(modules):
-                group = _sub(
-                    form,
-                    "ItemGroupData",
-                    {"ItemGroupOID": odm.group_oid(instrument.key, page.key)},
-                )
+                group = odm.group_oid(instrument.key, page.key)
+                parts.append(f'<ItemGroupData ItemGroupOID="{_a(group)}">')
                 for key in page.item_keys:
+                    oid = odm.item_oid(key)
                     value = chain[0]["answers"].get(key)
-                    _item(group, odm.item_oid(key), value, audits[0])
+                    parts.append(_item(oid, value, audits[0]))
                     items += 1
                     for response, audit in zip(chain[1:], audits[1:], strict=True):
                         if response["answers"].get(key) != value:
                             value = response["answers"].get(key)
-                            _item(group, odm.item_oid(key), value, audit, "Update")
+                            parts.append(_item(oid, value, audit, "Update"))
                             items += 1
-    return subject, items
+                parts.append("</ItemGroupData>")
+            parts.append("</FormData>")
+        parts.append("</StudyEventData>")
+    parts.append("</SubjectData>")
+    return "".join(parts), items
+
+
+class SignaturesXml:
+    """Her casebook signatures as ODM, one participant at a time in subject order.
+
+    ODM 1.3.2 gives a SubjectData one Signature (UserRef, LocationRef, SignatureRef,
+    DateTimeStamp) and no way to say a signature no longer holds. So the Signature element is
+    her latest signature only while it holds (the casebook's hash now is the one signed,
+    diary.selectors.casebook: the rule the signing page applies); every signature of hers,
+    valid or void, is also an Annotation of the SubjectData with its printed name, time, meaning,
+    the SHA-256 it is bound to and whether it holds. A void signature is never a Signature.
+
+    One query for the signatures; each signed participant's current hash is computed from her
+    casebook as the signing page computes it (a few queries per signed participant)."""
+
+    def __init__(self, signatures) -> None:
+        rows = (
+            signatures.order_by("participant__subject_id", "signed_at", "id")
+            .values(
+                "participant__subject_id",
+                "participant_id",
+                "signed_by_id",
+                "signed_by__username",
+                "printed_name",
+                "signed_at",
+                "signer_time_zone",
+                "meaning",
+                "content_hash",
+                "content_format",
+            )
+            .iterator(chunk_size=_CHUNK)
+        )
+        self._of = _merged(rows, "participant__subject_id")
+
+    def xml(self, participant: dict) -> str:
+        own = self._of(participant["subject_id"])
+        if not own:
+            return ""
+        whole = Participant.objects.select_related("study", "site").get(pk=participant["pk"])
+        current = casebook_hash_now(participant=whole)
+        site = participant["site__code"]
+        latest = own[-1]
+        parts = []
+        if latest["content_hash"] == current:
+            parts.append(
+                f'<Signature><UserRef UserOID="{_a(odm.user_oid(latest["signed_by_id"]))}"/>'
+                f'<LocationRef LocationOID="{_a(odm.location_oid(site))}"/>'
+                f'<SignatureRef SignatureOID="{SIGNATURE_DEF}"/>'
+                f"<DateTimeStamp>{utc_iso(latest['signed_at'])}</DateTimeStamp></Signature>"
+            )
+        parts.append(f'<SiteRef LocationOID="{_a(odm.location_oid(site))}"/>')
+        for number, signature in enumerate(own, start=1):
+            holds = signature["content_hash"] == current
+            local = signature["signed_at"].astimezone(ZoneInfo(signature["signer_time_zone"]))
+            status = (
+                "valid: the casebook is unchanged since it was signed"
+                if holds
+                else "VOID: her data changed after it was signed"
+                + ("; signed again later" if number < len(own) else "; a new signature is due")
+            )
+            comment = (
+                f"Casebook signature {number} of {len(own)}: {signature['printed_name']} "
+                f"(user {signature['signed_by__username']}, "
+                f"{odm.user_oid(signature['signed_by_id'])}) signed at "
+                f"{utc_iso(signature['signed_at'])} ({local:%Y-%m-%d %H:%M} "
+                f'{signature["signer_time_zone"]}), meaning "{signature["meaning"]}", bound to '
+                f"SHA-256 {signature['content_hash']} of the casebook (format "
+                f"{signature['content_format']}). {status}."
+            )
+            parts.append(
+                f'<Annotation SeqNum="{number}"><Comment SponsorOrSite="Site">{_t(comment)}'
+                "</Comment></Annotation>"
+            )
+        return "".join(parts)
 
 
 def _scoped(scope: Scope):
@@ -363,10 +515,8 @@ def _scoped(scope: Scope):
     if scope.site_ids is not None:
         participants = participants.filter(site_id__in=scope.site_ids)
     periods = MenstrualPeriod.objects.filter(participant__in=participants.values("pk"))
-    responses = Response.objects.filter(
-        assessment__participant__in=participants.values("pk"),
-        assessment__period__isnull=False,
-    )
+    # Every response, whether or not its period was reported (Assessment.period is nullable).
+    responses = Response.objects.filter(assessment__participant__in=participants.values("pk"))
     if scope.periods:
         periods = periods.filter(number__in=scope.periods)
         responses = responses.filter(assessment__period_number__in=scope.periods)
@@ -377,47 +527,60 @@ def _scoped(scope: Scope):
         participant__in=participants.values("pk"),
         object_type=MenstrualPeriod._meta.label,
         action__in=PERIOD_EVENTS,
+        object_id__in=periods.annotate(key=Cast("pk", TextField())).values("key"),
     )
-    return participants, periods, responses, period_events
+    signatures = CasebookSignature.objects.filter(participant__in=participants.values("pk"))
+    return participants, periods, responses, period_events, signatures
+
+
+def _merged(rows: Iterator[dict], key: str) -> Callable[[str], list[dict]]:
+    """Rows ordered by `key` (a participant's subject ID), handed out one participant at a
+    time as the participants are written in the same order."""
+    grouped = groupby(rows, key=lambda row: row[key])
+    pending = [next(grouped, None)]
+
+    def take(subject: str) -> list[dict]:
+        if pending[0] is not None and pending[0][0] == subject:
+            own = list(pending[0][1])
+            pending[0] = next(grouped, None)
+            return own
+        return []
+
+    return take
 
 
 def odm_stream(study: Study, scope: Scope, out: ExportFile, *, now: datetime) -> Iterator[bytes]:
     """The archive as UTF-8 XML in chunks (one per participant); `out` counts its ItemData."""
-    participants, periods, responses, period_events = _scoped(scope)
+    participants, periods, responses, period_events, signatures = _scoped(scope)
     design = instruments_collected(study=study)
-    own_events = period_events.filter(object_id=Cast(OuterRef("pk"), TextField())).order_by(
-        "occurred_at", "id"
-    )
     period_rows = (
-        periods.annotate(
-            audit_events=ArraySubquery(
-                own_events.values(
-                    json=JSONObject(
-                        actor="actor_id",
-                        at="occurred_at",
-                        action="action",
-                        reason="reason",
-                        details="details",
-                    )
-                )
-            )
-        )
-        .order_by("participant__subject_id", "number")
+        periods.order_by("participant__subject_id", "number")
         .values(
+            "pk",
             "participant__subject_id",
             "number",
             "started_on",
             "ended_on",
             "start_reported_at",
-            "audit_events",
+        )
+        .iterator(chunk_size=_CHUNK)
+    )
+    event_rows = (
+        period_events.order_by("participant__subject_id", "occurred_at", "id")
+        .values(
+            "participant__subject_id",
+            "object_id",
+            "actor_id",
+            "occurred_at",
+            "action",
+            "reason",
+            "details",
         )
         .iterator(chunk_size=_CHUNK)
     )
     response_rows = (
         # A correction is made after what it corrects: its row comes later (pk).
-        responses.order_by(
-            "assessment__participant__subject_id", "assessment__period_number", "pk"
-        )
+        responses.order_by("assessment__participant__subject_id", "assessment__period_number", "pk")
         .values(
             "assessment__participant__subject_id",
             "assessment__period_number",
@@ -431,8 +594,9 @@ def odm_stream(study: Study, scope: Scope, out: ExportFile, *, now: datetime) ->
         )
         .iterator(chunk_size=_CHUNK)
     )
+    signature_rows = SignaturesXml(signatures)
     sites = Site.objects.filter(pk__in=participants.values("site")).order_by("code")
-    users = _users(participants, responses, period_events)
+    users = _users(participants, responses, period_events, signatures)
     sink = io.BytesIO()
 
     def drain() -> bytes:
@@ -441,11 +605,9 @@ def odm_stream(study: Study, scope: Scope, out: ExportFile, *, now: datetime) ->
         sink.truncate()
         return out.feed(data)
 
-    periods_by = groupby(period_rows, key=lambda row: row["participant__subject_id"])
-    responses_by = groupby(
-        response_rows, key=lambda row: row["assessment__participant__subject_id"]
-    )
-    next_periods, next_responses = next(periods_by, None), next(responses_by, None)
+    periods_of = _merged(period_rows, "participant__subject_id")
+    events_of = _merged(event_rows, "participant__subject_id")
+    responses_of = _merged(response_rows, "assessment__participant__subject_id")
     items = 0
     with etree.xmlfile(sink, encoding="utf-8") as xf:
         xf.write_declaration()
@@ -472,26 +634,26 @@ def odm_stream(study: Study, scope: Scope, out: ExportFile, *, now: datetime) ->
                 "MetaDataVersionOID": odm.metadata_oid(study.code),
             }
             with xf.element(odm.q("ClinicalData"), clinical):
+                xf.flush()
                 for participant in (
                     participants.order_by("subject_id")
-                    .values("subject_id", "site__code", "user_id")
+                    .values("pk", "subject_id", "site__code", "user_id")
                     .iterator(chunk_size=_CHUNK)
                 ):
                     key = participant["subject_id"]
-                    own_periods: list[dict] = []
-                    own_responses: list[dict] = []
-                    if next_periods is not None and next_periods[0] == key:
-                        own_periods = list(next_periods[1])
-                        next_periods = next(periods_by, None)
-                    if next_responses is not None and next_responses[0] == key:
-                        own_responses = list(next_responses[1])
-                        next_responses = next(responses_by, None)
-                    subject, written = subject_element(
-                        participant, own_periods, own_responses, design
+                    text, written = subject_xml(
+                        participant,
+                        periods_of(key),
+                        responses_of(key),
+                        design,
+                        events=events_of(key),
+                        signatures=signature_rows.xml(participant),
                     )
                     items += written
-                    xf.write(subject)
-                    xf.flush()
+                    # The ClinicalData's start tag is flushed: her SubjectData follows it in
+                    # the default namespace the root declared, on a line of its own (an
+                    # importer's messages name the line).
+                    sink.write(b"\n" + text.encode("utf-8"))
                     yield drain()
     yield drain()
     out.finish(items)
