@@ -10,8 +10,8 @@ stream. The file is validated against the official XSD that odmlib ships
   (F.PERIOD) and one form per instrument collected; an instrument's item groups are its pages
   (core scales, chosen modules); items and code lists carry the shipped structure's demo
   labels (scoring/instruments/), never a licensed wording loaded into the database.
-- AdminData: every user who recorded a value or signed a casebook (a participant by her pseudonymous study ID, staff
-  by user name; no contact details) and every site in the file.
+- AdminData: every user who recorded a value or signed a casebook (a participant by her
+  pseudonymous study ID, staff by user name; no contact details) and every site in the file.
 - AdminData also holds the definition of the investigator's casebook signature (SignatureDef
   SD.CASEBOOK: Methodology Electronic, its Meaning and LegalReason); a staff user is named by
   user name and full name (a signer's printed name).
