@@ -113,6 +113,9 @@ LAYER_OF: dict[str, Place] = {
     "diary.exports.sdtm.domains": Place("pure", "SDTM variables: names, labels and their SQL"),
     "diary.exports.sdtm.queries": Place("selectors", "the SELECTs of the SDTM datasets"),
     "diary.exports.odm": Place("selectors", "streams the ODM 1.3.2 archive read from the models"),
+    "diary.exports.odm_subject": Place(
+        "selectors", "the ODM archive's SubjectData as text: values, audit records, signatures"
+    ),
     # scoring/
     "scoring": Place("pure", "package marker (empty); runs before every scoring module"),
     "scoring.definition_schema": Place("pure", "the instrument definition's dataclasses"),

@@ -253,12 +253,9 @@ def stat_file_stream(
             coerced = _coerce(value, variables[position], fmt)
             return None if coerced is None else str(coerced)
 
-        def number(value: Any, position: int) -> float | None:
-            return _coerce(value, variables[position], fmt)
-
         chunks = xpt_stream(
             names=[v.name for v in variables], labels=[v.label for v in variables],
-            numeric=numeric, rows=rows, text=text, number=number, table_name=table_name[:8],
+            numeric=numeric, rows=rows, text=text, table_name=table_name[:8],
             file_label=file_label[:XPT_LABEL_MAX], header_fix=lambda head: xpt_stamp(head, now),
             on_end=out.finish, block_rows=BLOCK_ROWS, char_max=XPT_CHAR_MAX,
         )  # fmt: skip

@@ -51,16 +51,15 @@ tree per value: bench/bench_export.py measured the element tree at two thirds of
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import date, datetime
-from itertools import groupby
-from zoneinfo import ZoneInfo
+from collections.abc import Iterable, Iterator
+from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q, TextField
 from django.db.models.functions import Cast
 from lxml import etree
 
+from diary.exports.odm_subject import CHUNK, SignaturesXml, merged, subject_xml
 from diary.exports.queries import Scope
 from diary.exports.writer import ExportFile
 from diary.models import (
@@ -76,19 +75,16 @@ from diary.models import (
 )
 from diary.rules import odm
 from diary.rules.local_time import utc_iso
-from diary.selectors.casebook import casebook_hash_now
 from diary.selectors.questionnaire import instruments_collected
 
 # The events that set a period's dates, each the audit record of the values it set.
 PERIOD_EVENTS = (AuditAction.PERIOD_REPORTED, AuditAction.PERIOD_CORRECTED, AuditAction.IMPORTED)
 SOURCE_SYSTEM = "epro-diary"
-SIGNATURE_DEF = "SD.CASEBOOK"
 SIGNATURE_LEGAL_REASON = (
     "Electronic signature of the investigator under 21 CFR Part 11 (11.50, 11.70, 11.200): "
     "signed after re-authentication with password and second factor, bound to the SHA-256 "
     "of the participant's whole casebook as signed"
 )
-_CHUNK = 2000
 
 
 def _el(tag: str, attrib: dict[str, str] | None = None, text: str | None = None) -> etree._Element:
@@ -261,253 +257,10 @@ def admin_element(study: Study, users: list[dict], sites: Iterable[Site]) -> etr
                 "EffectiveDate": study.created_at.date().isoformat(),
             },
         )
-    definition = _sub(root, "SignatureDef", {"OID": SIGNATURE_DEF, "Methodology": "Electronic"})
+    definition = _sub(root, "SignatureDef", {"OID": odm.SIGNATURE_DEF, "Methodology": "Electronic"})
     _sub(definition, "Meaning", text=SIGNATURE_MEANING)
     _sub(definition, "LegalReason", text=SIGNATURE_LEGAL_REASON)
     return root
-
-
-# The clinical data are written as text rather than lxml elements: at 10,000 participants an
-# archive holds about 2 million ItemData, each with its AuditRecord, and building an element
-# tree per value took two thirds of the export's time (bench/bench_export.py). The escaping is
-# libxml2's, so the bytes are those lxml would write for the same elements.
-_ATTR = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;",
-                       "\r": "&#13;", "\t": "&#9;"})  # fmt: skip
-_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
-
-
-def _a(value: str) -> str:
-    return value.translate(_ATTR)
-
-
-def _t(value: str) -> str:
-    return value.translate(_TEXT)
-
-
-def _audit(*, user: str, site: str, at: datetime, reason: str, source: str) -> str:
-    """An AuditRecord: who, where, when (UTC), why, and the source of the value."""
-    return (
-        f'<AuditRecord><UserRef UserOID="{_a(user)}"/>'
-        f'<LocationRef LocationOID="{_a(odm.location_oid(site))}"/>'
-        f"<DateTimeStamp>{utc_iso(at)}</DateTimeStamp>"
-        + (f"<ReasonForChange>{_t(reason)}</ReasonForChange>" if reason else "")
-        + (f"<SourceID>{_t(source)}</SourceID>" if source else "")
-        + "</AuditRecord>"
-    )
-
-
-def _item(oid: str, value, audit: str, transaction: str = "Insert") -> str:
-    if value is None:
-        shown = 'IsNull="Yes"'
-    else:
-        text = value.isoformat() if isinstance(value, date) else str(value)
-        shown = f'Value="{_a(text)}"'
-    return (
-        f'<ItemData ItemOID="{_a(oid)}" TransactionType="{transaction}" {shown}>{audit}</ItemData>'
-    )
-
-
-def _event_audit(event: dict, site: str) -> dict:
-    action = event["action"]
-    reason = event.get("reason") or ""
-    if action == AuditAction.PERIOD_CORRECTED and not reason:
-        reason = "Dates corrected by the reporter within the correction grace time"
-    return {
-        "user": odm.user_oid(event["actor_id"]) if event.get("actor_id") else odm.SYSTEM_USER,
-        "site": site,
-        "at": event["occurred_at"],
-        "reason": reason,
-        "source": str(action),
-    }
-
-
-def _period_history(
-    period: dict, events: list[dict], site: str
-) -> dict[str, list[tuple[object, dict]]]:
-    """Each date's values in order, each with the record of the event that set it: a report or
-    an import sets it (details started_on / ended_on), a correction changes it (details new).
-    A date no event names (data older than its events) is its current value, reported by the
-    system when the period was."""
-    history: dict[str, list[tuple[object, dict]]] = {"started_on": [], "ended_on": []}
-    for event in events:
-        details = event.get("details") or {}
-        corrected = event["action"] == AuditAction.PERIOD_CORRECTED
-        given = details.get("new", {}) if corrected else details
-        for name, values in history.items():
-            text = given.get(name)
-            if text and (not values or values[-1][0] != date.fromisoformat(text)):
-                values.append((date.fromisoformat(text), _event_audit(event, site)))
-    for name, values in history.items():
-        if period[name] is not None and (not values or values[-1][0] != period[name]):
-            values.append(
-                (
-                    period[name],
-                    {
-                        "user": odm.SYSTEM_USER,
-                        "site": site,
-                        "at": period["start_reported_at"],
-                        "reason": "",
-                        "source": str(AuditAction.PERIOD_REPORTED),
-                    },
-                )
-            )
-    return history
-
-
-def _response_source(response: dict) -> str:
-    if response["source"] == "import":
-        return f"import:{response['metadata'].get('file_sha256', '')}"
-    return response["source"]
-
-
-def _response_audit(response: dict, site: str) -> str:
-    return _audit(
-        user=odm.user_oid(response["submitted_by_id"]),
-        site=site,
-        at=response["submitted_at"],
-        reason=response["reason"],
-        source=_response_source(response),
-    )
-
-
-def subject_xml(
-    participant: dict,
-    periods: list[dict],
-    responses: list[dict],
-    design,
-    *,
-    events: Sequence[dict] = (),
-    signatures: str = "",
-) -> tuple[str, int]:
-    """Her SubjectData as XML text and its number of ItemData. `periods` are her reported
-    periods, `responses` every response of hers, a correction after what it corrects (a
-    questionnaire answered in a period never reported is a study event without the dates
-    form), `events` the audit events of her periods in order, `signatures` her Signature,
-    SiteRef and Annotations when she has casebook signatures (SignaturesXml)."""
-    site = participant["site__code"]
-    parts = [f'<SubjectData SubjectKey="{_a(participant["subject_id"])}">']
-    chains: dict[tuple[int, str], list[dict]] = {}
-    for response in responses:
-        key = (response["assessment__period_number"], response["instrument_key"])
-        chains.setdefault(key, []).append(response)
-    by_period = {period["number"]: period for period in periods}
-    own_events: dict[str, list[dict]] = {}
-    for event in events:
-        own_events.setdefault(event["object_id"], []).append(event)
-    numbers = sorted({*by_period, *(number for number, _ in chains)})
-    # Signature, SiteRef, Annotations: the XSD's order (SignaturesXml writes the three).
-    parts.append(signatures or f'<SiteRef LocationOID="{_a(odm.location_oid(site))}"/>')
-    items = 0
-    for number in numbers:
-        parts.append(f'<StudyEventData StudyEventOID="{odm.event_oid(number)}">')
-        period = by_period.get(number)
-        if period is not None:
-            parts.append(f'<FormData FormOID="{odm.PERIOD_FORM}">'
-                         f'<ItemGroupData ItemGroupOID="{odm.PERIOD_GROUP}">')  # fmt: skip
-            dates = _period_history(period, own_events.get(str(period["pk"]), []), site)
-            for oid, name in ((odm.PERIOD_START, "started_on"), (odm.PERIOD_END, "ended_on")):
-                for step, (value, audit) in enumerate(dates[name]):
-                    parts.append(_item(oid, value, _audit(**audit), "Update" if step else "Insert"))
-                    items += 1
-            parts.append("</ItemGroupData></FormData>")
-        for instrument, modules in design:
-            chain = chains.get((number, instrument.key))
-            if not chain:
-                continue
-            audits = [_response_audit(response, site) for response in chain]
-            parts.append(f'<FormData FormOID="{_a(odm.form_oid(instrument.key))}">')
-            for page in instrument.pages(modules):
-                group = odm.group_oid(instrument.key, page.key)
-                parts.append(f'<ItemGroupData ItemGroupOID="{_a(group)}">')
-                for key in page.item_keys:
-                    oid = odm.item_oid(key)
-                    value = chain[0]["answers"].get(key)
-                    parts.append(_item(oid, value, audits[0]))
-                    items += 1
-                    for response, audit in zip(chain[1:], audits[1:], strict=True):
-                        if response["answers"].get(key) != value:
-                            value = response["answers"].get(key)
-                            parts.append(_item(oid, value, audit, "Update"))
-                            items += 1
-                parts.append("</ItemGroupData>")
-            parts.append("</FormData>")
-        parts.append("</StudyEventData>")
-    parts.append("</SubjectData>")
-    return "".join(parts), items
-
-
-class SignaturesXml:
-    """Her casebook signatures as ODM, one participant at a time in subject order.
-
-    ODM 1.3.2 gives a SubjectData one Signature (UserRef, LocationRef, SignatureRef,
-    DateTimeStamp) and no way to say a signature no longer holds. So the Signature element is
-    her latest signature only while it holds (the casebook's hash now is the one signed,
-    diary.selectors.casebook: the rule the signing page applies); every signature of hers,
-    valid or void, is also an Annotation of the SubjectData with its printed name, time, meaning,
-    the SHA-256 it is bound to and whether it holds. A void signature is never a Signature.
-
-    One query for the signatures; each signed participant's current hash is computed from her
-    casebook as the signing page computes it (a few queries per signed participant)."""
-
-    def __init__(self, signatures) -> None:
-        rows = (
-            signatures.order_by("participant__subject_id", "signed_at", "id")
-            .values(
-                "participant__subject_id",
-                "participant_id",
-                "signed_by_id",
-                "signed_by__username",
-                "printed_name",
-                "signed_at",
-                "signer_time_zone",
-                "meaning",
-                "content_hash",
-                "content_format",
-            )
-            .iterator(chunk_size=_CHUNK)
-        )
-        self._of = _merged(rows, "participant__subject_id")
-
-    def xml(self, participant: dict) -> str:
-        own = self._of(participant["subject_id"])
-        if not own:
-            return ""
-        whole = Participant.objects.select_related("study", "site").get(pk=participant["pk"])
-        current = casebook_hash_now(participant=whole)
-        site = participant["site__code"]
-        latest = own[-1]
-        parts = []
-        if latest["content_hash"] == current:
-            parts.append(
-                f'<Signature><UserRef UserOID="{_a(odm.user_oid(latest["signed_by_id"]))}"/>'
-                f'<LocationRef LocationOID="{_a(odm.location_oid(site))}"/>'
-                f'<SignatureRef SignatureOID="{SIGNATURE_DEF}"/>'
-                f"<DateTimeStamp>{utc_iso(latest['signed_at'])}</DateTimeStamp></Signature>"
-            )
-        parts.append(f'<SiteRef LocationOID="{_a(odm.location_oid(site))}"/>')
-        for number, signature in enumerate(own, start=1):
-            holds = signature["content_hash"] == current
-            local = signature["signed_at"].astimezone(ZoneInfo(signature["signer_time_zone"]))
-            status = (
-                "valid: the casebook is unchanged since it was signed"
-                if holds
-                else "VOID: her data changed after it was signed"
-                + ("; signed again later" if number < len(own) else "; a new signature is due")
-            )
-            comment = (
-                f"Casebook signature {number} of {len(own)}: {signature['printed_name']} "
-                f"(user {signature['signed_by__username']}, "
-                f"{odm.user_oid(signature['signed_by_id'])}) signed at "
-                f"{utc_iso(signature['signed_at'])} ({local:%Y-%m-%d %H:%M} "
-                f'{signature["signer_time_zone"]}), meaning "{signature["meaning"]}", bound to '
-                f"SHA-256 {signature['content_hash']} of the casebook (format "
-                f"{signature['content_format']}). {status}."
-            )
-            parts.append(
-                f'<Annotation SeqNum="{number}"><Comment SponsorOrSite="Site">{_t(comment)}'
-                "</Comment></Annotation>"
-            )
-        return "".join(parts)
 
 
 def _scoped(scope: Scope):
@@ -533,22 +286,6 @@ def _scoped(scope: Scope):
     return participants, periods, responses, period_events, signatures
 
 
-def _merged(rows: Iterator[dict], key: str) -> Callable[[str], list[dict]]:
-    """Rows ordered by `key` (a participant's subject ID), handed out one participant at a
-    time as the participants are written in the same order."""
-    grouped = groupby(rows, key=lambda row: row[key])
-    pending = [next(grouped, None)]
-
-    def take(subject: str) -> list[dict]:
-        if pending[0] is not None and pending[0][0] == subject:
-            own = list(pending[0][1])
-            pending[0] = next(grouped, None)
-            return own
-        return []
-
-    return take
-
-
 def odm_stream(study: Study, scope: Scope, out: ExportFile, *, now: datetime) -> Iterator[bytes]:
     """The archive as UTF-8 XML in chunks (one per participant); `out` counts its ItemData."""
     participants, periods, responses, period_events, signatures = _scoped(scope)
@@ -563,7 +300,7 @@ def odm_stream(study: Study, scope: Scope, out: ExportFile, *, now: datetime) ->
             "ended_on",
             "start_reported_at",
         )
-        .iterator(chunk_size=_CHUNK)
+        .iterator(chunk_size=CHUNK)
     )
     event_rows = (
         period_events.order_by("participant__subject_id", "occurred_at", "id")
@@ -576,7 +313,7 @@ def odm_stream(study: Study, scope: Scope, out: ExportFile, *, now: datetime) ->
             "reason",
             "details",
         )
-        .iterator(chunk_size=_CHUNK)
+        .iterator(chunk_size=CHUNK)
     )
     response_rows = (
         # A correction is made after what it corrects: its row comes later (pk).
@@ -592,7 +329,7 @@ def odm_stream(study: Study, scope: Scope, out: ExportFile, *, now: datetime) ->
             "source",
             "reason",
         )
-        .iterator(chunk_size=_CHUNK)
+        .iterator(chunk_size=CHUNK)
     )
     signature_rows = SignaturesXml(signatures)
     sites = Site.objects.filter(pk__in=participants.values("site")).order_by("code")
@@ -605,9 +342,9 @@ def odm_stream(study: Study, scope: Scope, out: ExportFile, *, now: datetime) ->
         sink.truncate()
         return out.feed(data)
 
-    periods_of = _merged(period_rows, "participant__subject_id")
-    events_of = _merged(event_rows, "participant__subject_id")
-    responses_of = _merged(response_rows, "assessment__participant__subject_id")
+    periods_of = merged(period_rows, "participant__subject_id")
+    events_of = merged(event_rows, "participant__subject_id")
+    responses_of = merged(response_rows, "assessment__participant__subject_id")
     items = 0
     with etree.xmlfile(sink, encoding="utf-8") as xf:
         xf.write_declaration()
@@ -638,7 +375,7 @@ def odm_stream(study: Study, scope: Scope, out: ExportFile, *, now: datetime) ->
                 for participant in (
                     participants.order_by("subject_id")
                     .values("pk", "subject_id", "site__code", "user_id")
-                    .iterator(chunk_size=_CHUNK)
+                    .iterator(chunk_size=CHUNK)
                 ):
                     key = participant["subject_id"]
                     text, written = subject_xml(

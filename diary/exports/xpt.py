@@ -63,7 +63,6 @@ def xpt_stream(
     numeric: Sequence[bool],
     rows: Iterable[Sequence[Any]],
     text: Callable[[Any, int], str | None],
-    number: Callable[[Any, int], float | None],
     table_name: str,
     file_label: str,
     header_fix: Callable[[bytes], bytes],
@@ -71,8 +70,9 @@ def xpt_stream(
     block_rows: int = 5000,
     char_max: int = 200,
 ) -> Iterator[bytes]:
-    """The XPT v5 file of `rows` in blocks. `text(value, position)` / `number(value, position)`
-    give a character / numeric variable's value (None when missing); `header_fix` may rewrite
+    """The XPT v5 file of `rows` in blocks. A numeric variable's value is float(value) (None
+    or "" missing); a character variable's is the value when it is a str, else
+    `text(value, position)` (None or "" blank); `header_fix` may rewrite
     the header records (the creation time); `on_end(rows)` is called after the last block.
     Raises ValueError when a character value is longer than `char_max` characters."""
     count = 0
@@ -87,11 +87,14 @@ def xpt_stream(
             spool.write(struct.pack("<Q", len(block)))
             for position, values in enumerate(columns):
                 if numeric[position]:
-                    floats = [number(v, position) for v in values]
-                    column = np.array([np.nan if f is None else f for f in floats], dtype="<f8")
-                    spool.write(column.tobytes())
+                    floats = [np.nan if v is None or v == "" else float(v) for v in values]
+                    spool.write(np.array(floats, dtype="<f8").tobytes())
                     continue
-                strings = ["" if s is None else s for s in (text(v, position) for v in values)]
+                # Text from the database is str already: only other values go through `text`.
+                strings = [
+                    "" if v is None else v if type(v) is str else text(v, position) or ""
+                    for v in values
+                ]
                 longest = max(map(len, strings), default=0)
                 if longest > char_max:
                     raise ValueError(f"{names[position]}: a value is longer than {char_max} "

@@ -52,7 +52,6 @@ def streamed(rows: list[tuple], block_rows: int) -> tuple[bytes, int]:
     chunks = xpt_stream(
         names=NAMES, labels=LABELS, numeric=NUMERIC, rows=iter(rows),
         text=lambda value, position: None if value is None else str(value),
-        number=lambda value, position: None if value is None else float(value),
         table_name="QS", file_label="QS", header_fix=lambda head: head, on_end=ended.append,
         block_rows=block_rows,
     )  # fmt: skip
