@@ -24,8 +24,11 @@ So that the ODM archive reads what it reads in a real study, the data also holds
 user per participant, who submitted her answers (AdminData lists every user, each AuditRecord
 names one); the audit events of her period reports (start, then end: the AuditRecords of the
 period dates); and 1 % of the EHP-30 responses corrected by site staff with a reason (a new
-response superseding the first, with its scores: TransactionType="Update" records). Each
-participant's casebook is signed once by an investigator (the archive's signatures).
+response superseding the first, with its scores: TransactionType="Update" records); and
+`--signed` (default 10 %) of the casebooks signed by the site's investigator, each signature
+void since (its hash is not the casebook's: a change after signing, the case the archive must
+report): the archive computes each signed participant's casebook hash, as the signing page
+does, so its time grows with the signed share (`--signed 100` measures a fully signed study).
 
 The process exits non-zero when a target is missed.
 """
@@ -72,12 +75,13 @@ class PeakRss:
         return (self.peak - self.baseline) / 2**20
 
 
-def data_create(participants: int) -> tuple[object, object]:
+def data_create(participants: int, signed: int = 10) -> tuple[object, object]:
     """The study, in set-based SQL (the triggers production has stay on)."""
     from django.contrib.auth import get_user_model
     from django.db import connection
 
     from diary.models import (
+        SIGNATURE_MEANING,
         Sequence,
         SequenceBlock,
         Site,
@@ -86,6 +90,7 @@ def data_create(participants: int) -> tuple[object, object]:
         Study,
         Treatment,
     )
+    from diary.rules.casebook import CASEBOOK_FORMAT
     from diary.services.staff import staff_groups_sync
     from scoring.definitions import instrument_get
     from scoring.engine import ALGORITHM_VERSION
@@ -93,7 +98,7 @@ def data_create(participants: int) -> tuple[object, object]:
     study = Study.objects.create(
         code="BENCH-EXPORT", name="Export benchmark", instruments=["ehp30", "vas_dysmenorrhea"]
     )
-    s1 = Site.objects.create(study=study, code="S01", name="One")
+    Site.objects.create(study=study, code="S01", name="One")
     Site.objects.create(study=study, code="S02", name="Two")
     a = Treatment.objects.create(study=study, code="A", name="Active")
     p = Treatment.objects.create(study=study, code="P", name="Placebo")
@@ -104,6 +109,14 @@ def data_create(participants: int) -> tuple[object, object]:
     user = get_user_model().objects.create_user(username="bench-statistician", is_staff=True)
     StaffMembership.objects.create(user=user, study=study, role=StaffRole.STATISTICIAN)
     staff_groups_sync(user=user)  # the role's group holds the export permissions
+    for site in study.sites.all():  # each site's investigator signs its casebooks
+        investigator = get_user_model().objects.create_user(
+            username=f"bench-investigator-{site.code}", first_name="Ida", last_name="Nordahl",
+            is_staff=True,
+        )  # fmt: skip
+        StaffMembership.objects.create(
+            user=investigator, study=study, site=site, role=StaffRole.INVESTIGATOR
+        )
     items = list(instrument_get("ehp30").item_keys())
     scales = [s.key for s in instrument_get("ehp30").scales_for(())]
     with connection.cursor() as c:
@@ -217,6 +230,18 @@ def data_create(participants: int) -> tuple[object, object]:
                ORDER BY r.id""",
             [user.pk, study.pk],
         )
+        # Casebook signatures of `signed` % of the participants, by an investigator.
+        c.execute(
+            """INSERT INTO diary_casebooksignature (study_id, participant_id, signed_by_id,
+                   printed_name, signed_at, signer_time_zone, meaning, content_hash,
+                   content_format)
+               SELECT p.study_id, p.id, m.user_id, 'Ida Nordahl', now() - interval '1 day',
+                      'Europe/Copenhagen', %s, md5(p.id::text) || md5(p.subject_id), %s
+               FROM diary_participant p
+               JOIN diary_staffmembership m ON m.site_id = p.site_id AND m.role = 'investigator'
+               WHERE p.study_id = %s AND p.id %% 100 < %s ORDER BY p.id""",
+            [SIGNATURE_MEANING, CASEBOOK_FORMAT, study.pk, signed],
+        )
         c.execute(
             """INSERT INTO scoring_score (response_id, scale, algorithm_version, value,
                    items_answered, items_in_scale, applicable, missing_rule, instrument_key,
@@ -231,7 +256,6 @@ def data_create(participants: int) -> tuple[object, object]:
             [ALGORITHM_VERSION, scales, study.pk],
         )
         c.execute("ANALYZE")
-    del s1
     return study, user
 
 
@@ -298,15 +322,19 @@ def submission_measure(user, study, long_s: float) -> bool:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench export", description=__doc__)
     parser.add_argument("--participants", type=int, default=10_000)
+    parser.add_argument(
+        "--signed", type=int, default=10, help="percent of the casebooks signed (default 10)"
+    )
     args = parser.parse_args(argv)
     teardown = django_setup()
     try:
         from diary.exports.queries import Scope, kind_query
 
         start = time.perf_counter()
-        study, user = data_create(args.participants)
+        study, user = data_create(args.participants, args.signed)
         print(
-            f"data: {args.participants} participants x 6 periods in "
+            f"data: {args.participants} participants x 6 periods, {args.signed} % of the "
+            f"casebooks signed, in "
             f"{time.perf_counter() - start:.1f} s"
         )
         scope = Scope(study_id=study.pk)
