@@ -10,6 +10,27 @@ audit event) against a bare `COPY (SELECT ...) TO STDOUT WITH CSV` of the same S
 blocks and thrown away; the ratio of their speeds; and the growth of this process's resident
 memory while exporting. Targets (issue #6): at least half of COPY's speed, RSS growth under
 100 MB.
+
+Then, in the same run and on the same data, the submission-ready files (issue #16, item 7),
+each through the same export service (diary.services.exports.export_start, the code of the
+export page and `manage.py export`): the `sdtm` kind in each of its formats (csv, json =
+Dataset-JSON v1.1, xpt = SAS XPORT v5), and the `odm` archive. The service cannot make one SDTM
+dataset alone, so the whole kind is measured (a zip of DM, TA, TE, SE, SV, QS, FA and the
+manifest): QS is 1.9 million item records plus 0.3 million score records of it, FA 60,000,
+the others one per participant or period. Each is printed with its seconds, its ratio to the
+`long` CSV export measured above, and its RSS growth; targets: ratio <= 3, RSS growth < 200 MB.
+
+So that the ODM archive reads what it reads in a real study, the data also holds: a login
+user per participant, who submitted her answers (AdminData lists every user, each AuditRecord
+names one); the audit events of her period reports (start, then end: the AuditRecords of the
+period dates); and 1 % of the EHP-30 responses corrected by site staff with a reason (a new
+response superseding the first, with its scores: TransactionType="Update" records); and
+`--signed` (default 10 %) of the casebooks signed by the site's investigator, each signature
+void since (its hash is not the casebook's: a change after signing, the case the archive must
+report): the archive computes each signed participant's casebook hash, as the signing page
+does, so its time grows with the signed share (`--signed 100` measures a fully signed study).
+
+The process exits non-zero when a target is missed.
 """
 
 from __future__ import annotations
@@ -54,12 +75,13 @@ class PeakRss:
         return (self.peak - self.baseline) / 2**20
 
 
-def data_create(participants: int) -> tuple[object, object]:
+def data_create(participants: int, signed: int = 10) -> tuple[object, object]:
     """The study, in set-based SQL (the triggers production has stay on)."""
     from django.contrib.auth import get_user_model
     from django.db import connection
 
     from diary.models import (
+        SIGNATURE_MEANING,
         Sequence,
         SequenceBlock,
         Site,
@@ -68,6 +90,7 @@ def data_create(participants: int) -> tuple[object, object]:
         Study,
         Treatment,
     )
+    from diary.rules.casebook import CASEBOOK_FORMAT
     from diary.services.staff import staff_groups_sync
     from scoring.definitions import instrument_get
     from scoring.engine import ALGORITHM_VERSION
@@ -75,7 +98,7 @@ def data_create(participants: int) -> tuple[object, object]:
     study = Study.objects.create(
         code="BENCH-EXPORT", name="Export benchmark", instruments=["ehp30", "vas_dysmenorrhea"]
     )
-    s1 = Site.objects.create(study=study, code="S01", name="One")
+    Site.objects.create(study=study, code="S01", name="One")
     Site.objects.create(study=study, code="S02", name="Two")
     a = Treatment.objects.create(study=study, code="A", name="Active")
     p = Treatment.objects.create(study=study, code="P", name="Placebo")
@@ -86,6 +109,14 @@ def data_create(participants: int) -> tuple[object, object]:
     user = get_user_model().objects.create_user(username="bench-statistician", is_staff=True)
     StaffMembership.objects.create(user=user, study=study, role=StaffRole.STATISTICIAN)
     staff_groups_sync(user=user)  # the role's group holds the export permissions
+    for site in study.sites.all():  # each site's investigator signs its casebooks
+        investigator = get_user_model().objects.create_user(
+            username=f"bench-investigator-{site.code}", first_name="Ida", last_name="Nordahl",
+            is_staff=True,
+        )  # fmt: skip
+        StaffMembership.objects.create(
+            user=investigator, study=study, site=site, role=StaffRole.INVESTIGATOR
+        )
     items = list(instrument_get("ehp30").item_keys())
     scales = [s.key for s in instrument_get("ehp30").scales_for(())]
     with connection.cursor() as c:
@@ -99,6 +130,20 @@ def data_create(participants: int) -> tuple[object, object]:
                       now() - interval '300 days', ''
                FROM generate_series(1, %s) g""",
             [study.pk, study.pk, participants],
+        )
+        # A login per participant (her answers' and reports' author, as in the diary).
+        c.execute(
+            """INSERT INTO auth_user (password, is_superuser, username, first_name, last_name,
+                   email, is_staff, is_active, date_joined)
+               SELECT '!', false, 'bench-' || lower(p.subject_id), '', '', '', false, true,
+                      now()
+               FROM diary_participant p WHERE p.study_id = %s""",
+            [study.pk],
+        )
+        c.execute(
+            """UPDATE diary_participant p SET user_id = u.id FROM auth_user u
+               WHERE u.username = 'bench-' || lower(p.subject_id) AND p.study_id = %s""",
+            [study.pk],
         )
         c.execute(
             """INSERT INTO diary_allocation (participant_id, sequence_id, source, allocated_at)
@@ -133,10 +178,10 @@ def data_create(participants: int) -> tuple[object, object]:
                       (SELECT jsonb_object_agg(k, CASE WHEN random() < 0.02 THEN NULL
                                                        ELSE floor(random() * 5)::int END)
                        FROM unnest(%s::text[]) k),
-                      '{}', a.submitted_at, %s, 'participant_web', ''
+                      '{}', a.submitted_at, p.user_id, 'participant_web', ''
                FROM diary_assessment a JOIN diary_participant p ON p.id = a.participant_id
                WHERE p.study_id = %s""",
-            [instrument_get("ehp30").content_hash, items, user.pk, study.pk],
+            [instrument_get("ehp30").content_hash, items, study.pk],
         )
         c.execute(
             """INSERT INTO diary_response (assessment_id, instrument_key, instrument_version,
@@ -144,10 +189,58 @@ def data_create(participants: int) -> tuple[object, object]:
                    reason)
                SELECT a.id, 'vas_dysmenorrhea', '1.0', %s,
                       jsonb_build_object('vas_dysmenorrhea', floor(random() * 101)::int),
-                      '{}', a.submitted_at, %s, 'participant_web', ''
+                      '{}', a.submitted_at, p.user_id, 'participant_web', ''
                FROM diary_assessment a JOIN diary_participant p ON p.id = a.participant_id
                WHERE p.study_id = %s""",
-            [instrument_get("vas_dysmenorrhea").content_hash, user.pk, study.pk],
+            [instrument_get("vas_dysmenorrhea").content_hash, study.pk],
+        )
+        # Her period reports' audit events (start, then end), which the archive's period
+        # dates are audited by; the audit chain's trigger links them as in production.
+        c.execute(
+            """INSERT INTO diary_auditevent (occurred_at, actor_id, actor_label, action,
+                   study_id, participant_id, object_type, object_id, reason, details,
+                   request_id, unblinded)
+               SELECT d.day::timestamptz + interval '20 hours', p.user_id,
+                      'bench-' || lower(p.subject_id), 'period_reported', p.study_id, p.id,
+                      'diary.MenstrualPeriod', mp.id::text, '',
+                      jsonb_build_object('number', mp.number, d.name, d.day::text), '', false
+               FROM diary_menstrualperiod mp
+               JOIN diary_participant p ON p.id = mp.participant_id
+               CROSS JOIN LATERAL (VALUES (1, 'started_on', mp.started_on),
+                                          (2, 'ended_on', mp.ended_on)) d(ord, name, day)
+               WHERE p.study_id = %s ORDER BY mp.id, d.ord""",
+            [study.pk],
+        )
+        # 1 % of the EHP-30 answers corrected by the site with a reason: a new response that
+        # supersedes the first (one item changed).
+        c.execute(
+            """INSERT INTO diary_response (assessment_id, instrument_key, instrument_version,
+                   instrument_hash, answers, metadata, submitted_at, submitted_by_id, source,
+                   reason, supersedes_id)
+               SELECT r.assessment_id, r.instrument_key, r.instrument_version,
+                      r.instrument_hash,
+                      r.answers || jsonb_build_object('ehp30_q01',
+                          (coalesce((r.answers ->> 'ehp30_q01')::int, 0) + 1) %% 5),
+                      '{}', r.submitted_at + interval '3 days', %s, 'site_correction',
+                      'Misread tick box on the paper copy', r.id
+               FROM diary_response r
+               JOIN diary_assessment a ON a.id = r.assessment_id
+               JOIN diary_participant p ON p.id = a.participant_id
+               WHERE p.study_id = %s AND r.instrument_key = 'ehp30' AND r.id %% 100 = 0
+               ORDER BY r.id""",
+            [user.pk, study.pk],
+        )
+        # Casebook signatures of `signed` % of the participants, by an investigator.
+        c.execute(
+            """INSERT INTO diary_casebooksignature (study_id, participant_id, signed_by_id,
+                   printed_name, signed_at, signer_time_zone, meaning, content_hash,
+                   content_format)
+               SELECT p.study_id, p.id, m.user_id, 'Ida Nordahl', now() - interval '1 day',
+                      'Europe/Copenhagen', %s, md5(p.id::text) || md5(p.subject_id), %s
+               FROM diary_participant p
+               JOIN diary_staffmembership m ON m.site_id = p.site_id AND m.role = 'investigator'
+               WHERE p.study_id = %s AND p.id %% 100 < %s ORDER BY p.id""",
+            [SIGNATURE_MEANING, CASEBOOK_FORMAT, study.pk, signed],
         )
         c.execute(
             """INSERT INTO scoring_score (response_id, scale, algorithm_version, value,
@@ -163,7 +256,6 @@ def data_create(participants: int) -> tuple[object, object]:
             [ALGORITHM_VERSION, scales, study.pk],
         )
         c.execute("ANALYZE")
-    del s1
     return study, user
 
 
@@ -183,40 +275,78 @@ def bare_copy(sql: str, params: list) -> tuple[float, int]:
     return time.perf_counter() - start, size
 
 
-def through_service(user, study, kind: str, blinded: bool) -> tuple[float, int, int, float]:
+def through_service(
+    user, study, kind: str, blinded: bool, fmt: str = "csv"
+) -> tuple[float, int, list, float]:
+    """Seconds, bytes, the files (ExportFile: name, rows) and RSS growth of one export."""
     from diary.services.exports import ExportRequest, export_start
 
     with PeakRss() as memory:
         start = time.perf_counter()
         export = export_start(
-            user=user, request=ExportRequest(study=study, kinds=(kind,), blinded=blinded)
+            user=user,
+            request=ExportRequest(study=study, kinds=(kind,), blinded=blinded, format=fmt),
         )
         size = sum(len(chunk) for chunk in export.chunks)
         seconds = time.perf_counter() - start
-    return seconds, size, export.files[0].rows, memory.growth_mb
+    return seconds, size, export.files, memory.growth_mb
+
+
+# Issue #16, item 7: the submission-ready files against the `long` CSV export of the same run.
+RATIO_MAX, GROWTH_MAX = 3.0, 200.0
+# The ODM archive is XML whatever the format asked (diary.services.export_formats).
+SUBMISSION_FILES = (("sdtm", "csv"), ("sdtm", "json"), ("sdtm", "xpt"), ("odm", "csv"))
+
+
+def submission_measure(user, study, long_s: float) -> bool:
+    ok = True
+    for kind, fmt in SUBMISSION_FILES:
+        seconds, size, files, growth = through_service(user, study, kind, False, fmt)
+        ratio = seconds / long_s
+        if kind == "sdtm":
+            qs = next(f for f in files if f.name.startswith("qs."))
+            what = f"{sum(f.rows for f in files):>9,} records ({qs.rows:,} in QS)"
+        else:
+            what = f"{files[0].rows:>9,} ItemData"
+        met = ratio <= RATIO_MAX and growth < GROWTH_MAX
+        shown = "xml" if kind == "odm" else fmt
+        print(
+            f"{kind} {shown:4s}: {what}, {size / 2**20:7.1f} MiB | {seconds:6.2f} s | "
+            f"ratio to long CSV {ratio:.2f} (target <= {RATIO_MAX:g}) | "
+            f"RSS growth {growth:.1f} MB (target < {GROWTH_MAX:g})" + ("" if met else "  MISSED")
+        )
+        ok = ok and met
+    return ok
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench export", description=__doc__)
     parser.add_argument("--participants", type=int, default=10_000)
+    parser.add_argument(
+        "--signed", type=int, default=10, help="percent of the casebooks signed (default 10)"
+    )
     args = parser.parse_args(argv)
     teardown = django_setup()
     try:
         from diary.exports.queries import Scope, kind_query
 
         start = time.perf_counter()
-        study, user = data_create(args.participants)
+        study, user = data_create(args.participants, args.signed)
         print(
-            f"data: {args.participants} participants x 6 periods in "
+            f"data: {args.participants} participants x 6 periods, {args.signed} % of the "
+            f"casebooks signed, in "
             f"{time.perf_counter() - start:.1f} s"
         )
         scope = Scope(study_id=study.pk)
         ok = True
+        timed: dict[str, float] = {}
         for kind, blinded in (("wide", True), ("long", True), ("analysis", False)):
             sql, params = kind_query(kind, study, scope, blinded=blinded)
             bare_copy(sql, params)  # warm the cache for both contenders alike
             copy_s, copy_bytes = bare_copy(sql, params)
-            export_s, export_bytes, rows, growth = through_service(user, study, kind, blinded)
+            export_s, export_bytes, files, growth = through_service(user, study, kind, blinded)
+            rows = files[0].rows
+            timed[kind] = export_s
             ratio = copy_s / export_s
             print(
                 f"{kind:8s}: {rows:>9,} rows, {export_bytes / 2**20:7.1f} MiB | "
@@ -226,6 +356,8 @@ def main(argv: list[str]) -> int:
             )
             assert export_bytes == copy_bytes, "export and COPY must produce the same bytes"
             ok = ok and ratio >= 0.5 and growth < 100
+        print("submission-ready files (unblinded, whole kind), against the long CSV export:")
+        ok = submission_measure(user, study, timed["long"]) and ok
         print("targets met" if ok else "TARGETS MISSED")
         return 0 if ok else 1
     finally:

@@ -108,11 +108,15 @@ LAYER_OF: dict[str, Place] = {
     "diary.exports.formats": Place(
         "selectors", "Dataset-JSON, XPT, SAV, DTA from a SELECT read by a server-side cursor"
     ),
+    "diary.exports.xpt": Place("pure", "SAS XPORT v5 in bounded memory (pyreadstat header)"),
     "diary.exports.define": Place("pure", "define.xml 2.1 from the datasets' metadata (odmlib)"),
     "diary.exports.sdtm": Place("pure", "package marker (docstring only) of the SDTM datasets"),
     "diary.exports.sdtm.domains": Place("pure", "SDTM variables: names, labels and their SQL"),
     "diary.exports.sdtm.queries": Place("selectors", "the SELECTs of the SDTM datasets"),
     "diary.exports.odm": Place("selectors", "streams the ODM 1.3.2 archive read from the models"),
+    "diary.exports.odm_subject": Place(
+        "selectors", "the ODM archive's SubjectData as text: values, audit records, signatures"
+    ),
     # scoring/
     "scoring": Place("pure", "package marker (empty); runs before every scoring module"),
     "scoring.definition_schema": Place("pure", "the instrument definition's dataclasses"),

@@ -6,10 +6,13 @@ stays one per file whatever the study's size.
 
 - Dataset-JSON is written as the rows arrive (the record count, which the standard needs, is
   written after the rows: JSON keys have no order), so memory stays flat.
-- XPT, SAV and DTA are written by pyreadstat (ReadStat), which takes a whole pandas DataFrame:
-  these files are built in memory and then streamed from a temporary file. A study's QS in XPT
-  therefore needs memory in proportion to its records (about 150 bytes a record); the CSV and
-  Dataset-JSON files of the same datasets do not.
+- XPT is written in bounded memory (diary.exports.xpt): the observations block by block,
+  spooled to a temporary file while the character widths are measured, the header records by
+  pyreadstat (ReadStat); the bytes are those pyreadstat writes for the whole table.
+- SAV and DTA are written by pyreadstat, which takes a whole pandas DataFrame: these files are
+  built in memory and then streamed from a temporary file, in memory in proportion to their
+  rows (the wide, long, treatment means and analysis tables; the SDTM datasets are not offered
+  in these formats).
 
 Values keep their meaning in every format: codes are numbers with their labels as value labels
 (SAV, DTA), dates and instants are dates (SAV, DTA) or ISO 8601 text (XPT, Dataset-JSON,
@@ -34,6 +37,7 @@ import pyreadstat
 from django.db import connection, transaction
 
 from diary.exports.writer import ExportFile
+from diary.exports.xpt import xpt_stream
 
 FORMATS = ("csv", "json", "xpt", "sav", "dta")
 EXTENSIONS = {"csv": "csv", "json": "json", "xpt": "xpt", "sav": "sav", "dta": "dta"}
@@ -242,21 +246,26 @@ def stat_file_stream(
                               v.key_sequence, v.iso_text)
                      for s, v in zip(short, variables, strict=True)]  # fmt: skip
 
+    if fmt == "xpt":
+        numeric = [v.type in ("integer", "decimal") for v in variables]
+
+        def text(value: Any, position: int) -> str | None:
+            coerced = _coerce(value, variables[position], fmt)
+            return None if coerced is None else str(coerced)
+
+        chunks = xpt_stream(
+            names=[v.name for v in variables], labels=[v.label for v in variables],
+            numeric=numeric, rows=rows, text=text, table_name=table_name[:8],
+            file_label=file_label[:XPT_LABEL_MAX], header_fix=lambda head: xpt_stamp(head, now),
+            on_end=out.finish, block_rows=BLOCK_ROWS, char_max=XPT_CHAR_MAX,
+        )  # fmt: skip
+        return (out.feed(chunk) for chunk in chunks), renamed
+
     def chunks() -> Iterator[bytes]:
         frame = frame_build(variables, rows, fmt)
         labels = [v.label for v in variables]
         with tempfile.NamedTemporaryFile(suffix=f".{fmt}") as handle:
-            if fmt == "xpt":
-                for v in variables:
-                    if v.type not in ("integer", "decimal"):
-                        longest = frame[v.name].map(len).max() if len(frame) else 0
-                        if longest and longest > XPT_CHAR_MAX:
-                            raise ValueError(f"{v.name}: a value is longer than {XPT_CHAR_MAX} "
-                                             "characters, beyond SAS XPORT v5")  # fmt: skip
-                pyreadstat.write_xport(frame, handle.name, file_label=file_label[:XPT_LABEL_MAX],
-                                       column_labels=labels, table_name=table_name[:8],
-                                       file_format_version=5)  # fmt: skip
-            elif fmt == "sav":
+            if fmt == "sav":
                 pyreadstat.write_sav(frame, handle.name, file_label=file_label,
                                      column_labels=labels,
                                      variable_value_labels=value_labels(variables))  # fmt: skip
@@ -268,11 +277,7 @@ def stat_file_stream(
             else:
                 raise ValueError(f"not a statistical file format: {fmt}")
             handle.seek(0)
-            first = True
             while block := handle.read(1 << 16):
-                if first and fmt == "xpt":
-                    block = xpt_stamp(block, now)
-                first = False
                 yield out.feed(block)
         out.finish(len(frame))
 

@@ -268,7 +268,13 @@ def _odm_period(event, subject, forms, design, users, errors) -> PeriodRecord | 
         else:
             errors.append(f"{here}: unknown form {form_oid}")
     if not period_seen:
-        errors.append(f"{record.where}: the period has no {odm.PERIOD_FORM} form with its dates")
+        # The archive writes such an event for answers whose period was never reported; the
+        # diary opens a questionnaire only after its period is reported, and so does the import.
+        errors.append(
+            f"{record.where}: answers of a period whose dates were never reported (no "
+            f"{odm.PERIOD_FORM} form): the diary takes answers only for a reported period; "
+            "report the period, then import its answers"
+        )
         return None
     return record
 

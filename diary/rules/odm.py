@@ -21,6 +21,7 @@ PERIOD_FORM = "F.PERIOD"
 PERIOD_GROUP = "IG.PERIOD"
 PERIOD_START = "I.period_started_on"
 PERIOD_END = "I.period_ended_on"
+SIGNATURE_DEF = "SD.CASEBOOK"  # the investigator's casebook signature (AdminData)
 SYSTEM_USER = "USR.SYSTEM"  # the system's own writes (a window job, a command run by nobody)
 _EVENT_PREFIX = "SE.P"
 

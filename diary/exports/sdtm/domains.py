@@ -293,7 +293,7 @@ def findings(domain: str, label: str) -> Dataset:
             "Sequence Number",
             "integer",
             8,
-            "row_number() OVER (PARTITION BY p.id ORDER BY a.period_number, q.ord)",
+            "row_number() OVER (PARTITION BY p.subject_id ORDER BY a.period_number, q.ord)",
             mandatory=True,
             origin="Derived",
             role="Identifier",

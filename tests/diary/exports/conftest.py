@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
 
-from diary.models import Participant, Study
+from diary.models import Participant, Response, Study
 from diary.services.periods import period_end_report, period_start_report
 from diary.services.site_actions import participant_withdraw
 from diary.services.submission import assessment_submit
@@ -43,6 +43,26 @@ def submit_period(participant, *, number: int, answers: dict, vas: int | None, d
 def ehp30_answers(code: int, *, missing: tuple[str, ...] = ()) -> dict:
     keys = instrument_get("ehp30").item_keys()
     return {key: (None if key in missing else code) for key in keys}
+
+
+def answered_without_a_reported_period(participant, *, number: int, code: int, now) -> Response:
+    """Her questionnaire of period `number` answered and submitted while no period `number`
+    is reported: the database allows it (Assessment.period is nullable, the answers need no
+    period row), as data loaded from an earlier system or entered before the link shows."""
+    assessment = participant.assessments.get(period_number=number)
+    assert assessment.period_id is None and not participant.periods.filter(number=number)
+    type(assessment).objects.filter(pk=assessment.pk).update(status="submitted", submitted_at=now)
+    instrument = instrument_get("ehp30")
+    return Response.objects.create(
+        assessment=assessment,
+        instrument_key="ehp30",
+        instrument_version=instrument.version,
+        instrument_hash=instrument.content_hash,
+        answers=ehp30_answers(code, missing=("ehp30_q05",)),
+        submitted_at=now,
+        submitted_by=participant.user,
+        source="participant_web",
+    )
 
 
 @pytest.fixture

@@ -14,16 +14,25 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from lxml import etree
 from odmlib import loader, odm_loader
 
-from diary.models import Allocation, AuditAction, AuditEvent, Response
+from diary.models import SIGNATURE_MEANING, Allocation, AuditAction, AuditEvent, Response
 from diary.rules import odm
+from diary.rules.local_time import utc_iso
+from diary.selectors.casebook import casebook_hash_now
 from diary.services.corrections import response_correct
 from diary.services.exports import ExportRequest, export_start
 from diary.services.periods import period_correct
-from tests.conftest import make_participant
-from tests.diary.exports.conftest import ehp30_answers, submit_period
+from diary.services.signatures import casebook_sign
+from tests.conftest import PASSWORD, make_participant
+from tests.diary.exports.conftest import (
+    answered_without_a_reported_period,
+    ehp30_answers,
+    submit_period,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -301,3 +310,108 @@ def test_manage_py_export_writes_the_archive(submitted, tmp_path):
     path = tmp_path / f"{submitted.study.code}_odm_blinded.xml"
     assert schema().validate(etree.parse(str(path)))
     assert hashlib.sha256(path.read_bytes()).hexdigest() in out.getvalue()
+
+
+def test_answers_of_a_period_never_reported_are_in_the_archive_with_their_audit(submitted):
+    answered_without_a_reported_period(
+        submitted.participant_a, number=2, code=3, now=NOW - timedelta(hours=2)
+    )
+    content, export = archive(submitted.statistician, submitted.study)
+    tree = etree.fromstring(content)
+    validator = schema()
+    assert validator.validate(tree), validator.error_log
+    (event,) = tree.xpath(
+        "//odm:SubjectData[@SubjectKey='S01-001']/odm:StudyEventData[@StudyEventOID='SE.P2']",
+        namespaces=NS,
+    )
+    # Her answers' form, and no dates form: the period's dates were never reported.
+    assert [f.get("FormOID") for f in event.iterfind("odm:FormData", NS)] == ["F.ehp30"]
+    q01 = item(tree, "S01-001", 2, "I.ehp30_q01")
+    assert (q01.get("Value"), q01.get("TransactionType")) == ("3", "Insert")
+    assert item(tree, "S01-001", 2, "I.ehp30_q05").get("IsNull") == "Yes"
+    record = q01.find("odm:AuditRecord", NS)
+    assert record.find("odm:UserRef", NS).get("UserOID") == (
+        f"USR.{submitted.participant_a.user_id}"
+    )
+    assert record.findtext("odm:SourceID", namespaces=NS) == "participant_web"
+    assert record.findtext("odm:DateTimeStamp", namespaces=NS) == (
+        (NOW - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
+    # Two reported periods with dates, 30 items and the VAS; her 30 unreported-period items.
+    assert export.files[0].rows == len(tree.xpath("//odm:ItemData", namespaces=NS)) == 2 * 33 + 30
+
+
+def _code(device) -> str:
+    value = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
+    return f"{value:06d}"
+
+
+def _sign(world, device, participant, *, now):
+    return casebook_sign(
+        participant=participant,
+        actor=world.investigator1,
+        password=PASSWORD,
+        token=_code(device),
+        hash_seen=casebook_hash_now(participant=participant),
+        time_zone="Europe/Copenhagen",
+        now=now,
+    )
+
+
+def signature_of(tree, subject: str):
+    (data,) = tree.xpath(f"//odm:SubjectData[@SubjectKey='{subject}']", namespaces=NS)
+    return data.find("odm:Signature", NS), [
+        c.text for c in data.iterfind("odm:Annotation/odm:Comment", NS)
+    ]
+
+
+def test_a_casebook_signature_is_in_the_archive_with_meaning_time_and_signer(submitted):
+    device = TOTPDevice.objects.create(user=submitted.investigator1, name="app", confirmed=True)
+    signed_at = NOW - timedelta(minutes=30)
+    _sign(submitted, device, submitted.participant_a, now=signed_at)
+    content, _ = archive(submitted.statistician, submitted.study)
+    tree = etree.fromstring(content)
+    validator = schema()
+    assert validator.validate(tree), validator.error_log
+    signature, comments = signature_of(tree, "S01-001")
+    assert signature is not None
+    signer = signature.find("odm:UserRef", NS).get("UserOID")
+    assert signer == f"USR.{submitted.investigator1.pk}"
+    assert signature.find("odm:LocationRef", NS).get("LocationOID") == "LOC.S01"
+    assert signature.findtext("odm:DateTimeStamp", namespaces=NS) == utc_iso(signed_at)
+    # The signature's definition holds its meaning; the signer is among the users, by name.
+    definition = signature.find("odm:SignatureRef", NS).get("SignatureOID")
+    (meaning,) = tree.xpath(
+        f"//odm:AdminData/odm:SignatureDef[@OID='{definition}']/odm:Meaning/text()",
+        namespaces=NS,
+    )
+    assert meaning == SIGNATURE_MEANING
+    (user,) = tree.xpath(f"//odm:AdminData/odm:User[@OID='{signer}']", namespaces=NS)
+    assert user.findtext("odm:LoginName", namespaces=NS) == submitted.investigator1.username
+    assert user.findtext("odm:FullName", namespaces=NS) == "Ida Nordahl"
+    (comment,) = comments
+    assert "Ida Nordahl" in comment and "valid" in comment and "VOID" not in comment
+    # The other participant's casebook is not signed.
+    assert signature_of(tree, "S02-001") == (None, [])
+
+
+def test_a_signature_voided_by_a_later_change_is_not_presented_as_valid(submitted):
+    device = TOTPDevice.objects.create(user=submitted.investigator1, name="app", confirmed=True)
+    signature = _sign(submitted, device, submitted.participant_a, now=NOW - timedelta(hours=1))
+    original = Response.objects.get(
+        assessment__participant=submitted.participant_a, instrument_key="ehp30"
+    )
+    response_correct(
+        response=original,
+        answers={**original.answers, "ehp30_q01": 4},
+        reason="Transcription error on the paper copy",
+        actor=submitted.coordinator1,
+    )
+    content, _ = archive(submitted.statistician, submitted.study)
+    tree = etree.fromstring(content)
+    assert schema().validate(tree)
+    element, comments = signature_of(tree, "S01-001")
+    assert element is None  # ODM's Signature says nothing of being void: a void one is none
+    (comment,) = comments
+    assert "VOID: her data changed after it was signed" in comment
+    assert signature.content_hash in comment and utc_iso(signature.signed_at) in comment

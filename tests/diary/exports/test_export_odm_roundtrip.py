@@ -9,6 +9,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.db.models import F
+from django.utils import timezone
 from lxml import etree
 
 from diary.models import (
@@ -30,6 +31,7 @@ from diary.services.exports import ExportRequest, export_start
 from diary.services.imports import study_data_import
 from diary.services.staff import staff_groups_sync
 from tests.conftest import make_participant, make_staff
+from tests.diary.exports.conftest import answered_without_a_reported_period
 
 pytestmark = pytest.mark.django_db
 
@@ -284,3 +286,36 @@ def test_the_command_says_a_corrected_answer_is_imported_with_its_final_value(
     assert "1 data points were corrected in the file" in out.getvalue()
     assert "corrected in the file: final value imported" in out.getvalue()
     assert not Response.objects.filter(assessment__participant__study=study).exists()
+
+
+def test_answers_of_a_period_never_reported_are_refused_by_element_and_nothing_is_stored(
+    trial, copy
+):
+    """The archive holds them (a study event without the dates form); the diary opens a
+    questionnaire only after its period is reported, so the import cannot take them and
+    says where they are."""
+    study, importer = copy
+    participant = (
+        trial.participants.filter(status="active", assessments__period__isnull=True)
+        .order_by("subject_id")
+        .first()
+    )
+    number = (
+        participant.assessments.filter(period__isnull=True).order_by("period_number").first()
+    ).period_number
+    answered_without_a_reported_period(participant, number=number, code=2, now=timezone.now())
+    content = archive_of(trial, trial.memberships.get(role="statistician").user)
+    tree = etree.fromstring(content)
+    (event,) = tree.xpath(
+        f"//odm:SubjectData[@SubjectKey='{participant.subject_id}']"
+        f"/odm:StudyEventData[@StudyEventOID='SE.P{number}']",
+        namespaces=NS,
+    )
+    report = study_data_import(study=study, actor=importer, file_name="a.xml", content=content)
+    assert report.errors == [
+        f"line {event.sourceline}: {participant.subject_id} period {number}: answers of a "
+        f"period whose dates were never reported (no {odm.PERIOD_FORM} form): the diary takes "
+        "answers only for a reported period; report the period, then import its answers"
+    ]
+    assert not Response.objects.filter(assessment__participant__study=study).exists()
+    assert not ImportBatch.objects.exists()
