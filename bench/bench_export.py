@@ -234,9 +234,10 @@ def data_create(participants: int, signed: int = 10) -> tuple[object, object]:
         c.execute(
             """INSERT INTO diary_casebooksignature (study_id, participant_id, signed_by_id,
                    printed_name, signed_at, signer_time_zone, meaning, content_hash,
-                   content_format)
+                   content_format, milestone, milestone_label)
                SELECT p.study_id, p.id, m.user_id, 'Ida Nordahl', now() - interval '1 day',
-                      'Europe/Copenhagen', %s, md5(p.id::text) || md5(p.subject_id), %s
+                      'Europe/Copenhagen', %s, md5(p.id::text) || md5(p.subject_id), %s,
+                      NULL, ''
                FROM diary_participant p
                JOIN diary_staffmembership m ON m.site_id = p.site_id AND m.role = 'investigator'
                WHERE p.study_id = %s AND p.id %% 100 < %s ORDER BY p.id""",

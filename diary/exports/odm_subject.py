@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from diary.models import AuditAction, Participant
 from diary.rules import odm
 from diary.rules.local_time import utc_iso
-from diary.selectors.casebook import casebook_hash_now
+from diary.selectors.casebook import signature_states
 
 CHUNK = 2000  # rows a server-side cursor fetches at a time
 
@@ -192,11 +192,13 @@ class SignaturesXml:
     """Her casebook signatures as ODM, one participant at a time in subject order.
 
     ODM 1.3.2 gives a SubjectData one Signature (UserRef, LocationRef, SignatureRef,
-    DateTimeStamp) and no way to say a signature no longer holds. So the Signature element is
-    her latest signature only while it holds (the casebook's hash now is the one signed,
-    diary.selectors.casebook: the rule the signing page applies); every signature of hers,
-    valid or void, is also an Annotation of the SubjectData with its printed name, time, meaning,
-    the SHA-256 it is bound to and whether it holds. A void signature is never a Signature.
+    DateTimeStamp) and no way to say a signature no longer holds. A signature holds while the
+    hash of the data it covers (her whole casebook, or her data up to its milestone) is the one
+    signed (diary.selectors.casebook.signature_states: the rule the signing page applies). The
+    Signature element is her latest whole-casebook signature that holds, else her latest
+    milestone signature that holds; every signature of hers, valid or void, is also an
+    Annotation of the SubjectData with its printed name, time, meaning, what it covers, the
+    SHA-256 it is bound to and whether it holds. A void signature is never a Signature.
 
     One query for the signatures; each signed participant's current hash is computed from her
     casebook as the signing page computes it (a few queries per signed participant)."""
@@ -215,6 +217,8 @@ class SignaturesXml:
                 "meaning",
                 "content_hash",
                 "content_format",
+                "milestone",
+                "milestone_label",
             )
             .iterator(chunk_size=CHUNK)
         )
@@ -225,34 +229,52 @@ class SignaturesXml:
         if not own:
             return ""
         whole = Participant.objects.select_related("study", "site").get(pk=participant["pk"])
-        current = casebook_hash_now(participant=whole)
+        # Her whole casebook and each milestone of her study (the signing page's
+        # rule), each with the hash of the data it covers as they are now.
+        states = {state.milestone: state for state in signature_states(participant=whole)}
+
+        def holds(signature: dict) -> bool:
+            state = states.get(signature["milestone"])
+            return state is not None and state.current_hash == signature["content_hash"]
+
         site = participant["site__code"]
-        latest = own[-1]
+        holding = [signature for signature in own if holds(signature)]
+        # One Signature in ODM: her whole casebook's latest that holds, else a milestone's.
+        chosen = next(
+            (s for s in reversed(holding) if s["milestone"] is None),
+            holding[-1] if holding else None,
+        )
         parts = []
-        if latest["content_hash"] == current:
+        if chosen is not None:
             parts.append(
-                f'<Signature><UserRef UserOID="{_a(odm.user_oid(latest["signed_by_id"]))}"/>'
+                f'<Signature><UserRef UserOID="{_a(odm.user_oid(chosen["signed_by_id"]))}"/>'
                 f'<LocationRef LocationOID="{_a(odm.location_oid(site))}"/>'
                 f'<SignatureRef SignatureOID="{odm.SIGNATURE_DEF}"/>'
-                f"<DateTimeStamp>{utc_iso(latest['signed_at'])}</DateTimeStamp></Signature>"
+                f"<DateTimeStamp>{utc_iso(chosen['signed_at'])}</DateTimeStamp></Signature>"
             )
         parts.append(f'<SiteRef LocationOID="{_a(odm.location_oid(site))}"/>')
         for number, signature in enumerate(own, start=1):
-            holds = signature["content_hash"] == current
-            local = signature["signed_at"].astimezone(ZoneInfo(signature["signer_time_zone"]))
+            state = states.get(signature["milestone"])
+            later = any(other["milestone"] == signature["milestone"] for other in own[number:])
             status = (
-                "valid: the casebook is unchanged since it was signed"
-                if holds
+                "valid: the data it covers are unchanged since it was signed"
+                if holds(signature)
                 else "VOID: her data changed after it was signed"
-                + ("; signed again later" if number < len(own) else "; a new signature is due")
+                + ("; signed again later" if later else "; a new signature is due")
             )
+            if signature["milestone"] is None:
+                covers = "her whole casebook"
+            else:
+                scope = state.scope if state else f"periods 1 to {signature['milestone']}"
+                covers = f'{scope} (milestone "{signature["milestone_label"]}")'
+            local = signature["signed_at"].astimezone(ZoneInfo(signature["signer_time_zone"]))
             comment = (
                 f"Casebook signature {number} of {len(own)}: {signature['printed_name']} "
                 f"(user {signature['signed_by__username']}, "
                 f"{odm.user_oid(signature['signed_by_id'])}) signed at "
                 f"{utc_iso(signature['signed_at'])} ({local:%Y-%m-%d %H:%M} "
-                f'{signature["signer_time_zone"]}), meaning "{signature["meaning"]}", bound to '
-                f"SHA-256 {signature['content_hash']} of the casebook (format "
+                f'{signature["signer_time_zone"]}), meaning "{signature["meaning"]}", covering '
+                f"{covers}, bound to SHA-256 {signature['content_hash']} of that data (format "
                 f"{signature['content_format']}). {status}."
             )
             parts.append(

@@ -19,10 +19,17 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from lxml import etree
 from odmlib import loader, odm_loader
 
-from diary.models import SIGNATURE_MEANING, Allocation, AuditAction, AuditEvent, Response
+from diary.models import (
+    SIGNATURE_MEANING,
+    Allocation,
+    AuditAction,
+    AuditEvent,
+    Participant,
+    Response,
+)
 from diary.rules import odm
 from diary.rules.local_time import utc_iso
-from diary.selectors.casebook import casebook_hash_now
+from diary.selectors.casebook import casebook_hash_now, signature_state
 from diary.services.corrections import response_correct
 from diary.services.exports import ExportRequest, export_start
 from diary.services.periods import period_correct
@@ -415,3 +422,33 @@ def test_a_signature_voided_by_a_later_change_is_not_presented_as_valid(submitte
     (comment,) = comments
     assert "VOID: her data changed after it was signed" in comment
     assert signature.content_hash in comment and utc_iso(signature.signed_at) in comment
+
+
+def test_a_signature_at_a_milestone_holds_while_the_data_up_to_it_are_unchanged(submitted):
+    study = submitted.study
+    study.signing_milestones = [{"after_period": 1, "label": "After period 1"}]
+    study.full_clean()
+    study.save()
+    participant = Participant.objects.get(pk=submitted.participant_a.pk)
+    device = TOTPDevice.objects.create(user=submitted.investigator1, name="app", confirmed=True)
+    signed_at = NOW - timedelta(minutes=20)
+    casebook_sign(
+        participant=participant,
+        actor=submitted.investigator1,
+        password=PASSWORD,
+        token=_code(device),
+        hash_seen=signature_state(participant=participant, milestone=1).current_hash,
+        time_zone="Europe/Copenhagen",
+        milestone=1,
+        now=signed_at,
+    )
+    content, _ = archive(submitted.statistician, study)
+    tree = etree.fromstring(content)
+    assert schema().validate(tree)
+    element, comments = signature_of(tree, "S01-001")
+    # Her whole casebook's hash is not the one signed: the milestone's is, and it holds.
+    assert element is not None
+    assert element.findtext("odm:DateTimeStamp", namespaces=NS) == utc_iso(signed_at)
+    (comment,) = comments
+    assert "After period 1" in comment and "period 1" in comment
+    assert "valid" in comment and "VOID" not in comment
