@@ -15,9 +15,10 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
-def django_setup() -> Callable[[], None]:
+def django_setup(*, keep: bool = False, reuse: bool = False) -> Callable[[], None]:
     """Configure Django, create and migrate the benchmark database; returns the teardown that
-    drops it."""
+    drops it. `keep`: the teardown leaves it (for a later `reuse`, or psql). `reuse`: the
+    database a kept run left is used as it is, neither created nor dropped."""
     from config import embedded
 
     # DEBUG off always: with DEBUG on Django keeps every query in memory, which distorts timings.
@@ -40,12 +41,21 @@ def django_setup() -> Callable[[], None]:
     from config.database_roles import connected_as_owner
 
     original_name = connection.settings_dict["NAME"]
-    connection.settings_dict["TEST"]["NAME"] = f"{original_name}_bench"
+    bench_name = f"{original_name}_bench"
+    connection.settings_dict["TEST"]["NAME"] = bench_name
+    if reuse:
+        connection.close()
+        connection.settings_dict["NAME"] = bench_name
+        connection.ensure_connection()  # fails here, clearly, when no run kept one
+        return lambda: None
     # Created and migrated by the owner, then used as the application role, as in production.
     with connected_as_owner():
         connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
 
     def teardown() -> None:
+        if keep:
+            print(f"bench database {bench_name} kept (reuse it with --reuse)")
+            return
         with connected_as_owner():
             connection.creation.destroy_test_db(original_name, verbosity=0)
 

@@ -81,13 +81,20 @@ def rows_read(sql: str, params: list[Any]) -> Iterator[tuple[Any, ...]]:
 
 
 def _json_value(value: Any) -> Any:
+    """A value JSON has no type for (the encoder's `default`: it sees only these)."""
     if isinstance(value, Decimal):
         return float(value)
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%dT%H:%M:%S")
     if isinstance(value, date):
         return value.isoformat()
-    return value
+    raise TypeError(f"not a Dataset-JSON value: {type(value).__name__}")
+
+
+# One encoder for every row, in C: text, integers and missing values are written as they
+# come and only a Decimal or date goes through _json_value (the SDTM QS of 10,000
+# participants is 2.2 million rows of 20 values).
+_ROW_JSON = json.JSONEncoder(ensure_ascii=False, default=_json_value).encode
 
 
 _JSON_TYPES = {"string": "string", "integer": "integer", "decimal": "double", "date": "date",
@@ -120,8 +127,7 @@ def dataset_json_stream(
     yield out.feed((json.dumps(opening, ensure_ascii=False)[:-1] + ', "rows": [').encode())
     count, buffer = 0, []
     for row in rows:
-        buffer.append(("," if count else "")
-                      + json.dumps([_json_value(v) for v in row], ensure_ascii=False))  # fmt: skip
+        buffer.append(("," if count else "") + _ROW_JSON(row))
         count += 1
         if len(buffer) >= BLOCK_ROWS:
             yield out.feed("".join(buffer).encode())

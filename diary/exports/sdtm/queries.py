@@ -234,25 +234,45 @@ def findings_query(
         "answer": answer,
         "value": f"(CASE WHEN q.derived THEN sc.value::text ELSE {answer} END)",
     }
-    where, params = _assessments(scope)
+    where, params = _participants(scope)
+    periods, period_params = "", []
+    if scope.periods:
+        periods += " AND a.period_number = ANY(%s)"
+        period_params.append(list(scope.periods))
+    if scope.statuses:
+        periods += " AND a.status = ANY(%s)"
+        period_params.append(list(scope.statuses))
     score = table(Score)
+    # The records of one participant at a time (a LATERAL per participant, whose window and
+    # sort are hers: some hundred rows), the participants in subject order from the index of
+    # (study, subject ID): so the file's order needs no sort of all the study's records, which
+    # at 10,000 participants (2.2 million QS records) spilled to disk and grew faster than the
+    # data. QSSEQ's PARTITION BY p.subject_id is one partition per LATERAL, the same numbers.
     sql = f"""
         WITH q({", ".join(_TEST_COLUMNS)}) AS (VALUES {", ".join(test_rows)}),
              lb(instrument, item, code, label) AS (VALUES {", ".join(label_rows)})
-        SELECT {_select(dataset, outputs, blinded=blinded)}
-        FROM {table(Response)} r
-        JOIN {table(Assessment)} a ON a.id = r.assessment_id
-        {_base("a.participant_id")}
-        JOIN q ON q.instrument = r.{column(Response, "instrument_key")}
-        LEFT JOIN lb ON NOT q.derived AND lb.instrument = q.instrument AND lb.item = q.item
-            AND lb.code = {answer}
-        LEFT JOIN {score} sc ON q.derived AND sc.{column(Score, "response")} = r.id
-            AND sc.{column(Score, "scale")} = q.item
-            AND sc.{column(Score, "algorithm_version")} = %s
-        WHERE {where} AND {current_response("r")} AND (NOT q.derived OR sc.id IS NOT NULL)
-        ORDER BY p.subject_id, a.period_number, q.ord
+        SELECT {", ".join(f"x.{quoted(v.name)}" for v in dataset.variables)}
+        FROM {table(Participant)} p
+        JOIN {table(Site)} s ON s.id = p.site_id
+        JOIN {table(Study)} sy ON sy.id = p.study_id
+        CROSS JOIN LATERAL (
+            SELECT {_select(dataset, outputs, blinded=blinded)},
+                   a.period_number AS visit_order, q.ord AS test_order
+            FROM {table(Assessment)} a
+            JOIN {table(Response)} r ON r.assessment_id = a.id
+            JOIN q ON q.instrument = r.{column(Response, "instrument_key")}
+            LEFT JOIN lb ON NOT q.derived AND lb.instrument = q.instrument AND lb.item = q.item
+                AND lb.code = {answer}
+            LEFT JOIN {score} sc ON q.derived AND sc.{column(Score, "response")} = r.id
+                AND sc.{column(Score, "scale")} = q.item
+                AND sc.{column(Score, "algorithm_version")} = %s
+            WHERE a.participant_id = p.id{periods} AND {current_response("r")}
+                AND (NOT q.derived OR sc.id IS NOT NULL)
+        ) x
+        WHERE {where}
+        ORDER BY p.subject_id, x.visit_order, x.test_order
     """
-    return sql, [*test_params, *label_params, ALGORITHM_VERSION, *params]
+    return sql, [*test_params, *label_params, ALGORITHM_VERSION, *period_params, *params]
 
 
 QUERIES = {
