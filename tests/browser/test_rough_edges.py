@@ -159,6 +159,8 @@ def test_every_participant_page_reads_in_danish(live_server, world, page, contex
     walk("change-request")
     page.goto(f"{live_server.url}/diary/")
     page.locator("form[data-logout] button").click()
+    # The logout first clears the offline copies, then posts: read the page once it has come.
+    expect(page.get_by_role("heading", name="Du er logget ud")).to_be_visible()
     walk("logged-out")
     assert {name: found for name, found in seen.items() if found} == {}
 
