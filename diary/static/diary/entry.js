@@ -47,13 +47,14 @@
     };
     // keepalive: the request outlives the page, so an answer on its way when she leaves
     // (a link, the browser's Back, closing the tab) still reaches the server.
-    var save = function () {
-      if (navigator.onLine === false) { keep(); return; }
+    var inflight = false;
+    var again = false;
+    var send = function () {
       var sent = Object.assign({}, pending);
       var body = new FormData(form);
       var token = body.get("csrfmiddlewaretoken");
       body.append("device_time", String(Date.now()));
-      fetch(window.location.pathname, {
+      return fetch(window.location.pathname, {
         method: "POST",
         body: body,
         credentials: "same-origin",
@@ -64,9 +65,24 @@
           Object.keys(sent).forEach(function (name) {
             if (pending[name] === sent[name]) { delete pending[name]; }
           });
-          say(data.saved ? form.dataset.savedText || "Saved" : (data.errors || []).join(" "));
+          return data;
         });
+      });
+    };
+    // One save at a time: answers tapped while one is on its way go in the next, and "Saved"
+    // is said only when the server has every answer of the page.
+    var save = function () {
+      if (navigator.onLine === false) { keep(); return; }
+      if (inflight) { again = true; return; }
+      inflight = true;
+      say("");  // an earlier "Saved" no longer covers the answer on its way
+      send().then(function (data) {
+        inflight = false;
+        if (again) { again = false; save(); return; }
+        say(data.saved ? form.dataset.savedText || "Saved" : (data.errors || []).join(" "));
       }).catch(function () {
+        inflight = false;
+        again = false;
         keep().then(function (kept) {
           if (!kept) {
             say(form.dataset.offlineText || "Not saved yet: check your connection. Your answers are saved when you press Next.");
@@ -94,7 +110,7 @@
     var submitted = false;
     var leave = function () {
       window.clearTimeout(timer);
-      if (!submitted && Object.keys(pending).length) { save(); }
+      if (!submitted && Object.keys(pending).length) { send().catch(function () { keep(); }); }
     };
     window.addEventListener("pagehide", leave);
     window.addEventListener("pageshow", function () { submitted = false; });  // back from the cache
