@@ -29,7 +29,7 @@ from diary.models import (
 )
 from diary.rules import odm
 from diary.rules.local_time import utc_iso
-from diary.selectors.casebook import casebook_hash_now, signature_state
+from diary.selectors.casebook import signature_state
 from diary.services.corrections import response_correct
 from diary.services.exports import ExportRequest, export_start
 from diary.services.periods import period_correct
@@ -353,14 +353,15 @@ def _code(device) -> str:
     return f"{value:06d}"
 
 
-def _sign(world, device, participant, *, now):
+def _sign(world, device, participant, *, now, milestone=None):
     return casebook_sign(
         participant=participant,
         actor=world.investigator1,
         password=PASSWORD,
         token=_code(device),
-        hash_seen=casebook_hash_now(participant=participant),
+        hash_seen=signature_state(participant=participant, milestone=milestone).current_hash,
         time_zone="Europe/Copenhagen",
+        milestone=milestone,
         now=now,
     )
 
@@ -432,16 +433,7 @@ def test_a_signature_at_a_milestone_holds_while_the_data_up_to_it_are_unchanged(
     participant = Participant.objects.get(pk=submitted.participant_a.pk)
     device = TOTPDevice.objects.create(user=submitted.investigator1, name="app", confirmed=True)
     signed_at = NOW - timedelta(minutes=20)
-    casebook_sign(
-        participant=participant,
-        actor=submitted.investigator1,
-        password=PASSWORD,
-        token=_code(device),
-        hash_seen=signature_state(participant=participant, milestone=1).current_hash,
-        time_zone="Europe/Copenhagen",
-        milestone=1,
-        now=signed_at,
-    )
+    _sign(submitted, device, participant, now=signed_at, milestone=1)
     content, _ = archive(submitted.statistician, study)
     tree = etree.fromstring(content)
     assert schema().validate(tree)
