@@ -27,7 +27,7 @@ from diary.exports.formats import (
     EXTENSIONS,
     Variable,
     dataset_json_stream,
-    rows_read,
+    json_rows_read,
     stat_file_stream,
 )
 from diary.exports.queries import Scope, kind_query
@@ -109,9 +109,10 @@ def _dataset_part(
         if sql is None:
             return out, rows_csv(header, [[_cell(c) for c in row] for row in rows], out)
         return out, copy_csv(sql, params, out)
-    source = rows if sql is None else rows_read(sql, params)
     variables = _variables(dataset)
     if fmt == "json":
+        source = {"rows": rows} if sql is None else {"encoded": json_rows_read(sql, params,
+                                                                             variables)}
         head = {
             "datasetJSONCreationDateTime": utc_iso(now),
             "datasetJSONVersion": DATASET_JSON_VERSION,
@@ -126,9 +127,10 @@ def _dataset_part(
             "name": dataset.name,
             "label": dataset.label,
         }
-        return out, dataset_json_stream(head=head, variables=variables, rows=source, out=out)
+        return out, dataset_json_stream(head=head, variables=variables, **source, out=out)
+    source = {"rows": rows} if sql is None else {"query": (sql, params)}
     chunks, renamed = stat_file_stream(
-        fmt, variables=variables, rows=source, out=out, table_name=dataset.name,
+        fmt, variables=variables, **source, out=out, table_name=dataset.name,
         file_label=dataset.label, now=now,
     )  # fmt: skip
     out.renamed = renamed
@@ -189,8 +191,8 @@ def stat_part(
     variables = [Variable(c.name, c.label, c.type, codes=c.codes) for c in columns]
     sql, params = kind_query(kind, study, scope, blinded=blinded)
     out = ExportFile(name)
-    chunks, renamed = stat_file_stream(fmt, variables=variables, rows=rows_read(sql, params),
-                                       out=out, table_name=_TABLE_NAMES[kind],
+    chunks, renamed = stat_file_stream(fmt, variables=variables, query=(sql, params), out=out,
+                                       table_name=_TABLE_NAMES[kind],
                                        file_label=f"{study.code} {kind}", now=now)  # fmt: skip
     out.renamed = renamed
     return out, chunks

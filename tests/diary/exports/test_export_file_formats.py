@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import jsonschema
@@ -16,9 +17,20 @@ import pyreadstat
 import pytest
 
 from diary.exports.columns import kind_columns
-from diary.exports.formats import xpt_names
+from diary.exports.formats import (
+    _ROW_JSON,
+    Variable,
+    json_rows_read,
+    rows_read,
+    stat_file_stream,
+    xpt_names,
+)
+from diary.exports.queries import Scope, kind_query
 from diary.exports.sdtm.domains import DATASETS
+from diary.exports.sdtm.queries import QUERIES
+from diary.exports.writer import ExportFile
 from diary.selectors.questionnaire import instruments_collected
+from diary.services.export_formats import _variables
 from diary.services.exports import ExportRequest, export_start
 from scoring.services import scoring_sweep
 from tests.diary.exports.test_export_sdtm import NOW, export_files
@@ -233,3 +245,82 @@ def test_the_xpt_renaming_is_in_the_manifest(scored):
     renamed = entries["TEST-1_wide_blinded.xpt"]["renamed"]
     assert renamed["EHP30Q01"] == "ehp30_q01" and renamed["CONTROLP"] == "control_powerlessness"
     assert "renamed" not in entries["TEST-1_dictionary_blinded.csv"]
+
+
+def xpt_both_ways(variables, sql, params) -> tuple[bytes, bytes]:
+    """The XPT file of a query as the export writes it (COPY, read as columns) and as the
+    same writer makes it of the rows psycopg gives (a server-side cursor)."""
+    made = []
+    for source in ({"query": (sql, params)}, {"rows": rows_read(sql, params)}):
+        chunks, _ = stat_file_stream(
+            "xpt", variables=variables, out=ExportFile("x.xpt"), table_name="X",
+            file_label="X", now=datetime(2030, 1, 2, tzinfo=UTC), **source,
+        )  # fmt: skip
+        made.append(b"".join(chunks))
+    return made[0], made[1]
+
+
+@pytest.mark.parametrize(("kind", "blinded"), [*KINDS, ("long", False)])
+def test_an_xpt_file_read_by_copy_is_the_bytes_of_its_rows(scored, kind, blinded):
+    """Dates, instants, booleans and numbers come out of COPY as text: the file must be the
+    one psycopg's values make, byte for byte (instants to the second, in the same zone)."""
+    columns = kind_columns(kind, instruments_collected(study=scored.study), blinded=blinded)
+    variables = [Variable(c.name, c.label, c.type, codes=c.codes) for c in columns]
+    sql, params = kind_query(kind, scored.study, Scope(study_id=scored.study.pk), blinded=blinded)
+    by_copy, by_rows = xpt_both_ways(variables, sql, params)
+    assert by_copy == by_rows
+    assert len(xpt_read(by_copy)) > 0
+
+
+@pytest.mark.parametrize("blinded", [True, False])
+def test_sdtm_xpt_files_read_by_copy_are_the_bytes_of_their_rows(scored, blinded):
+    for dataset in DATASETS:
+        if dataset.name not in QUERIES:
+            continue
+        sql, params = QUERIES[dataset.name](scored.study, Scope(study_id=scored.study.pk),
+                                            blinded=blinded)  # fmt: skip
+        by_copy, by_rows = xpt_both_ways(_variables(dataset), sql, params)
+        assert by_copy == by_rows, dataset.name
+
+
+def json_both_ways(variables, sql, params) -> tuple[list[bytes], list[bytes]]:
+    """Each row's Dataset-JSON text as PostgreSQL writes it for the export and as Python's
+    encoder writes psycopg's values of the same rows."""
+    by_rows = [_ROW_JSON(row).encode() for row in rows_read(sql, params)]
+    return list(json_rows_read(sql, params, variables)), by_rows
+
+
+@pytest.mark.parametrize("blinded", [True, False])
+def test_sdtm_json_rows_written_by_postgresql_are_the_bytes_python_writes(scored, blinded):
+    for dataset in DATASETS:
+        if dataset.name not in QUERIES:
+            continue
+        sql, params = QUERIES[dataset.name](scored.study, Scope(study_id=scored.study.pk),
+                                            blinded=blinded)  # fmt: skip
+        by_postgresql, by_python = json_both_ways(_variables(dataset), sql, params)
+        assert by_postgresql == by_python, dataset.name
+        assert len(by_python) > 0, dataset.name
+
+
+def test_json_rows_keep_every_value_python_would_write(db):
+    """Text that JSON and COPY both escape, whole and fractional numbers of every kind, dates,
+    instants, booleans and NULLs: the same JSON text, and json.loads reads the values back."""
+    sql = """
+        SELECT * FROM (VALUES
+            ('say "hi" \\ back' || chr(10) || 'tab' || chr(9) || 'bell' || chr(7) || ' ÆØÅ ✓',
+             2::numeric, 41.66666666666666666667::numeric, 1e-7::float8, 1e16::float8,
+             123456789012345::float8, 0.1::float4, 7::integer, 9000000000::bigint,
+             date '2026-03-01', timestamptz '2026-03-01 12:34:56.789+02', true, ''::text),
+            (NULL, NULL, -0.5::numeric, -0.0::float8, NULL, NULL, NULL, NULL, NULL, NULL,
+             NULL, false, NULL)
+        ) AS v(a, b, c, d, e, f, g, h, i, j, k, l, m)
+    """
+    types = ["string", "decimal", "decimal", "decimal", "decimal", "decimal", "decimal",
+             "integer", "integer", "date", "datetime", "string", "string"]  # fmt: skip
+    variables = [Variable(chr(97 + n), "x", t) for n, t in enumerate(types)]
+    by_postgresql, by_python = json_both_ways(variables, sql, [])
+    assert by_postgresql == by_python
+    first = json.loads(by_postgresql[0])
+    assert first[0] == 'say "hi" \\ back\ntab\tbell\x07 ÆØÅ ✓'
+    assert first[1:4] == [2.0, 41.666666666666664, 1e-07] and first[12] == ""
+    assert json.loads(by_postgresql[1])[:3] == [None, None, -0.5]
