@@ -213,13 +213,17 @@ def _json_item(value: str, oid: int) -> str:
     escapes, lowercase \\u00xx below U+0020), integers as they are, numeric and floating
     values as the shortest text of their nearest double (float8's output since PostgreSQL 12,
     Python's repr) with ".0" when that text is a whole number (a real through its text, as
-    psycopg reads it), dates and instants as
+    psycopg reads it; from 1e15 to 1e16 PostgreSQL writes an exponent where Python does not:
+    the same number, beyond any value of the diary), dates and instants as
     _json_value's text, booleans as true / false, NULL as null."""
     if oid == _NUMERIC or oid in _FLOATS:
         # psycopg reads a real (float4) from its shortest text, so Python holds the double
         # nearest to that text, not the float4's own value.
-        number = f"({value})::{'text::' if oid == _FLOATS[0] else ''}float8::text"
-        text = f"CASE WHEN {number} ~ '[.eEn]' THEN {number} ELSE {number} || '.0' END"
+        double = f"({value})::{'text::' if oid == _FLOATS[0] else ''}float8"
+        # float8's text is a bare integer just when the double is whole and below 1e15 (from
+        # there on it is written with an exponent, as is NaN: NaN = NaN in PostgreSQL).
+        whole = f"{double} = trunc({double}) AND abs({double}) < 1e15"
+        text = f"{double}::text || CASE WHEN {whole} THEN '.0' ELSE '' END"
     elif oid in _INTEGERS:
         text = f"({value})::text"
     elif oid in (_TIMESTAMP, _TIMESTAMPTZ):

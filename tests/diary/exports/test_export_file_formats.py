@@ -323,4 +323,13 @@ def test_json_rows_keep_every_value_python_would_write(db):
     first = json.loads(by_postgresql[0])
     assert first[0] == 'say "hi" \\ back\ntab\tbell\x07 ÆØÅ ✓'
     assert first[1:4] == [2.0, 41.666666666666664, 1e-07] and first[12] == ""
-    assert json.loads(by_postgresql[1])[:3] == [None, None, -0.5]
+    assert json.loads(by_postgresql[1])[:4] == [None, None, -0.5, -0.0]
+
+
+def test_json_numbers_from_1e15_to_1e16_are_the_same_numbers(db):
+    """PostgreSQL writes them with an exponent (1e+15), Python positionally: the same value."""
+    sql = "SELECT * FROM (VALUES (1e15::float8, 1234567890123456::numeric, 1e16::float8)) v(a,b,c)"
+    variables = [Variable(name, "x", "decimal") for name in "abc"]
+    by_postgresql, by_python = json_both_ways(variables, sql, [])
+    assert json.loads(by_postgresql[0]) == json.loads(by_python[0]) == [1e15, 1234567890123456.0,
+                                                                        1e16]
