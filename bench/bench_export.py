@@ -46,6 +46,20 @@ benchmarks running; ratios are in-run), 1 December 2026:
   (4.52, missed: the XPT writer's Python per value, about 45 s over the query); ODM 51.28 s
   (2.56); RSS growth <= 25.5 MB. EXPLAIN (ANALYZE, BUFFERS) of QS after: one incremental
   sort by participant (37-66 kB per group, nothing spilled), 17 s at load 2.
+
+Measured again on 1 December 2026 at 10,000 participants (one helper's browser tests beside
+it; load 1.5-4.3), each line one run:
+- main at 2045f83, fresh data (`--keep`): long CSV 20.14 s; SDTM csv 30.42 s (1.51), json
+  33.19 s (1.65), xpt 63.23 s (3.14, missed); ODM 37.15 s (1.84).
+- main at 2045f83, `--reuse --only submission`: long CSV 13.86 s; SDTM csv 18.40 s (1.33),
+  json 37.47 s (2.70), xpt 37.38 s (2.70); ODM 29.79 s (2.15). The ratios move with the load
+  (the Python side of json and xpt ran in turn with the database's, over a cursor's blocks).
+- after (Dataset-JSON rows written by PostgreSQL in a COPY; XPT from COPY columns parsed by
+  pandas and converted per distinct value; QS's supersession check and score lookup once per
+  response and per derived test), `--reuse --only submission`, three runs: long CSV 9.66 /
+  13.32 / 12.06 s; SDTM csv 1.76 / 1.84 / 1.28; json 2.91 / 2.60 / 2.17 (28.1 / 34.7 /
+  26.2 s); xpt 2.19 / 2.08 / 2.44 (21.2 / 27.7 / 29.4 s); ODM 2.26 / 1.94 / 1.80; RSS growth
+  at most 34.3 MB (XPT's parser blocks of 20,000 rows).
 """
 
 from __future__ import annotations
