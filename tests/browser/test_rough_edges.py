@@ -366,9 +366,9 @@ def test_the_review_shows_the_vas_with_its_anchors(live_server, world, page, sho
         answers={"vas_dysmenorrhea": 70},
         actor=world.participant_a.user,
     )
-    # Begun: she lands on the first page she has not answered.
-    log_in(page, live_server, "S01-001", lands=f"/diary/questionnaire/{assessment.pk}/page/1/")
-    page.goto(f"{live_server.url}/diary/questionnaire/{assessment.pk}/review/")
+    # Begun, and the pages she left unanswered asked for before: she lands on the review,
+    # where "Continue the questionnaire" goes.
+    log_in(page, live_server, "S01-001", lands=f"/diary/questionnaire/{assessment.pk}/review/")
     line = page.get_by_role("img", name=re.compile("Marked at 70"))
     expect(line).to_be_visible()
     section = page.locator("section", has=line)
