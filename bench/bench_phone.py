@@ -64,6 +64,20 @@ target is missed; the profile is not weakened.
 
 The machine is shared (2 cores, other test runs): the CPU slowdown is relative to a loaded CPU,
 so the times are upper bounds of what the phone would see; the bytes do not depend on it.
+
+Measured on 1 December 2026, `make bench BENCH_ARGS=phone`, the same machine (2 cores, shared
+with another benchmark), demo participant S01-002 (landing on her questionnaire's first page):
+
+- before (main's code, 2045f83: the login redirected to her home page, and she tapped; fill()
+  rather than typing), load average 2.2 to 3.2: login page 39.1 KB on a first visit (met);
+  login-to-questionnaire 7.52 s first (3 requests: the POST and its redirect, her home page
+  13.5 KB, the questionnaire page 2.1 KB) and 7.20 s repeated; unthrottled 1.11 s;
+- after (this login, typed credentials), load average 2.6 to 1.5: login page 44.2 KB on a first
+  visit (met: the page 2.3 KB, Bootstrap's CSS 31.3 KB, the diary's CSS 1.4 KB, offline.js
+  4.3 KB, the prefetched entry.js 2.9 KB and vas.js 1.9 KB, an icon 1.2 KB);
+  login-to-questionnaire 2.23 s first (met: one request, the POST answered with the page,
+  2.4 KB; every file from the HTTP cache) and 2.22 s repeated (missed: the POST's 2 s floor);
+  unthrottled 0.47 s. Exit status 1, for the repeat visit.
 """
 
 from __future__ import annotations
