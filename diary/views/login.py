@@ -28,6 +28,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.urls import Resolver404, get_script_prefix, resolve, reverse
 from django.utils.datastructures import MultiValueDict
+from django.utils.encoding import iri_to_uri
 
 from diary.access import participant_of
 from diary.forms import LoginForm
@@ -125,5 +126,5 @@ class DiaryLoginView(LoginView):
         # The answer to a POST: never kept by the worker as it is (it fetches the page itself).
         if CACHEABLE_HEADER in page:
             del page[CACHEABLE_HEADER]
-        page["Content-Location"] = landed_url(url)
+        page["Content-Location"] = iri_to_uri(landed_url(url))
         return page
