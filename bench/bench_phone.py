@@ -16,12 +16,15 @@ drives Debian's headless Chromium (Playwright) through the DevTools protocol wit
 
 Two visits in one browser context:
 
-- first visit: empty cache, no service worker. She opens the login page, logs in, and from her
-  home page taps her open questionnaire;
+- first visit: empty cache, no service worker. She opens the login page, types her study ID and
+  password as a person would (a tap on each field, then a key every KEY_DELAY_MS = 100 ms:
+  Playwright's press_sequentially), and logs in: the diary's login answers the POST with the
+  page she came to do (diary/views/login.py), her open questionnaire; were it her home page,
+  she would tap her questionnaire there, and the report would list that page too;
 - repeat visit: she logs out and does the same again in the same context: the HTTP cache is
-  warm and the diary's service worker (installed at the first visit) controls the pages. It
-  fetches her pages network first (the server stays authoritative, and logging out deletes the
-  pages it kept), so each page still costs a request; the static files cost none.
+  warm and the diary's service worker (installed at the first visit) controls the pages. The
+  login is a POST, which no cache or worker answers: it reaches the network; the static files
+  cost nothing.
 
 The baseline, measured in the same run on the same server: the same way unthrottled (a fresh
 context, no emulated conditions); the report gives each throttled time's ratio to it.
@@ -39,24 +42,43 @@ request sizes). The CPU slowdown applies to pages only (Chromium refuses
 it for workers, and the benchmark says so).
 
 "Login-to-questionnaire" is the time from the click on "Log in" (the browser's clock, read just
-before the click) to the load event of the questionnaire page, with her tap on "Fill in the
-questionnaire" made as soon as her home page has loaded (no time for reading): the POST of the
-login form, its redirect to the home page, the home page, and the questionnaire page, each with
-what it loads.
+before the click, after the typing) to the load event of the questionnaire page: the POST of the
+login form answered with the questionnaire page, and what that page loads. The login page has
+prefetched the questionnaire pages' scripts (rel=prefetch, while she types) and its styles are
+its own, so the page's files come from the HTTP cache. After the load event the page asks the
+worker to keep it for offline use (a GET of its own address, listed as a "worker fetch" under
+the page: counted in its bytes, not in the time).
 
 Targets (issue 19, item 6): the login page on a first visit at most 60 KB (61,440 bytes)
 transferred; login-to-questionnaire under 3 s on a first visit and under 1 s on a repeat visit.
-The time targets cannot be met under this preset, by arithmetic: every request that reaches
-the network waits the preset's 2,000 ms latency before its first byte. Logging in is a POST
-answered by a redirect (one request), her home page (a second) and the questionnaire page (a
-third): at least 3 x 2 s = 6 s on any visit. A POST is never answered by a cache or a worker,
-so a repeat visit needs at least the POST, 2 s > 1 s; even a login that answered with the
-questionnaire page itself would take one request, 2 s, on the first visit. The benchmark
-measures anyway, prints the minimum the preset allows next to each target, and exits 1 when a
+Every request that reaches the network waits the preset's 2,000 ms latency before its first
+byte. The way is one request (NETWORK_REQUESTS_AT_LEAST): the login POST, answered with the
+page itself (before, it was answered by a redirect, then her home page, then her tap to the
+questionnaire: 3 x 2 s = 6 s at least). So a first visit can take 2 s plus the page's transfer
+and rendering, under the 3 s target. A repeat visit that logs in again needs the POST too: 2 s
+at least, and the 1 s target cannot be met by arithmetic while she logs in again (it could be
+only when no request reaches the network: a return within her live session answered by the
+worker, which the diary does not do: its pages are network first, the server authoritative).
+The benchmark prints the minimum the preset allows next to each target, and exits 1 when a
 target is missed; the profile is not weakened.
 
 The machine is shared (2 cores, other test runs): the CPU slowdown is relative to a loaded CPU,
 so the times are upper bounds of what the phone would see; the bytes do not depend on it.
+
+Measured on 1 December 2026, `make bench BENCH_ARGS=phone`, the same machine (2 cores, shared
+with another benchmark), demo participant S01-002 (landing on her questionnaire's first page):
+
+- before (main's code, 2045f83: the login redirected to her home page, and she tapped; fill()
+  rather than typing), load average 2.2 to 3.2: login page 39.1 KB on a first visit (met);
+  login-to-questionnaire 7.52 s first (3 requests: the POST and its redirect, her home page
+  13.5 KB, the questionnaire page 2.1 KB) and 7.20 s repeated; unthrottled 1.11 s;
+- after (this login, typed credentials), load average 2.6 to 1.5: login page 44.2 KB on a first
+  visit (met: the page 2.3 KB, Bootstrap's CSS 31.3 KB, the diary's CSS 1.4 KB, offline.js
+  4.3 KB, the prefetched entry.js 2.9 KB and vas.js 1.9 KB, an icon 1.2 KB);
+  login-to-questionnaire 2.23 s first (met: one request, the POST answered with the page,
+  2.4 KB; every file from the HTTP cache) and 2.22 s repeated (missed: the POST's 2 s floor);
+  unthrottled 0.47 s. Exit status 1, for the repeat visit. A second run, load average 1.5 to
+  2.0: 44.1 KB, 2.24 s first, 2.23 s repeated, unthrottled 0.57 s.
 """
 
 from __future__ import annotations
@@ -95,8 +117,11 @@ TARGET_LOGIN_PAGE_BYTES = 60 * 1024
 TARGET_FIRST_SECONDS = 3.0
 TARGET_REPEAT_SECONDS = 1.0
 # Requests that must reach the network between the click on "Log in" and the questionnaire's
-# load event: the login POST (answered with a redirect), her home page, the questionnaire page.
-NETWORK_REQUESTS_AT_LEAST = 3
+# load event: the login POST, answered with the questionnaire page itself (diary/views/login.py;
+# its styles and scripts come from the HTTP cache or the service worker).
+NETWORK_REQUESTS_AT_LEAST = 1
+# Her typing: a key every 100 ms (a practised thumb on a phone's keyboard: 80 to 120 ms).
+KEY_DELAY_MS = 100
 
 DEMO_IDS = [f"S01-{n:03d}" for n in range(1, 9)]
 QUESTIONNAIRE_LINK = "a[href*='/diary/questionnaire/']"
@@ -349,27 +374,40 @@ class Visit:
     login_to_questionnaire: float
 
 
+def type_as_a_person(field, text: str) -> None:
+    """Her thumb on the field: a tap, then one key at a time (KEY_DELAY_MS apart)."""
+    field.click()
+    field.press_sequentially(text, delay=KEY_DELAY_MS)
+
+
 def visit(page, recorder: Recorder, url: str, identifier: str, password: str, name: str) -> Visit:
     login = recorder.begin(f"{name}: login page")
     page.goto(f"{url}/diary/login/")
     settle(page)
     login.load_seconds = load_seconds(page)
-    page.get_by_label("Study ID or e-mail address").fill(identifier)
-    page.get_by_label("Password").fill(password)
-    home = recorder.begin(f"{name}: log in, home page")
+    # Typed, as a person would: what the login page fetches meanwhile (the questionnaire pages'
+    # scripts, rel=prefetch) is the login page's.
+    type_as_a_person(page.get_by_label("Study ID or e-mail address"), identifier)
+    type_as_a_person(page.get_by_label("Password"), password)
+    landed = recorder.begin(f"{name}: log in, landing on her questionnaire")
     started = page.evaluate("() => performance.timeOrigin + performance.now()")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/diary/")
-    page.wait_for_load_state("load")
-    home.load_seconds = load_seconds(page)
-    questionnaire = recorder.begin(f"{name}: questionnaire page")
-    page.locator(QUESTIONNAIRE_LINK).first.click()
-    page.wait_for_url("**/diary/questionnaire/**")
-    page.wait_for_load_state("load")
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("button", name="Log in").click()
+    pages = [landed]
+    if "/diary/questionnaire/" not in page.url:
+        # The login answered with her home page (it finds no questionnaire to land on, or
+        # fell back to a redirect): she taps the questionnaire there, as before.
+        landed.name = f"{name}: log in, home page"
+        landed.load_seconds = load_seconds(page)
+        questionnaire = recorder.begin(f"{name}: questionnaire page")
+        pages.append(questionnaire)
+        page.locator(QUESTIONNAIRE_LINK).first.click()
+        page.wait_for_url("**/diary/questionnaire/**")
+        page.wait_for_load_state("load")
     ended = load_event_epoch_ms(page)
-    questionnaire.load_seconds = load_seconds(page)
+    pages[-1].load_seconds = load_seconds(page)
     settle(page)  # what the page and the worker fetch after the load event counts too
-    return Visit(name, login, [home, questionnaire], (ended - started) / 1000)
+    return Visit(name, login, pages, (ended - started) / 1000)
 
 
 def log_out(page, recorder: Recorder) -> Page:
@@ -392,9 +430,8 @@ def participant_with_open_questionnaire(browser, url: str, password: str) -> str
             page.get_by_label("Password").fill(password)
             page.get_by_role("button", name="Log in").click()
             page.wait_for_load_state("load")
-            if page.locator(QUESTIONNAIRE_LINK).count():
-                page.locator(QUESTIONNAIRE_LINK).first.click()  # warms the page up too
-                page.wait_for_load_state("load")
+            # Logging in lands her on an open questionnaire (which warms the page up too).
+            if "/diary/questionnaire/" in page.url:
                 return identifier
             page.get_by_role("button", name="Log out").click()
             page.wait_for_url("**/diary/logged-out/")
@@ -463,7 +500,7 @@ def report(visits: list[Visit], leaving: Page, baseline: Visit) -> int:
             TARGET_FIRST_SECONDS,
             f"{first.login_to_questionnaire:.2f} s",
             f"< {TARGET_FIRST_SECONDS:.0f} s",
-            f"(the preset allows no less than {NETWORK_REQUESTS_AT_LEAST} requests x "
+            f"(the preset allows no less than {NETWORK_REQUESTS_AT_LEAST} request(s) x "
             f"{latency:.0f} s = {floor:.0f} s)",
         ),
         (
@@ -472,8 +509,8 @@ def report(visits: list[Visit], leaving: Page, baseline: Visit) -> int:
             TARGET_REPEAT_SECONDS,
             f"{repeat.login_to_questionnaire:.2f} s",
             f"< {TARGET_REPEAT_SECONDS:.0f} s",
-            f"(the preset allows no less than the login POST's {repeat_floor:.0f} s; "
-            f"{NETWORK_REQUESTS_AT_LEAST} requests: {floor:.0f} s)",
+            f"(the preset allows no less than the login POST's {repeat_floor:.0f} s: a POST "
+            f"reaches the network, and {repeat_floor:.0f} s > {TARGET_REPEAT_SECONDS:.0f} s)",
         ),
     ]
     print("Targets:")
@@ -572,7 +609,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(
             f"The service worker's precache of the app shell (static files, in the background "
-            f"after her home page loaded; {len(precache)} requests, most from the HTTP cache): "
+            f"after her first page loaded; {len(precache)} requests, most from the HTTP cache): "
             f"{kb(precache_bytes)}\n"
         )
         return report([first, repeat], leaving, baseline)

@@ -1,22 +1,22 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from diary.forms import LoginForm
-from diary.views import accounts, history, home, offline, periods, questionnaire, reminders
+from diary.views import (
+    accounts,
+    history,
+    home,
+    login,
+    offline,
+    periods,
+    questionnaire,
+    reminders,
+)
 
 app_name = "diary"
 
 urlpatterns = [
     path("", home.home, name="home"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            template_name="diary/login.html",
-            authentication_form=LoginForm,
-            redirect_authenticated_user=True,
-        ),
-        name="login",
-    ),
+    path("login/", login.DiaryLoginView.as_view(), name="login"),
     path(
         "logout/",
         auth_views.LogoutView.as_view(next_page=reverse_lazy("diary:logged_out")),

@@ -91,3 +91,12 @@ def diary_overview(*, participant: Participant, now: datetime | None = None) -> 
             a for a in participant.assessments.order_by("period_number") if a.opens_at is not None
         ],
     }
+
+
+def questionnaire_due(*, participant: Participant, now: datetime | None = None) -> Todo | None:
+    """Her first open questionnaire, as the home page offers it ("Fill in", or "Continue" at
+    the page it resumes on), or None when none is open now."""
+    now = now or timezone.now()
+    closing = ClosingPeriodStart.objects.filter(participant=participant).first()
+    todos = diary_todo(participant=participant, now=now, closing=closing)
+    return next((todo for todo in todos if todo.kind == "questionnaire"), None)

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from diary.models import AuditAction, AuditEvent, ResponseDraft
 from diary.services.drafts import draft_save
 from tests.browser.pages import check
-from tests.browser.test_participant_journey import log_in
+from tests.browser.test_participant_journey import intro, log_in
 from tests.diary.journey import ehp30_pages, open_assessment
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def controlled_page(page, live_server, world, number: int = 1):
     """Her questionnaire page `number`, opened while online, under the service worker."""
     assessment = open_assessment(world.participant_a)
-    log_in(page, live_server, "S01-001")
+    log_in(page, live_server, "S01-001", lands=intro(assessment))
     url = f"{live_server.url}/diary/questionnaire/{assessment.pk}/page/{number}/"
     page.goto(url)
     page.evaluate("() => navigator.serviceWorker.ready")

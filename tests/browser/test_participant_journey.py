@@ -23,12 +23,25 @@ NEW_PASSWORD = "amber-willow-compass-58"
 SKIPPED = ("ehp30_q03", "ehp30_q20")
 
 
-def log_in(page, live_server, identifier: str, password: str = PASSWORD) -> None:
+def log_in(
+    page, live_server, identifier: str, password: str = PASSWORD, *, lands: str | None = None
+) -> None:
+    """She logs in and lands, in that one response, on the page at `lands` (a path: her open
+    questionnaire where the home page's button would take her), or else on her home page."""
     page.goto(f"{live_server.url}/diary/login/")
     page.get_by_label("Study ID or e-mail address").fill(identifier)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="What to do now")).to_be_visible()
+    if lands is None:
+        expect(page.get_by_role("heading", name="What to do now")).to_be_visible()
+    else:
+        expect(page).to_have_url(f"{live_server.url}{lands}")
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+
+
+def intro(assessment) -> str:
+    """Her questionnaire's first page (not begun yet): where logging in lands her."""
+    return f"/diary/questionnaire/{assessment.pk}/"
 
 
 def answer_page(page, item_keys, *, code: int = 2, skip=SKIPPED) -> None:
@@ -143,7 +156,7 @@ def test_correcting_a_date_and_reading_the_diary_in_danish(live_server, world, p
 
 def vas_page(page, live_server, participant) -> None:
     assessment = open_assessment(participant)
-    log_in(page, live_server, participant.subject_id)
+    log_in(page, live_server, participant.subject_id, lands=intro(assessment))
     page.goto(f"{live_server.url}/diary/questionnaire/{assessment.pk}/page/6/")
     return assessment
 
@@ -179,7 +192,7 @@ def test_an_untouched_vas_is_not_saved_as_a_value(live_server, world, page):
 
 def test_a_closed_window_is_refused_and_the_answers_are_kept(live_server, world, page, shoot):
     assessment = open_assessment(world.participant_a)
-    log_in(page, live_server, "s01-001@example.org")
+    log_in(page, live_server, "s01-001@example.org", lands=intro(assessment))
     page.goto(f"{live_server.url}/diary/questionnaire/{assessment.pk}/page/1/")
     answer_page(page, ehp30_pages(world.study)[0].item_keys, skip=())
     page.get_by_role("button", name="Next").click()

@@ -8,12 +8,13 @@ starts it; the times under an emulated slow 3G are that benchmark's, not a test'
 from __future__ import annotations
 
 import gzip
+import os
 import re
 import urllib.request
 
 import pytest
 
-from bench.bench_phone import PHONE, make_run
+from bench.bench_phone import PHONE, make_run, participant_with_open_questionnaire
 
 LOGIN_PAGE_BUDGET = 60 * 1024
 A_YEAR = 365 * 24 * 3600
@@ -79,5 +80,45 @@ def test_a_first_visit_to_the_login_page_transfers_at_most_60_kb(make_run_url, b
             ".filter(e => e.name.includes('/static/')).map(e => [e.name, e.transferSize])"
         )
         assert again and all(size == 0 for _, size in again), again
+    finally:
+        context.close()
+
+
+STATIC_FROM_THE_NETWORK = (
+    "() => performance.getEntriesByType('resource')"
+    ".filter(e => e.name.includes('/static/') && e.transferSize > 0).map(e => e.name)"
+)
+
+
+def test_logging_in_lands_on_her_questionnaire_with_its_files_already_here(make_run_url, browser):
+    """After a first visit to the login page, logging in costs one request: the POST, answered
+    with her questionnaire (diary/views/login.py), whose styles and scripts come from the
+    browser's cache; the questionnaire pages' own scripts were fetched while she typed."""
+    password = os.environ.get("DEMO_PASSWORD", "demo")
+    identifier = participant_with_open_questionnaire(browser, make_run_url, password)
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        page.goto(f"{make_run_url}/diary/login/")
+        page.wait_for_load_state("networkidle")
+        # Fetched while she types (no worker yet: the login page registers none), for a
+        # landing on a questionnaire page she has begun.
+        fetched = page.evaluate(
+            "() => performance.getEntriesByType('resource').map(e => e.name.split('/').pop())"
+        )
+        for script in ("entry.", "vas."):
+            assert any(name.startswith(script) for name in fetched), (script, fetched)
+        page.get_by_label("Study ID or e-mail address").fill(identifier)
+        page.get_by_label("Password").fill(password)
+        documents: list[str] = []
+        page.on(
+            "request",
+            lambda r: r.is_navigation_request() and documents.append(f"{r.method} {r.url}"),
+        )
+        with page.expect_navigation(wait_until="load"):
+            page.get_by_role("button", name="Log in").click()
+        assert documents == [f"POST {make_run_url}/diary/login/"]
+        assert re.search(r"/diary/questionnaire/\d+/", page.url), page.url
+        assert page.evaluate(STATIC_FROM_THE_NETWORK) == []
     finally:
         context.close()

@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from diary.models import Participant, ResponseDraft
 from diary.services.drafts import draft_save
 from tests.browser.pages import check
-from tests.browser.test_participant_journey import answer_page, log_in
+from tests.browser.test_participant_journey import answer_page, intro, log_in
 from tests.conftest import PASSWORD
 from tests.diary.journey import ehp30_pages, open_assessment
 from tests.test_locale import LOCALE, po_entries, unescape
@@ -98,12 +98,14 @@ def danish(participant: Participant) -> None:
     Participant.objects.filter(pk=participant.pk).update(language="da")
 
 
-def log_in_danish(page, live_server, identifier: str) -> None:
+def log_in_danish(page, live_server, identifier: str, *, lands: str) -> None:
+    """She logs in and lands on the page at `lands` (her open questionnaire), in Danish."""
     page.goto(f"{live_server.url}/diary/login/")
     page.locator("#id_username").fill(identifier)
     page.locator("#id_password").fill(PASSWORD)
     page.locator("#id_password").press("Enter")
-    expect(page.get_by_role("heading", name="Det skal du gøre nu")).to_be_visible()
+    expect(page).to_have_url(f"{live_server.url}{lands}")
+    expect(page.get_by_role("heading", name="Spørgeskema efter menstruation 1")).to_be_visible()
 
 
 def test_every_participant_page_reads_in_danish(live_server, world, page, context, shoot):
@@ -120,7 +122,10 @@ def test_every_participant_page_reads_in_danish(live_server, world, page, contex
     context.add_cookies([{"name": "django_language", "value": "da", "url": live_server.url}])
     page.goto(f"{live_server.url}/diary/login/")
     walk("login")
-    log_in_danish(page, live_server, "S01-001")
+    log_in_danish(page, live_server, "S01-001", lands=intro(assessment))
+    walk("landed")
+    page.get_by_role("link", name="Tilbage til din dagbog").click()
+    expect(page.get_by_role("heading", name="Det skal du gøre nu")).to_be_visible()
     walk("home")
     # Dates as a Dane writes them: "8. december", day before month.
     home = page.locator("main").inner_text()
@@ -170,7 +175,7 @@ def test_the_danish_vas_is_recorded_as_the_danish_version(live_server, world, pa
     participant = world.participant_a
     danish(participant)
     assessment = open_assessment(participant)
-    log_in_danish(page, live_server, "S01-001")
+    log_in_danish(page, live_server, "S01-001", lands=intro(assessment))
     page.goto(f"{live_server.url}/diary/questionnaire/{assessment.pk}/page/6/")
     expect(page.get_by_text("Hvor stærke var dine menstruationssmerter")).to_be_visible()
     expect(page.locator(".vas-anchors")).to_have_text(re.compile("Ingen smerte.*"))
@@ -197,7 +202,10 @@ def two_pages_answered(world, assessment) -> None:
 def test_continue_returns_to_the_first_unanswered_page(live_server, world, page, shoot):
     assessment = open_assessment(world.participant_a)
     two_pages_answered(world, assessment)
-    log_in(page, live_server, "S01-001")
+    # Logging in lands her where "Continue the questionnaire" goes, and so does the button.
+    log_in(page, live_server, "S01-001", lands=f"/diary/questionnaire/{assessment.pk}/page/3/")
+    expect(page.get_by_text("Page 3 of 6")).to_be_visible()
+    page.goto(f"{live_server.url}/diary/")
     page.get_by_role("link", name="Continue the questionnaire").click()
     expect(page.get_by_text("Page 3 of 6")).to_be_visible()
     check(page, shoot, "resumed")
@@ -208,7 +216,7 @@ def test_continue_returns_to_the_first_unanswered_page(live_server, world, page,
 
 def test_the_vas_hint_goes_once_a_mark_is_placed(live_server, world, page, shoot):
     assessment = open_assessment(world.participant_a)
-    log_in(page, live_server, "S01-001")
+    log_in(page, live_server, "S01-001", lands=intro(assessment))
     page.goto(f"{live_server.url}/diary/questionnaire/{assessment.pk}/page/6/")
     slider = page.get_by_role("slider")
     hint = page.get_by_text("The line has no mark yet")
@@ -235,7 +243,7 @@ def test_the_vas_hint_goes_once_a_mark_is_placed(live_server, world, page, shoot
 
 def test_back_after_please_confirm_shows_no_resubmission_error(live_server, world, page, shoot):
     assessment = open_assessment(world.participant_a)
-    log_in(page, live_server, "S01-001")
+    log_in(page, live_server, "S01-001", lands=intro(assessment))
     review = f"{live_server.url}/diary/questionnaire/{assessment.pk}/review/"
     posts: list[str] = []
     page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
@@ -293,7 +301,7 @@ def test_an_answer_tapped_just_before_leaving_is_kept(
     live_server, world, page, context, leave, slow
 ):
     assessment = open_assessment(world.participant_a)
-    log_in(page, live_server, "S01-001")
+    log_in(page, live_server, "S01-001", lands=intro(assessment))
     page.goto(f"{live_server.url}/diary/")
     page.goto(f"{live_server.url}/diary/questionnaire/{assessment.pk}/page/2/")
     key = ehp30_pages(world.study)[1].item_keys[0]
@@ -315,7 +323,7 @@ def test_an_answer_tapped_just_before_leaving_is_kept(
 
 def test_an_answer_tapped_just_before_closing_the_tab_is_kept(live_server, world, page, context):
     assessment = open_assessment(world.participant_a)
-    log_in(page, live_server, "S01-001")
+    log_in(page, live_server, "S01-001", lands=intro(assessment))
     page.goto(f"{live_server.url}/diary/questionnaire/{assessment.pk}/page/1/")
     key = ehp30_pages(world.study)[0].item_keys[0]
     page.locator(f"label[for='{key}-3']").click()
@@ -339,7 +347,7 @@ def test_the_lockout_page_says_for_how_long(live_server, world, page, context, s
 
 def test_the_vas_page_has_a_plain_heading(live_server, world, page, shoot):
     assessment = open_assessment(world.participant_a)
-    log_in(page, live_server, "S01-001")
+    log_in(page, live_server, "S01-001", lands=intro(assessment))
     page.goto(f"{live_server.url}/diary/questionnaire/{assessment.pk}/page/6/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Period pain")
     expect(page).to_have_title(re.compile(r"^Period pain"))
@@ -358,8 +366,9 @@ def test_the_review_shows_the_vas_with_its_anchors(live_server, world, page, sho
         answers={"vas_dysmenorrhea": 70},
         actor=world.participant_a.user,
     )
-    log_in(page, live_server, "S01-001")
-    page.goto(f"{live_server.url}/diary/questionnaire/{assessment.pk}/review/")
+    # Begun, and the pages she left unanswered asked for before: she lands on the review,
+    # where "Continue the questionnaire" goes.
+    log_in(page, live_server, "S01-001", lands=f"/diary/questionnaire/{assessment.pk}/review/")
     line = page.get_by_role("img", name=re.compile("Marked at 70"))
     expect(line).to_be_visible()
     section = page.locator("section", has=line)

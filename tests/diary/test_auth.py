@@ -32,8 +32,10 @@ def log_in(client, identifier: str, password: str = PASSWORD):
 @pytest.mark.parametrize("identifier", ["S01-001", "s01-001", "s01-001@example.org"])
 def test_participant_logs_in_with_study_id_or_email(client, world, identifier):
     response = log_in(client, identifier)
-    assert response.status_code == 302
-    assert response.url == reverse("diary:home")
+    # The login answers with her home page itself (diary/views/login.py), no redirect.
+    assert response.status_code == 200
+    assert response["Content-Location"] == reverse("diary:home")
+    assert "Your diary (S01-001)" in response.content.decode()
     assert "Your diary (S01-001)" in client.get(reverse("diary:home")).content.decode()
     event = AuditEvent.objects.get(action=AuditAction.LOGIN)
     assert event.participant == world.participant_a
@@ -195,6 +197,13 @@ def log_in_from(client, address: str, identifier: str, password: str = PASSWORD,
     )
 
 
+def logged_in(response) -> bool:
+    """A login that let her in: it answers with her home page (diary/views/login.py)."""
+    return response.status_code == 200 and response.get("Content-Location") == reverse(
+        "diary:home"
+    )
+
+
 def test_guesses_spread_over_addresses_still_lock_the_account(client, world):
     """Attack: 12 guesses from 3 addresses (4 each, under the limit of 5 per account and
     address), then the correct password logged in."""
@@ -206,7 +215,7 @@ def test_guesses_spread_over_addresses_still_lock_the_account(client, world):
     assert SESSION_KEY not in client.session
     assert "too many unsuccessful attempts" in response.content.decode()
     # Another account is not affected by her lockout.
-    assert log_in_from(client, "10.0.0.4", "S02-001").status_code == 302
+    assert logged_in(log_in_from(client, "10.0.0.4", "S02-001"))
 
 
 def test_one_address_trying_many_accounts_is_throttled_on_its_own(client, world):
@@ -220,7 +229,7 @@ def test_one_address_trying_many_accounts_is_throttled_on_its_own(client, world)
     event = AuditEvent.objects.filter(action=AuditAction.LOCKOUT).latest("pk")
     assert event.details["scope"] == "address" and event.participant is None
     # The same account from another address logs in: only the address was throttled.
-    assert log_in_from(client, "10.0.0.10", "S01-001").status_code == 302
+    assert logged_in(log_in_from(client, "10.0.0.10", "S01-001"))
 
 
 def test_a_forged_forwarded_for_header_does_not_choose_the_address(client, world, settings):
@@ -251,7 +260,7 @@ def test_behind_a_trusted_proxy_the_client_address_is_counted(client, world, set
         )
     # Another client behind the same proxy is not throttled; the guessing one is.
     other = log_in_from(client, "172.16.0.1", "S01-001", HTTP_X_FORWARDED_FOR="203.0.113.8")
-    assert other.status_code == 302
+    assert logged_in(other)
     client.post(reverse("diary:logout"))
     guessing = log_in_from(client, "172.16.0.1", "S02-001", HTTP_X_FORWARDED_FOR="203.0.113.7")
     assert guessing.status_code == 429

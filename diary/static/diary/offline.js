@@ -11,6 +11,10 @@
 // - The banner ("Offline: 3 answers not yet sent"), a live region read by screen readers.
 // - Logout asks first when answers are unsent; the logged-out page and a new user's first page
 //   delete the outbox and the kept pages, so nothing of hers stays on a shared device.
+// - A page that answered the login POST (diary/views/login.py, `data-landed`): its own URL
+//   goes in the address bar at once (history.replaceState), so a reload or Back/Forward asks
+//   for the page, never the login again; after the load event the worker is asked to keep
+//   the page, which it does only from a GET of its own.
 (function () {
   "use strict";
   var body = document.body;
@@ -195,6 +199,20 @@
     }).catch(function () {});
   };
 
+  var landed = body.dataset.landed || "";
+  if (landed && window.history && window.history.replaceState) {
+    window.history.replaceState(window.history.state, "", landed);
+  }
+
+  // Asks the worker (once it is ready: on a first visit it installs from this page) to fetch
+  // and keep the page she landed on; after the load event, so that it never delays it.
+  var keepLanded = function () {
+    if (!landed || !("serviceWorker" in navigator)) { return; }
+    navigator.serviceWorker.ready.then(function (registration) {
+      if (registration.active) { registration.active.postMessage({ type: "keep", url: landed }); }
+    }).catch(function () {});
+  };
+
   var start = function () {
     if (body.dataset.clearDevice === "1") {
       clearDevice();
@@ -215,6 +233,11 @@
         window.localStorage.setItem(OWNER_KEY, owner);
       }
     } catch (ignored) { /* private mode: no localStorage; the owner check still applies */ }
+    if (document.readyState === "complete") {
+      keepLanded();
+    } else {
+      window.addEventListener("load", function () { window.setTimeout(keepLanded, 0); });
+    }
     window.addEventListener("online", flush);
     window.addEventListener("offline", show);
     document.addEventListener("visibilitychange", function () {

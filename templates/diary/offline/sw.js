@@ -7,6 +7,9 @@
 //   network fails, so her open questionnaire loads on a train; any other page (login, admin,
 //   staff pages, another user's) is never stored;
 // - a message {type: "clear"} (sent at logout and on the login page) deletes the cached pages;
+// - a message {type: "keep", url} (from a page that answered the login POST, which is not
+//   a GET it could keep): fetches that diary page and keeps it as it would keep it network
+//   first (only a 200 marked X-Offline-Cache);
 // - web push: a reminder (JSON {title, body, url}) is shown as a notification, and tapping it
 //   opens or focuses the diary (the subscription is made by push.js, with this same worker:
 //   a browser keeps one worker per scope, so the diary has this one only).
@@ -68,8 +71,11 @@ function pageNetworkFirst(request) {
     }
     return response;
   }).catch(function () {
+    // ignoreVary: a page kept from the worker's own fetch ({type: "keep"}) was asked for
+    // without the navigation's headers (the page's Vary: Accept-Language, Cookie). The cache
+    // holds only her pages: it is emptied at logout, on the login page and for another user.
     return caches.open(PAGE_CACHE).then(function (cache) {
-      return cache.match(request, { ignoreSearch: true });
+      return cache.match(request, { ignoreSearch: true, ignoreVary: true });
     }).then(function (hit) { return hit || offlinePage(); });
   });
 }
@@ -86,9 +92,25 @@ self.addEventListener("fetch", function (event) {
   }
 });
 
+function keepPage(url) {
+  var target = new URL(String(url), self.location.origin);
+  if (target.origin !== self.location.origin || target.pathname.indexOf("/diary/") !== 0) {
+    return Promise.resolve();
+  }
+  var request = new Request(target.href, { credentials: "same-origin" });
+  return fetch(request).then(function (response) {
+    if (response.ok && !response.redirected && response.headers.get(CACHEABLE_HEADER) === "1") {
+      return caches.open(PAGE_CACHE).then(function (cache) { return cache.put(request, response); });
+    }
+    return undefined;
+  }).catch(function () { /* no network: the page is kept the next time she opens it */ });
+}
+
 self.addEventListener("message", function (event) {
   if (event.data && event.data.type === "clear") {
     event.waitUntil(caches.delete(PAGE_CACHE));
+  } else if (event.data && event.data.type === "keep") {
+    event.waitUntil(keepPage(event.data.url));
   }
 });
 

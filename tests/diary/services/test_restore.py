@@ -69,7 +69,9 @@ def test_a_restored_database_holds_every_row_as_it_was_and_the_application_runs_
             response = client.post(
                 reverse("diary:login"), {"username": "S02-001", "password": PASSWORD}
             )
-            assert response.status_code == 302, response.content[:300]
+            # Logged in: the login answers with the page she lands on (diary/views/login.py).
+            assert response.status_code == 200, response.content[:300]
+            assert response["Content-Location"].startswith("/diary/")
             assert AuditEvent.objects.filter(action=AuditAction.LOGIN).exists()
             participant = Participant.objects.get(subject_id="S02-001")
             # The restored chain verifies under the same key and ends where the dumped one did.
