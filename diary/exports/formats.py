@@ -41,7 +41,7 @@ import pyreadstat
 from django.db import connection, transaction
 
 from diary.exports.writer import ExportFile
-from diary.exports.xpt import xpt_columns_stream, xpt_stream
+from diary.exports.xpt import closing_source, xpt_columns_stream, xpt_stream
 
 FORMATS = ("csv", "json", "xpt", "sav", "dta")
 EXTENSIONS = {"csv": "csv", "json": "json", "xpt": "xpt", "sav": "sav", "dta": "dta"}
@@ -102,7 +102,8 @@ def _described(
     if len(described) != len(variables):
         raise ValueError(f"the query has {len(described)} columns, the file {len(variables)}")
     return [
-        ("t." + '"' + name.replace('"', '""') + '"', oid, variable)
+        # The name goes back into SQL that psycopg formats with `params`: a % is doubled.
+        ("t." + '"' + name.replace('"', '""').replace("%", "%%") + '"', oid, variable)
         for (name, oid), variable in zip(described, variables, strict=True)
     ]
 
@@ -118,8 +119,10 @@ def _copy_select(sql: str, params: list[Any], variables: Sequence[Variable]) -> 
             value = f"to_char({value}, {_INSTANT_TEXT})"
         elif oid == _DATE:
             value = f"to_char({value}, 'YYYY-MM-DD')"
-        elif oid == _BOOL and variable.type not in ("integer", "decimal"):
-            value = f"CASE WHEN {value} THEN 'True' WHEN NOT {value} THEN 'False' END"
+        elif oid == _BOOL:  # float(True) is 1.0, str(True) "True"
+            numeric = variable.type in ("integer", "decimal")
+            yes, no = ("1", "0") if numeric else ("'True'", "'False'")
+            value = f"CASE WHEN {value} THEN {yes} WHEN NOT {value} THEN {no} END"
         selects.append(value)
     return f"SELECT {', '.join(selects)} FROM ({sql}) AS t"  # noqa: S608 - quoted names
 
@@ -166,6 +169,7 @@ def columns_read(
                 stream, header=None, names=names, chunksize=block_rows, encoding="utf-8",
                 dtype={n: "float64" if n in numeric else str for n in names},
                 keep_default_na=False, na_values={n: [""] for n in numeric},
+                skip_blank_lines=False,  # a row of one NULL column is an empty line
                 engine="c",
             )  # fmt: skip
             with reader:
@@ -281,12 +285,13 @@ def dataset_json_stream(
     opening = {**head, "columns": dataset_json_columns(variables)}
     yield out.feed((json.dumps(opening, ensure_ascii=False)[:-1] + ', "rows": [').encode())
     count, buffer = 0, []
-    for row in encoded:
-        buffer.append(row)
-        count += 1
-        if len(buffer) >= BLOCK_ROWS:
-            yield out.feed((b"," if count > len(buffer) else b"") + b",".join(buffer))
-            buffer = []
+    with closing_source(encoded):
+        for row in encoded:
+            buffer.append(row)
+            count += 1
+            if len(buffer) >= BLOCK_ROWS:
+                yield out.feed((b"," if count > len(buffer) else b"") + b",".join(buffer))
+                buffer = []
     tail = (b"," if count > len(buffer) and buffer else b"") + b",".join(buffer)
     yield out.feed(tail + f'], "records": {count}}}'.encode())
     out.finish(count)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import struct
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -144,9 +145,9 @@ def xpt_columns_stream(
                 spool.write(table[codes].tobytes())
             return length
 
-        for columns in blocks:
-            length = spill(columns)
-            count += length
+        with closing_source(blocks):
+            for columns in blocks:
+                count += spill(columns)
         yield header_fix(_header(names, labels, numeric, widths, count, table_name, file_label))
         if count:
             # ReadStat gives an all-blank character variable a width of 1.
@@ -177,6 +178,20 @@ def xpt_columns_stream(
             if tail:
                 yield b" " * tail
     on_end(count)
+
+
+@contextmanager
+def closing_source(source: Iterable[Any]) -> Iterator[None]:
+    """Closes `source` (a generator) however its reading ends. A source reading a COPY holds
+    the connection in COPY mode while it is suspended; when a block is refused (a value too
+    long), the traceback keeps the suspended generator alive, and the export's audit event,
+    written on that connection as the error passes, would fail and hide the refusal."""
+    try:
+        yield
+    finally:
+        close = getattr(source, "close", None)
+        if close is not None:
+            close()
 
 
 def _factorized(values: Sequence[Any] | np.ndarray) -> tuple[np.ndarray, list[Any]]:

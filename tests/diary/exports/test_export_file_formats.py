@@ -20,6 +20,7 @@ from diary.exports.columns import kind_columns
 from diary.exports.formats import (
     _ROW_JSON,
     Variable,
+    dataset_json_stream,
     json_rows_read,
     rows_read,
     stat_file_stream,
@@ -333,3 +334,37 @@ def test_json_numbers_from_1e15_to_1e16_are_the_same_numbers(db):
     by_postgresql, by_python = json_both_ways(variables, sql, [])
     assert json.loads(by_postgresql[0]) == json.loads(by_python[0]) == [1e15, 1234567890123456.0,
                                                                         1e16]
+
+
+def test_json_rows_of_a_refused_file_are_closed_before_the_error_passes():
+    """The Dataset-JSON writer closes its encoded rows (a COPY) as soon as reading them fails,
+    like the XPT writer (test_export_xpt_stream.py)."""
+    closed = []
+
+    def encoded():
+        try:
+            yield b'["a"]'
+            raise ValueError("COPY ended inside a row")
+        finally:
+            closed.append(True)
+
+    chunks = dataset_json_stream(head={}, variables=[Variable("A", "a", "string")],
+                                 encoded=encoded(), out=ExportFile("a.json"))  # fmt: skip
+    with pytest.raises(ValueError, match="inside a row"):
+        b"".join(chunks)
+    assert closed == [True]
+
+
+def test_xpt_by_copy_keeps_rows_of_one_empty_column_and_booleans_of_every_type(db):
+    """A row whose only value is NULL is an empty line of CSV, not a line to skip; a boolean
+    is 1 / 0 in a numeric variable and True / False in a text one, as psycopg's value makes."""
+    sql = "SELECT * FROM (VALUES (NULL::text, true, false), ('a', NULL, true)) v(\"a%%\", b, c)"
+    variables = [Variable("A", "a", "string"), Variable("B", "b", "integer"),
+                 Variable("C", "c", "string")]  # fmt: skip
+    by_copy, by_rows = xpt_both_ways(variables, sql, [])
+    assert by_copy == by_rows
+    single = "SELECT * FROM (VALUES (NULL::text), ('x'), (NULL), ('y')) v(a)"
+    by_copy, by_rows = xpt_both_ways([Variable("A", "a", "string")], single, [])
+    assert by_copy == by_rows
+    frame, _ = read_with(pyreadstat.read_xport, by_copy, ".xpt")
+    assert frame["A"].tolist() == ["", "x", "", "y"]

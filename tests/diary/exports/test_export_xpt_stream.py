@@ -12,7 +12,7 @@ import pandas as pd
 import pyreadstat
 import pytest
 
-from diary.exports.xpt import ibm_doubles, xpt_stream
+from diary.exports.xpt import ibm_doubles, xpt_columns_stream, xpt_stream
 
 NAMES = ["STUDYID", "QSSEQ", "QSORRES", "QSSTRESN", "QSBLANK"]
 LABELS = ["Study Identifier", "Sequence Number", "Result in Original Units",
@@ -92,3 +92,28 @@ def test_a_value_beyond_xpt_v5_is_refused_before_anything_is_written():
     rows = [("ENDO-ANK", 1, "x" * 201, 1.0, None)]
     with pytest.raises(ValueError, match="QSORRES: a value is longer than 200 characters"):
         streamed(rows, 10)
+
+
+def test_a_refused_block_closes_its_source_before_the_error_passes():
+    """A value too long for XPT v5 is refused while the source (in an export, a COPY that
+    holds the connection) is suspended: the source is closed at once, not when the traceback
+    is let go, so the export's audit event can still be written on that connection."""
+    closed = []
+
+    def blocks():
+        try:
+            yield [["short"]]
+            yield [["x" * 201]]
+            yield [["never read"]]
+        finally:
+            closed.append(True)
+
+    chunks = xpt_columns_stream(
+        names=["QSORRES"], labels=["Result"], numeric=[False], blocks=blocks(),
+        text=lambda value, position: str(value), table_name="QS", file_label="QS",
+        header_fix=lambda head: head, on_end=lambda rows: None, char_max=200,
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="QSORRES: a value is longer than 200") as refused:
+        b"".join(chunks)
+    assert closed == [True]
+    assert refused.traceback  # still held here: closing did not wait for it to go
