@@ -232,7 +232,7 @@ class Client:
     def log_in(self, identifier: str) -> None:
         status, page = self.request("GET", "/diary/login/")
         token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-        status, _ = self.request(
+        status, page = self.request(
             "POST",
             "/diary/login/",
             {
@@ -241,7 +241,9 @@ class Client:
                 "password": PASSWORD,
             },
         )
-        if status != 302:
+        # A good login answers with the page she lands on (diary/views/login.py), or with a
+        # redirect; a refused one with the login form again.
+        if not (status == 302 or (status == 200 and b'data-landed="' in page)):
             raise SystemExit(f"login of {identifier} failed with HTTP {status}")
 
     def form(self) -> dict[str, str]:

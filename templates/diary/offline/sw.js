@@ -63,11 +63,24 @@ function offlinePage() {
   });
 }
 
+// Counts the {type: "clear"} messages. A page fetched before a clear and answered after it
+// (logging out while the page's own fetch, or a "keep", is still on its way: seconds on a slow
+// line) is not stored: it would put her page back in the cache the logout has just emptied.
+let cleared = 0;
+
+function pageStore(request, response, clearedBefore) {
+  if (clearedBefore !== cleared) { return Promise.resolve(); }
+  return caches.open(PAGE_CACHE).then(function (cache) {
+    if (clearedBefore !== cleared) { return undefined; }
+    return cache.put(request, response);
+  });
+}
+
 function pageNetworkFirst(request) {
+  const clearedBefore = cleared;
   return fetch(request).then(function (response) {
     if (response.ok && !response.redirected && response.headers.get(CACHEABLE_HEADER) === "1") {
-      const copy = response.clone();
-      caches.open(PAGE_CACHE).then(function (cache) { cache.put(request, copy); });
+      pageStore(request, response.clone(), clearedBefore);
     }
     return response;
   }).catch(function () {
@@ -98,9 +111,10 @@ function keepPage(url) {
     return Promise.resolve();
   }
   var request = new Request(target.href, { credentials: "same-origin" });
+  var clearedBefore = cleared;
   return fetch(request).then(function (response) {
     if (response.ok && !response.redirected && response.headers.get(CACHEABLE_HEADER) === "1") {
-      return caches.open(PAGE_CACHE).then(function (cache) { return cache.put(request, response); });
+      return pageStore(request, response, clearedBefore);
     }
     return undefined;
   }).catch(function () { /* no network: the page is kept the next time she opens it */ });
@@ -108,6 +122,7 @@ function keepPage(url) {
 
 self.addEventListener("message", function (event) {
   if (event.data && event.data.type === "clear") {
+    cleared += 1;
     event.waitUntil(caches.delete(PAGE_CACHE));
   } else if (event.data && event.data.type === "keep") {
     event.waitUntil(keepPage(event.data.url));

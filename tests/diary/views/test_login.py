@@ -72,8 +72,24 @@ def test_a_questionnaire_she_has_begun_resumes_where_continue_would(client, worl
             actor=world.participant_a.user,
         )
     response = log_in(client)
-    assert landed_on(response) == reverse("diary:questionnaire_page", args=[assessment.pk, 3])
+    page_url = reverse("diary:questionnaire_page", args=[assessment.pk, 3])
+    assert landed_on(response) == page_url
     assert "Page 3 of 6" in response.content.decode()
+    # Her answers go to the page, not to the login's address the browser shows until the
+    # page's script has replaced it (a late or failed script would have logged her in again).
+    forms = re.findall(r'<form method="post"( action="[^"]*")?', response.content.decode())
+    assert f' action="{page_url}"' in forms and "" not in forms
+
+
+def test_every_landing_page_posts_to_itself(client, world):
+    open_assessment(world.participant_a)
+    for name in ("diary:reminder_preferences", "diary:period_start"):
+        client.logout()
+        target = reverse(name)
+        response = log_in(client, next_url=target)
+        assert landed_on(response) == target
+        forms = re.findall(r'<form method="post"( action="[^"]*")?', response.content.decode())
+        assert f' action="{target}"' in forms and "" not in forms, name
 
 
 def test_a_submitted_questionnaire_is_not_where_she_lands(client, world):
