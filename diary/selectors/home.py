@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.urls import reverse
 from django.utils import timezone
 
 from diary.models import Assessment, ClosingPeriodStart, Participant, ResponseDraft
@@ -27,6 +28,19 @@ class Todo:
     period: Any = None
     started: bool = False  # a draft exists: "Continue" rather than "Start"
     resume_page: int | None = 1  # where "Continue" goes; None: to the review
+
+    @property
+    def url(self) -> str:
+        """Where an open questionnaire's button takes her: its start before a draft exists,
+        else the page "Continue" resumes on, else (every page answered) the review. Also
+        where her login lands (diary/views/login.py)."""
+        if self.assessment is None:
+            raise ValueError(f"a {self.kind} to-do has no questionnaire")
+        if not self.started:
+            return reverse("diary:questionnaire", args=[self.assessment.pk])
+        if self.resume_page:
+            return reverse("diary:questionnaire_page", args=[self.assessment.pk, self.resume_page])
+        return reverse("diary:questionnaire_review", args=[self.assessment.pk])
 
 
 def diary_todo(

@@ -26,28 +26,18 @@ from urllib.parse import urlsplit
 from django.contrib.auth.views import LoginView
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
-from django.urls import Resolver404, get_script_prefix, resolve, reverse
+from django.urls import Resolver404, get_script_prefix, resolve
 from django.utils.datastructures import MultiValueDict
 from django.utils.encoding import iri_to_uri
 
 from diary.access import participant_of
 from diary.forms import LoginForm
 from diary.middleware import participant_locale_activate
-from diary.selectors.home import Todo, questionnaire_due
+from diary.selectors.home import questionnaire_due
 from diary.views.offline import CACHEABLE_HEADER
 
 # The request attribute base.html reads into <body data-landed>, for offline.js.
 LANDED_ATTRIBUTE = "diary_landed"
-
-
-def todo_url(todo: Todo) -> str:
-    """Where the home page's button for an open questionnaire goes (templates/diary/home.html)."""
-    assessment = todo.assessment
-    if not todo.started:
-        return reverse("diary:questionnaire", args=[assessment.pk])
-    if todo.resume_page:
-        return reverse("diary:questionnaire_page", args=[assessment.pk, todo.resume_page])
-    return reverse("diary:questionnaire_review", args=[assessment.pk])
 
 
 def page_as_get(request: HttpRequest, url: str) -> HttpResponse | None:
@@ -119,7 +109,7 @@ class DiaryLoginView(LoginView):
         url = self.get_redirect_url()  # `next`, if it is safe
         if not url:
             due = questionnaire_due(participant=participant)
-            url = todo_url(due) if due is not None else redirect.url
+            url = due.url if due is not None else redirect.url
         page = page_as_get(request, url)
         if not is_html_page(page):
             return redirect
