@@ -40,7 +40,7 @@ import pandas as pd
 import pyreadstat
 from django.db import connection, transaction
 
-from diary.exports.writer import ExportFile
+from diary.exports.writer import ExportFile, copy_blocks
 from diary.exports.xpt import closing_source, xpt_columns_stream, xpt_stream
 
 FORMATS = ("csv", "json", "xpt", "sav", "dta")
@@ -161,20 +161,20 @@ def columns_read(
     statement = _copy_select(sql, params, variables)
     names = [f"c{position}" for position in range(len(variables))]
     numeric = {n for n, v in zip(names, variables, strict=True) if v.type in ("integer", "decimal")}
-    with transaction.atomic(), connection.cursor() as cursor:
-        copy_sql = f"COPY ({statement}) TO STDOUT WITH (FORMAT csv, ENCODING 'UTF8')"
-        with cursor.cursor.copy(copy_sql, params) as copy:
-            stream = io.BufferedReader(_CopyReader(iter(copy)), buffer_size=1 << 20)
-            reader = pd.read_csv(
-                stream, header=None, names=names, chunksize=block_rows, encoding="utf-8",
-                dtype={n: "float64" if n in numeric else str for n in names},
-                keep_default_na=False, na_values={n: [""] for n in numeric},
-                skip_blank_lines=False,  # a row of one NULL column is an empty line
-                engine="c",
-            )  # fmt: skip
-            with reader:
-                for frame in reader:
-                    yield [frame[n].to_numpy() for n in names]
+    blocks = copy_blocks(f"COPY ({statement}) TO STDOUT WITH (FORMAT csv, ENCODING 'UTF8')",
+                         params)  # fmt: skip
+    with closing_source(blocks):
+        stream = io.BufferedReader(_CopyReader(blocks), buffer_size=1 << 20)
+        reader = pd.read_csv(
+            stream, header=None, names=names, chunksize=block_rows, encoding="utf-8",
+            dtype={n: "float64" if n in numeric else str for n in names},
+            keep_default_na=False, na_values={n: [""] for n in numeric},
+            skip_blank_lines=False,  # a row of one NULL column is an empty line
+            engine="c",
+        )  # fmt: skip
+        with reader:
+            for frame in reader:
+                yield [frame[n].to_numpy() for n in names]
 
 
 def _json_value(value: Any) -> Any:
@@ -252,13 +252,10 @@ def json_rows_read(sql: str, params: list[Any], variables: Sequence[Variable]) -
     items = [_json_item(value, oid) for value, oid, _ in _described(sql, params, variables)]
     array = "'[' || " + " || ', ' || ".join(items) + " || ']'"
     statement = f"SELECT {array} FROM ({sql}) AS t"  # noqa: S608 - quoted names
-    with (
-        transaction.atomic(),
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY ({statement}) TO STDOUT", params) as copy,
-    ):
+    blocks = copy_blocks(f"COPY ({statement}) TO STDOUT", params)
+    with closing_source(blocks):
         rest = b""
-        for block in copy:
+        for block in blocks:
             lines = (rest + bytes(block)).split(b"\n")
             rest = lines.pop()
             for line in lines:

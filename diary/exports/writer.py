@@ -43,6 +43,17 @@ class ExportFile:
         return described
 
 
+def copy_blocks(statement: str, params: list[Any]) -> Iterator[memoryview]:
+    """The data of a `COPY ... TO STDOUT` statement as PostgreSQL sends it, in a savepoint of
+    its own (as copy_csv's, for the same reason: an interrupted read rolls back only it)."""
+    with (
+        transaction.atomic(),
+        connection.cursor() as cursor,
+        cursor.cursor.copy(statement, params) as copy,
+    ):
+        yield from copy
+
+
 def copy_csv(sql: str, params: list[Any], out: ExportFile) -> Iterator[bytes]:
     """Rows of `sql` as UTF-8 CSV with one header row, straight from PostgreSQL in blocks.
 
