@@ -273,14 +273,18 @@ def test_an_xpt_file_read_by_copy_is_the_bytes_of_its_rows(scored, kind, blinded
     assert len(xpt_read(by_copy)) > 0
 
 
+def sdtm_queries(study, *, blinded: bool):
+    """Each SDTM dataset made by a query, with its variables and the query of the study."""
+    for dataset in DATASETS:
+        if dataset.name in QUERIES:
+            sql, params = QUERIES[dataset.name](study, Scope(study_id=study.pk), blinded=blinded)
+            yield dataset, _variables(dataset), sql, params
+
+
 @pytest.mark.parametrize("blinded", [True, False])
 def test_sdtm_xpt_files_read_by_copy_are_the_bytes_of_their_rows(scored, blinded):
-    for dataset in DATASETS:
-        if dataset.name not in QUERIES:
-            continue
-        sql, params = QUERIES[dataset.name](scored.study, Scope(study_id=scored.study.pk),
-                                            blinded=blinded)  # fmt: skip
-        by_copy, by_rows = xpt_both_ways(_variables(dataset), sql, params)
+    for dataset, variables, sql, params in sdtm_queries(scored.study, blinded=blinded):
+        by_copy, by_rows = xpt_both_ways(variables, sql, params)
         assert by_copy == by_rows, dataset.name
 
 
@@ -293,12 +297,8 @@ def json_both_ways(variables, sql, params) -> tuple[list[bytes], list[bytes]]:
 
 @pytest.mark.parametrize("blinded", [True, False])
 def test_sdtm_json_rows_written_by_postgresql_are_the_bytes_python_writes(scored, blinded):
-    for dataset in DATASETS:
-        if dataset.name not in QUERIES:
-            continue
-        sql, params = QUERIES[dataset.name](scored.study, Scope(study_id=scored.study.pk),
-                                            blinded=blinded)  # fmt: skip
-        by_postgresql, by_python = json_both_ways(_variables(dataset), sql, params)
+    for dataset, variables, sql, params in sdtm_queries(scored.study, blinded=blinded):
+        by_postgresql, by_python = json_both_ways(variables, sql, params)
         assert by_postgresql == by_python, dataset.name
         assert len(by_python) > 0, dataset.name
 

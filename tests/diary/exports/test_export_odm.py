@@ -150,7 +150,8 @@ def history(tree, subject: str, period: int, item_oid: str) -> list:
     )
 
 
-def test_a_corrected_answer_keeps_its_original_value_then_the_correction(submitted):
+def q01_correct(submitted) -> None:
+    """The site corrects participant_a's EHP-30 item 1 to 4, with a reason."""
     original = Response.objects.get(
         assessment__participant=submitted.participant_a, instrument_key="ehp30"
     )
@@ -160,6 +161,10 @@ def test_a_corrected_answer_keeps_its_original_value_then_the_correction(submitt
         reason="Transcription error on the paper copy",
         actor=submitted.coordinator1,
     )
+
+
+def test_a_corrected_answer_keeps_its_original_value_then_the_correction(submitted):
+    q01_correct(submitted)
     content, export = archive(submitted.coordinator1, submitted.study)
     tree = etree.fromstring(content)
     validator = schema()
@@ -406,15 +411,7 @@ def test_a_casebook_signature_is_in_the_archive_with_meaning_time_and_signer(sub
 def test_a_signature_voided_by_a_later_change_is_not_presented_as_valid(submitted):
     device = TOTPDevice.objects.create(user=submitted.investigator1, name="app", confirmed=True)
     signature = _sign(submitted, device, submitted.participant_a, now=NOW - timedelta(hours=1))
-    original = Response.objects.get(
-        assessment__participant=submitted.participant_a, instrument_key="ehp30"
-    )
-    response_correct(
-        response=original,
-        answers={**original.answers, "ehp30_q01": 4},
-        reason="Transcription error on the paper copy",
-        actor=submitted.coordinator1,
-    )
+    q01_correct(submitted)
     content, _ = archive(submitted.statistician, submitted.study)
     tree = etree.fromstring(content)
     assert schema().validate(tree)

@@ -8,7 +8,6 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, transaction
 from django.utils import timezone
-from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from diary.models import SIGNATURE_MEANING, AuditAction, AuditEvent, CasebookSignature
@@ -22,37 +21,14 @@ from diary.selectors.casebook import (
 from diary.selectors.periods import local_today
 from diary.services.change_requests import change_request_accept, change_request_make
 from diary.services.corrections import response_correct
-from diary.services.periods import period_end_report, period_start_report
+from diary.services.periods import period_end_report
 from diary.services.signatures import SignatureRefused, casebook_sign
 from tests.conftest import PASSWORD
+from tests.diary.signing import code
 from tests.scoring.submitting import submit
 
 pytestmark = pytest.mark.django_db
 CORRECTION = "She phoned: the VAS mark was meant at 30, not 70"
-
-
-def code(device: TOTPDevice, *, offset: int = 0, later: int = 0) -> str:
-    """Her app's code now (`later`: one time step on, as a second signature within the same
-    30 seconds needs: django-otp accepts a code once)."""
-    value = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=later)
-    return f"{(value + offset) % 1_000_000:06d}"
-
-
-@pytest.fixture
-def device(world) -> TOTPDevice:
-    return TOTPDevice.objects.create(user=world.investigator1, name="app", confirmed=True)
-
-
-@pytest.fixture
-def casebook(world):
-    """Her first period reported (started two days ago), its questionnaires submitted."""
-    participant = world.participant_a
-    period_start_report(
-        participant=participant,
-        started_on=local_today(participant, timezone.now()) - timedelta(days=2),
-        actor=participant.user,
-    )
-    return submit(participant, vas=70)
 
 
 def sign(world, device, **changes):
@@ -287,19 +263,6 @@ def test_failures_before_a_successful_signature_do_not_count_towards_the_lock(
 
 
 # --- Milestones ------------------------------------------------------------------------------
-@pytest.fixture
-def milestones(world):
-    study = world.participant_a.study
-    study.signing_milestones = [
-        {"after_period": 1, "label": "After period 1"},
-        {"after_period": 2, "label": "After period 2"},
-    ]
-    study.full_clean()
-    study.save()
-    world.participant_a.refresh_from_db()
-    return study
-
-
 def milestone_hash(participant, milestone: int) -> str:
     return signature_state(participant=participant, milestone=milestone).current_hash
 

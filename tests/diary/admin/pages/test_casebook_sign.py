@@ -1,30 +1,19 @@
 """The investigator's signing page: re-authentication, the record shown on her participant's
 page, the void signature when her data changes, and refusals that store nothing."""
 
-from datetime import timedelta
 
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from diary.models import AuditAction, AuditEvent, CasebookSignature
 from diary.selectors.casebook import casebook_hash_now, signature_state
-from diary.selectors.periods import local_today
 from diary.services.corrections import response_correct
-from diary.services.periods import period_start_report
 from tests.conftest import PASSWORD
-from tests.scoring.submitting import submit
+from tests.diary.signing import code
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def device(world) -> TOTPDevice:
-    return TOTPDevice.objects.create(user=world.investigator1, name="app", confirmed=True)
 
 
 @pytest.fixture
@@ -36,22 +25,6 @@ def signer(world, device) -> Client:
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
     return client
-
-
-@pytest.fixture
-def casebook(world):
-    participant = world.participant_a
-    period_start_report(
-        participant=participant,
-        started_on=local_today(participant, timezone.now()) - timedelta(days=2),
-        actor=participant.user,
-    )
-    return submit(participant, vas=70)
-
-
-def code(device, later: int = 0) -> str:
-    value = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=later)
-    return f"{value:06d}"
 
 
 def form(world, device, **changes) -> dict:
@@ -158,17 +131,6 @@ def test_many_wrong_passwords_lock_the_signing_form_and_say_until_when(
     assert "Too many failed attempts" in page and "UTC (in 30 minutes)" in page
     assert not CasebookSignature.objects.exists()
     assert AuditEvent.objects.filter(details__failed="locked").count() == 1
-
-
-@pytest.fixture
-def milestones(world):
-    study = world.participant_a.study
-    study.signing_milestones = [
-        {"after_period": 1, "label": "After period 1"},
-        {"after_period": 2, "label": "After period 2"},
-    ]
-    study.save()
-    return study
 
 
 def milestone_hash(world, milestone: int) -> str:

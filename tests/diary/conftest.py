@@ -1,0 +1,1 @@
+from tests.diary.signing import casebook, device, milestones  # noqa: F401 - fixtures
