@@ -7,14 +7,29 @@ runs them). Screenshots of every page go to test-artifacts/browser/.
 from __future__ import annotations
 
 import os
+import signal
+import threading
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import psutil
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 PHONE = {"width": 360, "height": 740}
+
+# Chromium now and then never answers a context's close (CDP Target.disposeBrowserContext), and
+# Playwright waits for that answer with no time limit: one such close held a CI run past its 90
+# minutes. So every browser test runs under a watchdog that ends the browser's processes (ours,
+# by pid) when Chromium stops answering; the wait then ends with an error, and the next test gets
+# a new browser.
+CLOSE_LIMIT = 30  # seconds for a context to close; it takes well under one
+TEST_LIMIT = 300  # seconds for a whole browser test; the slowest take about 30
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -83,11 +98,109 @@ def launch_browser(browser_type_launch_args: dict, browser_type):
     return launch
 
 
+def _browser_processes() -> set[int]:
+    """The Chromium browser processes this test run's Playwright driver started (children of
+    its node process, which is a child of this one)."""
+    found = set()
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if "chrom" in child.name() and child.parent().name().startswith("node"):
+                found.add(child.pid)
+        except psutil.NoSuchProcess:
+            continue
+    return found
+
+
+class Chromium:
+    """The package's one browser, launched when a test first asks for it and again after a
+    watchdog had to end it; `end()` kills its processes, which ends any wait on it."""
+
+    def __init__(self) -> None:
+        self.browser = None
+        self.pids: set[int] = set()
+
+    def current(self, launch):
+        if self.browser is None or not self.browser.is_connected():
+            before = _browser_processes()
+            self.browser = launch()
+            self.pids = _browser_processes() - before
+        return self.browser
+
+    def end(self) -> None:
+        for pid in self.pids:
+            try:
+                top = psutil.Process(pid)
+                for process in [*top.children(recursive=True), top]:
+                    process.send_signal(signal.SIGKILL)
+            except psutil.NoSuchProcess:
+                continue
+
+    def close(self, closable, what: str, limit: float = CLOSE_LIMIT) -> None:
+        """closable.close() (a context's or the browser's), ending the browser when Chromium
+        has not answered within `limit` seconds. Whatever the test checked has run by then, so
+        that is a warning, not a failure."""
+        with watchdog(self, limit) as fired:
+            try:
+                closable.close()
+            except PlaywrightError:
+                if not fired.is_set():
+                    raise
+        if fired.is_set():
+            warnings.warn(
+                f"{what}: Chromium did not answer a close within {limit} s; its processes "
+                f"{sorted(self.pids)} were ended and the next test launches it again",
+                stacklevel=2,
+            )
+
+
+@contextmanager
+def watchdog(chromium: Chromium, seconds: float) -> Iterator[threading.Event]:
+    """Ends the browser if what runs inside takes longer than `seconds`; the event says so."""
+    fired = threading.Event()
+
+    def fire() -> None:
+        fired.set()
+        chromium.end()
+
+    timer = threading.Timer(seconds, fire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield fired
+    finally:
+        timer.cancel()
+
+
 @pytest.fixture(scope="package")
-def browser(launch_browser):
-    browser = launch_browser()
-    yield browser
-    browser.close()
+def chromium(playwright):
+    held = Chromium()
+    yield held
+    if held.browser is not None and held.browser.is_connected():
+        held.close(held.browser, "closing the browser")
+
+
+@pytest.fixture
+def browser(chromium, launch_browser):
+    return chromium.current(launch_browser)
+
+
+@pytest.fixture(autouse=True)
+def _browser_test_time_limit(request, chromium):
+    with watchdog(chromium, TEST_LIMIT) as fired:
+        yield
+    if fired.is_set():
+        pytest.fail(
+            f"{request.node.nodeid}: Chromium did not answer within {TEST_LIMIT} s; its "
+            f"processes {sorted(chromium.pids)} were ended"
+        )
+
+
+@pytest.fixture
+def context(new_context, chromium, request):
+    """pytest-playwright's context, closed under the watchdog."""
+    opened = new_context()
+    yield opened
+    chromium.close(opened, request.node.nodeid)
 
 
 @pytest.fixture(scope="package")

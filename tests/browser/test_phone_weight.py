@@ -59,7 +59,7 @@ def test_the_login_page_and_its_files_come_compressed_and_are_kept_for_a_year(ma
     assert headers.get("etag")
 
 
-def test_a_first_visit_to_the_login_page_transfers_at_most_60_kb(make_run_url, browser):
+def test_a_first_visit_to_the_login_page_transfers_at_most_60_kb(make_run_url, browser, chromium):
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     try:
         page = context.new_page()
@@ -81,7 +81,7 @@ def test_a_first_visit_to_the_login_page_transfers_at_most_60_kb(make_run_url, b
         )
         assert again and all(size == 0 for _, size in again), again
     finally:
-        context.close()
+        chromium.close(context, "a phone context")
 
 
 STATIC_FROM_THE_NETWORK = (
@@ -90,7 +90,9 @@ STATIC_FROM_THE_NETWORK = (
 )
 
 
-def test_logging_in_lands_on_her_questionnaire_with_its_files_already_here(make_run_url, browser):
+def test_logging_in_lands_on_her_questionnaire_with_its_files_already_here(
+    make_run_url, browser, chromium
+):
     """After a first visit to the login page, logging in costs one request: the POST, answered
     with her questionnaire (diary/views/login.py), whose styles and scripts come from the
     browser's cache; the questionnaire pages' own scripts were fetched while she typed."""
@@ -121,4 +123,4 @@ def test_logging_in_lands_on_her_questionnaire_with_its_files_already_here(make_
         assert re.search(r"/diary/questionnaire/\d+/", page.url), page.url
         assert page.evaluate(STATIC_FROM_THE_NETWORK) == []
     finally:
-        context.close()
+        chromium.close(context, "a phone context")
