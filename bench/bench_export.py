@@ -34,6 +34,7 @@ The process exits non-zero when a target is missed.
 
     python -m bench export --keep             # leaves the bench database (data: ~16 min)
     python -m bench export --reuse --only submission   # measures on it again, in minutes
+    python -m bench export --reuse --only stat   # and the long / wide tables' XPT, SAV, DTA
 
 Measured at 10,000 participants on the shared 2-CPU machine (other helpers' tests and
 benchmarks running; ratios are in-run), 1 December 2026:
@@ -67,6 +68,9 @@ fresh checkout of main at 935ae94 and freshly made data:
   13.65 s (1.87); ODM 19.08 s (2.61); RSS growth at most 23.2 MB: every target met.
 - `--reuse --only submission`: long CSV 6.82 s; SDTM csv 8.90 s (1.31), json 14.67 s (2.15),
   xpt 13.05 s (1.91); ODM 15.77 s (2.31); RSS growth at most 35.0 MB: every target met.
+- `--reuse --only stat` (no target): long xpt 8.72 s (+9.5 MB), long sav 59.71 s (+2,640.7
+  MB), long dta 57.69 s (+2,563.1 MB), wide sav 3.15 s (+72.1 MB): pyreadstat builds SAV and
+  DTA from a whole DataFrame (and copies it), so their memory grows with the table.
 """
 
 from __future__ import annotations
@@ -368,6 +372,21 @@ def submission_measure(user, study, long_s: float) -> bool:
     return ok
 
 
+STAT_FILES = (("long", "xpt"), ("long", "sav"), ("long", "dta"), ("wide", "sav"))
+
+
+def stat_measure(user, study, long_s: float) -> None:
+    """SAS, SPSS and Stata files of the CSV kinds (blinded), for the record: no target (SAV and
+    DTA are built in memory by pyreadstat; README, "File formats")."""
+    print("statistical files of the CSV kinds (blinded; no target), against the long CSV export:")
+    for kind, fmt in STAT_FILES:
+        seconds, size, files, growth = through_service(user, study, kind, True, fmt)
+        print(
+            f"{kind} {fmt}: {files[0].rows:>9,} rows, {size / 2**20:7.1f} MiB | {seconds:6.2f} s "
+            f"| ratio to long CSV {seconds / long_s:.2f} | RSS growth {growth:.1f} MB"
+        )
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench export", description=__doc__)
     parser.add_argument("--participants", type=int, default=10_000)
@@ -383,8 +402,9 @@ def main(argv: list[str]) -> int:
         help="measure on the database a --keep run left, without making the data again",
     )
     parser.add_argument(
-        "--only", choices=("all", "submission"), default="all",
-        help="submission: the long CSV baseline and the submission-ready files only",
+        "--only", choices=("all", "submission", "stat"), default="all",
+        help="submission: the long CSV baseline and the submission-ready files only; stat: "
+        "those and the SAS, SPSS and Stata files of the long and wide tables (no target)",
     )
     args = parser.parse_args(argv)
     teardown = django_setup(keep=args.keep or args.reuse, reuse=args.reuse)
@@ -405,7 +425,7 @@ def main(argv: list[str]) -> int:
         ok = True
         timed: dict[str, float] = {}
         baselines = (("wide", True), ("long", True), ("analysis", False))
-        if args.only == "submission":
+        if args.only in ("submission", "stat"):
             baselines = (("long", True),)
         for kind, blinded in baselines:
             sql, params = kind_query(kind, study, scope, blinded=blinded)
@@ -425,6 +445,8 @@ def main(argv: list[str]) -> int:
             ok = ok and ratio >= 0.5 and growth < 100
         print("submission-ready files (unblinded, whole kind), against the long CSV export:")
         ok = submission_measure(user, study, timed["long"]) and ok
+        if args.only == "stat":
+            stat_measure(user, study, timed["long"])
         print("targets met" if ok else "TARGETS MISSED")
         return 0 if ok else 1
     finally:
