@@ -71,10 +71,12 @@ def test_notifications_are_asked_for_after_a_tap_and_a_push_is_shown(
     assert workers == [[f"{live_server.url}/", f"{live_server.url}/sw.js"]]
     cdp = page.context.new_cdp_session(page)
     registrations: list[dict] = []
+    versions: list[dict] = []
     cdp.on(
         "ServiceWorker.workerRegistrationUpdated",
         lambda event: registrations.extend(event["registrations"]),
     )
+    cdp.on("ServiceWorker.workerVersionUpdated", lambda event: versions.extend(event["versions"]))
     cdp.send("ServiceWorker.enable")
     # The DevTools events arrive when they arrive (later under load), each registration
     # possibly more than once.
@@ -89,25 +91,41 @@ def test_notifications_are_asked_for_after_a_tap_and_a_push_is_shown(
         if diary_workers:
             break
     (registration,) = diary_workers.values()
-    message = {"title": "Study diary", "body": "A questionnaire is waiting.", "url": "/diary/"}
-    cdp.send(
-        "ServiceWorker.deliverPushMessage",
-        {
-            "origin": live_server.url,
-            "registrationId": registration["registrationId"],
-            "data": json.dumps(message),
-        },
-    )
-    # Polled here: wait_for_function takes the promise itself for a true value and returns at
-    # once, before the worker has shown anything (CI's loaded run).
-    shown = None
+    registration_id = registration["registrationId"]
+    # A push goes to the registration's activated version: wait until DevTools reports one.
     for _ in range(150):
-        shown = page.evaluate(
-            "navigator.serviceWorker.getRegistration('/')"
-            ".then(r => r.getNotifications())"
-            ".then(list => list.length ? list.map(n => [n.title, n.body, n.data.url]) : null)"
-        )
-        if shown:
+        if any(v["registrationId"] == registration_id and v["status"] == "activated"
+               for v in versions):  # fmt: skip
             break
         page.wait_for_timeout(100)
+    message = {"title": "Study diary", "body": "A questionnaire is waiting.", "url": "/diary/"}
+
+    def push() -> None:
+        cdp.send(
+            "ServiceWorker.deliverPushMessage",
+            {"origin": live_server.url, "registrationId": registration_id,
+             "data": json.dumps(message)},
+        )  # fmt: skip
+
+    def notifications(tries: int):
+        # Polled here: wait_for_function takes the promise itself for a true value and returns
+        # at once, before the worker has shown anything (CI's loaded run).
+        for _ in range(tries):
+            found = page.evaluate(
+                "navigator.serviceWorker.getRegistration('/')"
+                ".then(r => r.getNotifications())"
+                ".then(list => list.length ? list.map(n => [n.title, n.body, n.data.url]) : null)"
+            )
+            if found:
+                return found
+            page.wait_for_timeout(100)
+        return None
+
+    push()
+    shown = notifications(100)
+    if shown is None:
+        # DevTools' delivery answers before the worker has the push, and one was lost once in a
+        # loaded CI run (nothing shown in 15 s). Delivered again, the same tag still shows one.
+        push()
+        shown = notifications(200)
     assert shown == [["Study diary", "A questionnaire is waiting.", "/diary/"]]
