@@ -29,7 +29,7 @@ PHONE = {"width": 360, "height": 740}
 # by pid) when Chromium stops answering; the wait then ends with an error, and the next test gets
 # a new browser.
 CLOSE_LIMIT = 30  # seconds for a context to close; it takes well under one
-TEST_LIMIT = 300  # seconds for a whole browser test; the slowest take about 30
+TEST_LIMIT = 300  # seconds for a whole browser test; the slowest takes about 9
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -29,6 +29,18 @@ if (window.Notification) {
 """
 
 
+def until(page, found, tries: int):
+    """found()'s first true value, asked every 100 ms at most `tries` times; None if none came.
+    Polled from Python: wait_for_function takes a promise itself for a true value and returns at
+    once, before the worker has shown anything (CI's loaded run)."""
+    for _ in range(tries):
+        value = found()
+        if value:
+            return value
+        page.wait_for_timeout(100)
+    return None
+
+
 def test_she_chooses_text_messages_by_keyboard_on_a_phone(live_server, world, page, shoot):
     log_in(page, live_server, "S01-001")
     page.get_by_role("link", name="How you get reminders").click()
@@ -78,26 +90,21 @@ def test_notifications_are_asked_for_after_a_tap_and_a_push_is_shown(
     )
     cdp.on("ServiceWorker.workerVersionUpdated", lambda event: versions.extend(event["versions"]))
     cdp.send("ServiceWorker.enable")
+
     # The DevTools events arrive when they arrive (later under load), each registration
     # possibly more than once.
-    diary_workers: dict[str, dict] = {}
-    for _ in range(150):
-        page.wait_for_timeout(100)
-        diary_workers = {
+    def diary_workers() -> dict[str, dict]:
+        return {
             r["registrationId"]: r
             for r in registrations
             if r["scopeURL"] == f"{live_server.url}/" and not r["isDeleted"]
         }
-        if diary_workers:
-            break
-    (registration,) = diary_workers.values()
+
+    (registration,) = (until(page, diary_workers, 150) or {}).values()
     registration_id = registration["registrationId"]
     # A push goes to the registration's activated version: wait until DevTools reports one.
-    for _ in range(150):
-        if any(v["registrationId"] == registration_id and v["status"] == "activated"
-               for v in versions):  # fmt: skip
-            break
-        page.wait_for_timeout(100)
+    until(page, lambda: any(v["registrationId"] == registration_id and v["status"] == "activated"
+                            for v in versions), 150)  # fmt: skip
     message = {"title": "Study diary", "body": "A questionnaire is waiting.", "url": "/diary/"}
 
     def push() -> None:
@@ -107,25 +114,18 @@ def test_notifications_are_asked_for_after_a_tap_and_a_push_is_shown(
              "data": json.dumps(message)},
         )  # fmt: skip
 
-    def notifications(tries: int):
-        # Polled here: wait_for_function takes the promise itself for a true value and returns
-        # at once, before the worker has shown anything (CI's loaded run).
-        for _ in range(tries):
-            found = page.evaluate(
-                "navigator.serviceWorker.getRegistration('/')"
-                ".then(r => r.getNotifications())"
-                ".then(list => list.length ? list.map(n => [n.title, n.body, n.data.url]) : null)"
-            )
-            if found:
-                return found
-            page.wait_for_timeout(100)
-        return None
+    def notifications():
+        return page.evaluate(
+            "navigator.serviceWorker.getRegistration('/')"
+            ".then(r => r.getNotifications())"
+            ".then(list => list.length ? list.map(n => [n.title, n.body, n.data.url]) : null)"
+        )
 
     push()
-    shown = notifications(100)
+    shown = until(page, notifications, 100)
     if shown is None:
         # DevTools' delivery answers before the worker has the push, and one was lost once in a
         # loaded CI run (nothing shown in 15 s). Delivered again, the same tag still shows one.
         push()
-        shown = notifications(200)
+        shown = until(page, notifications, 200)
     assert shown == [["Study diary", "A questionnaire is waiting.", "/diary/"]]
